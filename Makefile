@@ -1,0 +1,35 @@
+# kafkadojo: `make demo` and `make test` work on a fresh clone with nothing else to do.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test soak bench clean help
+
+help:
+	@echo "make demo   set up .venv and run a scripted scenario of the engine"
+	@echo "make test   set up .venv and run every test"
+	@echo "make soak   longer fault-schedule soaks (SOAK_SCHEDULES=5000 by default)"
+	@echo "make bench  throughput benchmark against mockafka-py"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip setuptools 2>&1 | grep -v "is ignored" || true
+	$(BIN)/pip install --quiet -e '.[test,bench]' 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python -c "import kafkadojo.reference, hypothesis, kafka, pytest"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/kafkadojo demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+soak: $(STAMP)
+	$(BIN)/python -m pytest -m soak tests/test_fault_schedules.py --soak
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_engine.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

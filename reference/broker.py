@@ -1,0 +1,665 @@
+"""A broker and the partitions it hosts.
+
+A broker keeps two kinds of state, and a crash treats them differently:
+
+- on disk, surviving a crash: each partition's ``Log`` (minus its unflushed tail if the
+  machine lost power), the high-watermark checkpoint, and the metadata image;
+- in memory, lost in a crash: which partitions it leads or follows, what it knows of
+  each follower, produce requests waiting for acks=all, parked fetches.
+
+A ``Partition`` here is Kafka's ``kafka.cluster.Partition``: the leader's side of
+replication (tracking followers, moving the high watermark, growing and shrinking the
+ISR) and the follower's side (truncating on a leader change, fetching).
+"""
+
+from collections import deque
+from typing import NamedTuple
+
+from . import errors
+from .config import BROKER_DEFAULTS, TOPIC_CONFIG_BROKER_NAME
+from .isr import acks_all_outcome, effective_min_isr
+from .log import Log
+from .metadata import MetadataImage
+from .replication import truncation_offset_from_high_watermark
+
+PURGATORY_TICK_MS = 100     # how often waiting produces are checked for expiry
+
+
+class FetchResponse(NamedTuple):
+    error: errors.KafkaError | None
+    batches: list
+    high_watermark: int
+    log_start_offset: int
+    log_end_offset: int
+
+
+class ProduceResponse(NamedTuple):
+    error: errors.KafkaError | None
+    base_offset: int
+
+
+class FollowerState:
+    """What the leader knows of one follower (Kafka's ``ReplicaState``)."""
+
+    __slots__ = ("leo", "last_caught_up_ms", "last_fetch_leader_leo", "last_fetch_ms")
+
+    def __init__(self, caught_up_ms):
+        self.leo = -1                   # unknown until the follower's first fetch
+        self.last_caught_up_ms = caught_up_ms
+        self.last_fetch_leader_leo = -1
+        self.last_fetch_ms = -1
+
+    def __repr__(self):
+        return f"FollowerState(leo={self.leo}, last_caught_up_ms={self.last_caught_up_ms})"
+
+
+class Partition:
+    """One replica of one partition on one broker, as leader or follower."""
+
+    def __init__(self, broker, topic, index, log):
+        self.broker = broker
+        self.topic = topic
+        self.index = index
+        self.log = log
+        self.replicas = ()
+        self.leader = -1
+        self.leader_epoch = -1
+        self.partition_epoch = -1
+        self.isr = ()
+        self.pending_isr = None             # an AlterPartition request in flight
+        self.pending_isr_sent_ms = 0
+        self.followers = {}                 # broker id -> FollowerState (leader only)
+        self.leader_epoch_start_offset = 0
+        self.waiting_produces = deque()     # acks=all produces waiting for the HW
+        self.waiting_fetches = []           # fetches parked until data arrives
+        self.fetch_token = None             # follower only: identifies the current fetch session
+        self.fetch_sent_ms = None           # follower only: when the in-flight request left
+        self.fetch_offset_sent = None       # follower only: offset of the last fetch sent
+
+    @property
+    def is_leader(self):
+        return self.leader == self.broker.node_id
+
+    @property
+    def maximal_isr(self):
+        """The ISR the HW must respect: while an expansion is pending it already counts."""
+        if self.pending_isr is None:
+            return self.isr
+        return tuple(r for r in self.replicas if r in self.isr or r in self.pending_isr)
+
+    @property
+    def min_isr(self):
+        return effective_min_isr(self.broker.topic_config(self.topic, "min.insync.replicas"),
+                                 len(self.replicas))
+
+    # -- the leader's side -------------------------------------------------------------
+    def update_follower(self, replica_id, fetch_offset, now):
+        """A follower fetched from ``fetch_offset``: it holds everything below it."""
+        state = self.followers.get(replica_id)
+        if state is None:
+            return
+        leader_leo = self.log.log_end_offset
+        state.last_caught_up_ms = self.broker.seams.last_caught_up_time(
+            fetch_offset, now, leader_leo, state.last_caught_up_ms,
+            state.last_fetch_leader_leo, state.last_fetch_ms)
+        state.leo = fetch_offset
+        state.last_fetch_leader_leo = leader_leo
+        state.last_fetch_ms = now
+        if replica_id not in self.isr:
+            self.maybe_expand_isr(replica_id)
+        self.maybe_increment_high_watermark(now)
+
+    def maybe_increment_high_watermark(self, now):
+        log = self.log
+        leader_leo = log.log_end_offset
+        maximal = self.maximal_isr
+        seams = self.broker.seams
+        lag_max = self.broker.config["replica.lag.time.max.ms"]
+        follower_leos = []
+        for replica_id, state in self.followers.items():
+            if replica_id in maximal:
+                follower_leos.append(state.leo)
+            elif (state.leo < leader_leo and self.broker.is_eligible(replica_id)
+                  and seams.is_caught_up(state.leo, leader_leo, state.last_caught_up_ms,
+                                         now, lag_max)):
+                # about to join the ISR: wait for it rather than commit without it
+                follower_leos.append(state.leo)
+        proposed = seams.next_high_watermark(log.high_watermark, leader_leo, follower_leos,
+                                             len(self.isr), self.min_isr)
+        # Like Kafka's UnifiedLog.maybeIncrementHighWatermark: never past the LEO, never back.
+        new_hw = min(proposed, leader_leo)
+        if new_hw > log.high_watermark:
+            log.high_watermark = new_hw
+            self.complete_waiting_produces()
+            self.wake_fetches()
+
+    def complete_waiting_produces(self):
+        hw = self.log.high_watermark
+        maximal_size = len(self.maximal_isr)
+        min_isr = self.min_isr
+        waiting = self.waiting_produces
+        while waiting and waiting[0][0] <= hw:
+            required_offset, requester, respond, base_offset, _deadline = waiting.popleft()
+            outcome = acks_all_outcome(hw, required_offset, maximal_size, min_isr)
+            error = None if outcome == "ok" else outcome
+            self.broker.reply(requester, respond, ProduceResponse(error, base_offset))
+
+    def expire_waiting_produces(self, now):
+        waiting = self.waiting_produces
+        if not waiting:
+            return
+        keep = deque()
+        for item in waiting:
+            if item[4] <= now:
+                self.broker.reply(item[1], item[2], ProduceResponse(
+                    errors.RequestTimedOutError("acks=all: not replicated to the ISR in time"),
+                    item[3]))
+            else:
+                keep.append(item)
+        self.waiting_produces = keep
+
+    def abandon_waiting_requests(self):
+        """Leadership moved away: nobody here can answer these any more."""
+        for _, requester, respond, base_offset, _ in self.waiting_produces:
+            self.broker.reply(requester, respond, ProduceResponse(
+                errors.NotLeaderOrFollowerError(f"{self.topic}-{self.index}: leadership moved"),
+                base_offset))
+        self.waiting_produces = deque()
+        fetches, self.waiting_fetches = self.waiting_fetches, []
+        for fetch in fetches:
+            self.broker.reply(fetch[0], fetch[5], self.error_fetch_response(
+                errors.NotLeaderOrFollowerError(f"{self.topic}-{self.index}: leadership moved")))
+
+    def wake_fetches(self, expired_only_at=None):
+        """Answer parked fetches that now have something to read (or whose wait is over)."""
+        if not self.waiting_fetches:
+            return
+        log = self.log
+        still_waiting = []
+        for fetch in self.waiting_fetches:
+            requester, fetch_offset, replica_id, max_bytes, deadline, respond = fetch
+            upper = log.log_end_offset if replica_id >= 0 else log.high_watermark
+            if fetch_offset < upper or (expired_only_at is not None and deadline <= expired_only_at):
+                self.broker.reply(requester, respond,
+                                  self.read_for_fetch(fetch_offset, max_bytes, upper))
+            else:
+                still_waiting.append(fetch)
+        self.waiting_fetches = still_waiting
+
+    def read_for_fetch(self, fetch_offset, max_bytes, upper):
+        log = self.log
+        return FetchResponse(None, log.read(fetch_offset, max_bytes, upper),
+                             log.high_watermark, log.log_start_offset, log.log_end_offset)
+
+    def error_fetch_response(self, error):
+        log = self.log
+        return FetchResponse(error, [], log.high_watermark, log.log_start_offset,
+                             log.log_end_offset)
+
+    def maybe_expand_isr(self, replica_id):
+        if self.pending_isr is not None or not self.broker.is_eligible(replica_id):
+            return
+        state = self.followers[replica_id]
+        if self.broker.seams.can_join_isr(state.leo, self.log.high_watermark,
+                                          self.leader_epoch_start_offset):
+            new_isr = tuple(r for r in self.replicas if r in self.isr or r == replica_id)
+            self.broker.alter_partition(self, new_isr)
+
+    def maybe_shrink_isr(self, now):
+        if not self.is_leader or self.pending_isr is not None:
+            return
+        seams = self.broker.seams
+        lag_max = self.broker.config["replica.lag.time.max.ms"]
+        leader_leo = self.log.log_end_offset
+        out_of_sync = [r for r in self.isr if r != self.leader and not seams.is_caught_up(
+            self.followers[r].leo, leader_leo, self.followers[r].last_caught_up_ms, now, lag_max)]
+        if out_of_sync:
+            self.broker.alter_partition(self, tuple(r for r in self.isr if r not in out_of_sync))
+
+    def apply_isr(self, registration, now):
+        """The controller accepted an ISR change (or reported a newer one)."""
+        self.isr = registration.isr
+        self.partition_epoch = registration.partition_epoch
+        self.pending_isr = None
+        if self.is_leader:
+            self.maybe_increment_high_watermark(now)
+            self.complete_waiting_produces()
+
+    def __repr__(self):
+        role = "leader" if self.is_leader else f"follower of {self.leader}"
+        return (f"Partition({self.topic}-{self.index} on broker {self.broker.node_id}: {role}, "
+                f"epoch {self.leader_epoch}, ISR {list(self.isr)}, HW {self.log.high_watermark}, "
+                f"LEO {self.log.log_end_offset})")
+
+
+class Broker:
+    """A Kafka broker: partition replicas, request handlers, and its background tasks."""
+
+    def __init__(self, cluster, broker_id, config):
+        self.cluster = cluster
+        self.sim = cluster.sim
+        self.net = cluster.network
+        self.seams = cluster.seams
+        self.node_id = broker_id
+        self.config = config
+        self.alive = True
+        self.incarnation = 0
+        # on disk
+        self.logs = {}                  # (topic, partition) -> Log
+        self.hw_checkpoint = {}         # (topic, partition) -> high watermark
+        self.metadata = MetadataImage()
+        # in memory
+        self.partitions = {}            # (topic, partition) -> Partition
+        self.caught_up = False          # has this incarnation applied the controller's metadata?
+        self.metadata_request_sent_ms = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self):
+        incarnation = self.incarnation
+        self.fetch_metadata()
+        self.every(self.config["replica.lag.time.max.ms"] // 2, incarnation, self.shrink_isrs)
+        self.every(self.config["replica.high.watermark.checkpoint.interval.ms"], incarnation,
+                   self.checkpoint_high_watermarks)
+        self.every(PURGATORY_TICK_MS, incarnation, self.expire_requests)
+        self.every(1_000, incarnation, self.watch_requests)
+
+    def every(self, interval_ms, incarnation, task):
+        def run():
+            if self.alive and self.incarnation == incarnation:
+                task()
+                self.sim.schedule(interval_ms, run)
+        self.sim.schedule(interval_ms, run)
+
+    def crash(self, lose_unflushed=False):
+        """Stop at once. With ``lose_unflushed`` the machine lost power: each log loses
+        what was never flushed to disk."""
+        self.alive = False
+        if lose_unflushed:
+            for log in self.logs.values():
+                log.lose_unflushed()
+        self.partitions = {}
+        self.caught_up = False
+
+    def restart(self):
+        """Come back with a new incarnation: disk state as it was, memory empty. The broker
+        serves nothing until it has caught up with the controller's metadata."""
+        self.incarnation += 1
+        self.alive = True
+        for key, log in self.logs.items():
+            log.high_watermark = min(self.hw_checkpoint.get(key, 0), log.log_end_offset)
+        self.partitions = {}
+        self.caught_up = False
+        self.metadata_request_sent_ms = None
+        self.start()
+
+    def reply(self, requester, respond, response):
+        self.net.send(self, requester, respond, response)
+
+    def topic_config(self, topic, name):
+        record = self.metadata.topics.get(topic)
+        if record is not None and name in record.configs:
+            return record.configs[name]
+        return self.config[TOPIC_CONFIG_BROKER_NAME.get(name, name)]
+
+    def is_eligible(self, replica_id):
+        """KIP-841: a fenced broker may not join an ISR."""
+        return replica_id not in self.metadata.fenced
+
+    # -- metadata from the controller ---------------------------------------------------
+    def fetch_metadata(self):
+        """Replicate the controller's metadata log; each request also counts as a heartbeat."""
+        controller = self.cluster.controller
+        self.metadata_request_sent_ms = self.sim.now
+        self.net.send(self, controller, controller.handle_broker_heartbeat, self,
+                      self.node_id, self.incarnation, self.metadata.offset,
+                      self.on_metadata_response)
+
+    def on_metadata_response(self, records, incarnation):
+        if incarnation != self.incarnation:
+            return
+        self.metadata_request_sent_ms = None
+        changed = []
+        for record in records:
+            self.metadata.apply(record)
+            if hasattr(record, "registration"):
+                changed.append((record.topic, record.partition))
+        if not self.caught_up:
+            self.caught_up = True
+            changed = list(self.metadata.partitions)
+        for key in dict.fromkeys(changed):
+            self.reconcile(key)
+        self.fetch_metadata()
+
+    def reconcile(self, key):
+        """Make this broker's role for a partition match the latest registration."""
+        registration = self.metadata.partitions[key]
+        if self.node_id not in registration.replicas:
+            return
+        partition = self.partitions.get(key)
+        if partition is None:
+            partition = Partition(self, key[0], key[1], self.log_for(key))
+            partition.replicas = registration.replicas
+            self.partitions[key] = partition
+        now = self.sim.now
+        if registration.leader == self.node_id:
+            if not partition.is_leader or registration.leader_epoch > partition.leader_epoch:
+                self.become_leader(partition, registration)
+            elif registration.partition_epoch > partition.partition_epoch:
+                partition.apply_isr(registration, now)
+        elif (partition.is_leader or registration.leader_epoch > partition.leader_epoch
+              or registration.leader != partition.leader):
+            self.become_follower(partition, registration)
+        elif registration.partition_epoch > partition.partition_epoch:
+            partition.isr = registration.isr
+            partition.partition_epoch = registration.partition_epoch
+
+    def log_for(self, key):
+        log = self.logs.get(key)
+        if log is None:
+            topic = key[0]
+            log = Log(topic, key[1],
+                      segment_bytes=self.topic_config(topic, "segment.bytes"),
+                      segment_ms=self.topic_config(topic, "segment.ms"),
+                      flush_messages=self.topic_config(topic, "flush.messages"),
+                      flush_ms=self.topic_config(topic, "flush.ms"),
+                      now=self.sim.now)
+            self.logs[key] = log
+        return log
+
+    def become_leader(self, partition, registration):
+        now = self.sim.now
+        log = partition.log
+        partition.replicas = registration.replicas
+        partition.leader = self.node_id
+        partition.leader_epoch = registration.leader_epoch
+        partition.partition_epoch = registration.partition_epoch
+        partition.isr = registration.isr
+        partition.pending_isr = None
+        partition.fetch_token = None
+        # Every record this leader writes from now on belongs to the new epoch.
+        log.epochs.assign(registration.leader_epoch, log.log_end_offset)
+        partition.leader_epoch_start_offset = log.log_end_offset
+        partition.followers = {
+            r: FollowerState(now if r in registration.isr else 0)
+            for r in registration.replicas if r != self.node_id}
+        partition.maybe_increment_high_watermark(now)
+
+    def become_follower(self, partition, registration):
+        partition.abandon_waiting_requests()
+        partition.replicas = registration.replicas
+        partition.leader = registration.leader
+        partition.leader_epoch = registration.leader_epoch
+        partition.partition_epoch = registration.partition_epoch
+        partition.isr = registration.isr
+        partition.pending_isr = None
+        partition.followers = {}
+        token = partition.fetch_token = object()
+        partition.fetch_offset_sent = None
+        if partition.leader < 0:
+            return          # offline: nobody to follow until the controller elects someone
+        if self.cluster.truncation == "high-watermark":
+            log = partition.log
+            log.truncate_to(truncation_offset_from_high_watermark(log.high_watermark,
+                                                                  log.log_end_offset))
+            self.send_fetch(partition, token)
+        else:
+            self.send_offset_for_leader_epoch(partition, token)
+
+    # -- the follower's side -------------------------------------------------------------
+    def leader_broker(self, partition):
+        return self.cluster.brokers[partition.leader]
+
+    def send_offset_for_leader_epoch(self, partition, token):
+        leader = self.leader_broker(partition)
+        partition.fetch_sent_ms = self.sim.now
+        self.net.send(self, leader, leader.handle_offset_for_leader_epoch, self,
+                      partition.topic, partition.index, partition.leader_epoch,
+                      partition.log.epochs.latest_epoch,
+                      lambda response: self.on_offset_for_leader_epoch(partition, token, response))
+
+    def on_offset_for_leader_epoch(self, partition, token, response):
+        if partition.fetch_token is not token or self.partitions.get(
+                (partition.topic, partition.index)) is not partition:
+            return
+        partition.fetch_sent_ms = None
+        error, leader_epoch, end_offset = response
+        if error is not None:
+            self.retry_later(partition, token, self.send_offset_for_leader_epoch)
+            return
+        log = partition.log
+        offset, done = self.seams.truncation_offset(
+            leader_epoch, end_offset, list(log.epochs.entries), log.log_end_offset,
+            log.high_watermark)
+        log.truncate_to(offset)
+        if done:
+            self.send_fetch(partition, token)
+        else:
+            self.send_offset_for_leader_epoch(partition, token)
+
+    def send_fetch(self, partition, token):
+        leader = self.leader_broker(partition)
+        partition.fetch_sent_ms = self.sim.now
+        partition.fetch_offset_sent = partition.log.log_end_offset
+        self.net.send(self, leader, leader.handle_fetch, self, partition.topic, partition.index,
+                      partition.log.log_end_offset, partition.leader_epoch, self.node_id,
+                      self.config["replica.fetch.wait.max.ms"],
+                      self.config["replica.fetch.max.bytes"],
+                      lambda response: self.on_fetch_response(partition, token, response))
+
+    def on_fetch_response(self, partition, token, response):
+        if partition.fetch_token is not token or self.partitions.get(
+                (partition.topic, partition.index)) is not partition:
+            return
+        partition.fetch_sent_ms = None
+        log = partition.log
+        if response.error is not None:
+            if isinstance(response.error, errors.OffsetOutOfRangeError) \
+                    and response.log_end_offset < log.log_end_offset:
+                # The leader has less than we do (it was elected uncleanly): match it.
+                log.truncate_to(response.log_end_offset)
+                self.send_fetch(partition, token)
+            else:
+                self.retry_later(partition, token, self.send_fetch)
+            return
+        now = self.sim.now
+        for batch in response.batches:
+            log.append_as_follower(batch, now)
+        hw = min(response.high_watermark, log.log_end_offset)
+        if hw > log.high_watermark:
+            log.high_watermark = hw
+        self.send_fetch(partition, token)
+
+    def retry_later(self, partition, token, send):
+        def retry():
+            if self.alive and partition.fetch_token is token:
+                send(partition, token)
+        self.sim.schedule(self.config["replica.fetch.backoff.ms"], retry)
+
+    # -- request handlers ------------------------------------------------------------------
+    def partition_for_request(self, topic, index, current_leader_epoch):
+        """The partition this broker leads, or the error to answer with."""
+        partition = self.partitions.get((topic, index))
+        if partition is None or not self.caught_up:
+            if topic not in self.metadata.topics or not (
+                    0 <= index < self.metadata.topics[topic].num_partitions):
+                return None, errors.UnknownTopicOrPartitionError(f"{topic}-{index}")
+            return None, errors.NotLeaderOrFollowerError(
+                f"broker {self.node_id} does not host {topic}-{index}")
+        if not partition.is_leader:
+            return partition, errors.NotLeaderOrFollowerError(
+                f"broker {self.node_id} is not the leader of {topic}-{index}")
+        if current_leader_epoch is not None:
+            if current_leader_epoch < partition.leader_epoch:
+                return partition, errors.FencedLeaderEpochError(
+                    f"{topic}-{index}: request epoch {current_leader_epoch} < "
+                    f"leader epoch {partition.leader_epoch}")
+            if current_leader_epoch > partition.leader_epoch:
+                return partition, errors.UnknownLeaderEpochError(
+                    f"{topic}-{index}: request epoch {current_leader_epoch} > "
+                    f"leader epoch {partition.leader_epoch}")
+        return partition, None
+
+    def handle_produce(self, requester, topic, index, keys, values, timestamps, headers,
+                       acks, timeout_ms, respond):
+        partition, error = self.partition_for_request(topic, index, None)
+        if error is None and acks not in (0, 1, -1):
+            error = errors.InvalidRequiredAcksError(f"acks={acks}")
+        if error is None and acks == -1:
+            try:
+                self.seams.check_acks_all_before_append(len(partition.isr), partition.min_isr)
+            except errors.NotEnoughReplicasError as refused:
+                error = refused
+        if error is not None:
+            if acks != 0:
+                self.reply(requester, respond, ProduceResponse(error, -1))
+            return
+        now = self.sim.now
+        batch = partition.log.append_as_leader(keys, values, timestamps, headers,
+                                               partition.leader_epoch, now)
+        partition.maybe_increment_high_watermark(now)
+        partition.wake_fetches()
+        if acks == 0:
+            return
+        if acks == 1:
+            self.reply(requester, respond, ProduceResponse(None, batch.base_offset))
+            return
+        log = partition.log
+        outcome = acks_all_outcome(log.high_watermark, batch.next_offset,
+                                   len(partition.maximal_isr), partition.min_isr)
+        if outcome is None:
+            partition.waiting_produces.append(
+                (batch.next_offset, requester, respond, batch.base_offset, now + timeout_ms))
+        else:
+            self.reply(requester, respond,
+                       ProduceResponse(None if outcome == "ok" else outcome, batch.base_offset))
+
+    def handle_fetch(self, requester, topic, index, fetch_offset, current_leader_epoch,
+                     replica_id, max_wait_ms, max_bytes, respond):
+        """Serve a follower (``replica_id`` >= 0, up to the LEO) or a consumer (``replica_id``
+        -1, up to the high watermark). With nothing to return yet, park the request for up
+        to ``max_wait_ms``: Kafka's long poll."""
+        partition, error = self.partition_for_request(topic, index, current_leader_epoch)
+        if error is not None:
+            response = (partition.error_fetch_response(error) if partition is not None
+                        else FetchResponse(error, [], -1, -1, -1))
+            self.reply(requester, respond, response)
+            return
+        log = partition.log
+        if fetch_offset < log.log_start_offset or fetch_offset > log.log_end_offset:
+            self.reply(requester, respond, partition.error_fetch_response(
+                errors.OffsetOutOfRangeError(
+                    f"{topic}-{index}: fetch offset {fetch_offset} outside "
+                    f"[{log.log_start_offset}, {log.log_end_offset}]")))
+            return
+        now = self.sim.now
+        if replica_id >= 0:
+            partition.update_follower(replica_id, fetch_offset, now)
+            upper = log.log_end_offset
+        else:
+            upper = log.high_watermark
+        if fetch_offset < upper or max_wait_ms <= 0:
+            self.reply(requester, respond, partition.read_for_fetch(fetch_offset, max_bytes, upper))
+        else:
+            partition.waiting_fetches.append(
+                (requester, fetch_offset, replica_id, max_bytes, now + max_wait_ms, respond))
+            self.sim.schedule(max_wait_ms, self.expire_fetches, partition, self.incarnation)
+
+    def expire_fetches(self, partition, incarnation):
+        if self.alive and self.incarnation == incarnation:
+            partition.wake_fetches(expired_only_at=self.sim.now)
+
+    def handle_offset_for_leader_epoch(self, requester, topic, index, current_leader_epoch,
+                                       requested_epoch, respond):
+        partition, error = self.partition_for_request(topic, index, current_leader_epoch)
+        if error is not None:
+            self.reply(requester, respond, (error, -1, -1))
+            return
+        log = partition.log
+        epoch, end_offset = log.epochs.end_offset_for(
+            requested_epoch, log.log_end_offset, rule=self.seams.end_offset_for_epoch)
+        self.reply(requester, respond, (None, epoch, end_offset))
+
+    def handle_list_offsets(self, requester, topic, index, current_leader_epoch, which, respond):
+        """ListOffsets: ``which`` is "earliest" (the log start offset) or "latest" (the high
+        watermark: the end of what consumers may read)."""
+        partition, error = self.partition_for_request(topic, index, current_leader_epoch)
+        if error is not None:
+            self.reply(requester, respond, (error, -1))
+            return
+        log = partition.log
+        offset = log.log_start_offset if which == "earliest" else log.high_watermark
+        self.reply(requester, respond, (None, offset))
+
+    def handle_metadata(self, requester, topics, respond):
+        """Answer from this broker's own (possibly stale) metadata image."""
+        image = self.metadata
+        result = {}
+        for topic in (topics if topics is not None else list(image.topics)):
+            record = image.topics.get(topic)
+            if record is None:
+                result[topic] = None
+                continue
+            result[topic] = [image.partitions.get((topic, p)) for p in range(record.num_partitions)]
+        live = sorted(b for b in image.brokers if b not in image.fenced)
+        self.reply(requester, respond, (live, result))
+
+    # -- ISR changes ---------------------------------------------------------------------
+    def alter_partition(self, partition, new_isr):
+        """Ask the controller to record a new ISR (KIP-497 AlterPartition)."""
+        partition.pending_isr = new_isr
+        partition.pending_isr_sent_ms = self.sim.now
+        controller = self.cluster.controller
+        self.net.send(self, controller, controller.handle_alter_partition, self,
+                      self.node_id, partition.topic, partition.index, partition.leader_epoch,
+                      partition.partition_epoch, new_isr,
+                      lambda response: self.on_alter_partition(partition, new_isr, response))
+
+    def on_alter_partition(self, partition, requested_isr, response):
+        if self.partitions.get((partition.topic, partition.index)) is not partition \
+                or partition.pending_isr != requested_isr:
+            return
+        error, registration = response
+        if error is None and registration.partition_epoch > partition.partition_epoch:
+            partition.apply_isr(registration, self.sim.now)
+        else:
+            partition.pending_isr = None    # refused or stale: metadata will tell us the truth
+
+    # -- background tasks ------------------------------------------------------------------
+    def shrink_isrs(self):
+        now = self.sim.now
+        for partition in self.partitions.values():
+            partition.maybe_shrink_isr(now)
+
+    def checkpoint_high_watermarks(self):
+        for key, log in self.logs.items():
+            self.hw_checkpoint[key] = log.high_watermark
+
+    def expire_requests(self):
+        now = self.sim.now
+        for partition in self.partitions.values():
+            partition.expire_waiting_produces(now)
+
+    def watch_requests(self):
+        """Resend requests whose answer never came (the network lost it)."""
+        now = self.sim.now
+        timeout = self.config["replica.socket.timeout.ms"]
+        if (self.metadata_request_sent_ms is not None
+                and now - self.metadata_request_sent_ms > 2 * self.config["broker.heartbeat.interval.ms"]):
+            self.fetch_metadata()
+        for partition in self.partitions.values():
+            if partition.fetch_sent_ms is not None and now - partition.fetch_sent_ms > timeout:
+                token = partition.fetch_token = object()
+                partition.fetch_sent_ms = None
+                if partition.leader >= 0 and not partition.is_leader:
+                    self.send_offset_for_leader_epoch(partition, token) \
+                        if self.cluster.truncation == "leader-epoch" else self.send_fetch(partition, token)
+            if partition.pending_isr is not None and now - partition.pending_isr_sent_ms > timeout:
+                partition.pending_isr = None
+
+    def __repr__(self):
+        state = "up" if self.alive else "down"
+        return f"Broker({self.node_id}, {state}, incarnation {self.incarnation})"
+
+
+__all__ = ["Broker", "Partition", "FollowerState", "FetchResponse", "ProduceResponse",
+           "BROKER_DEFAULTS"]

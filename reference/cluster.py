@@ -1,0 +1,204 @@
+"""A whole simulated Kafka cluster: start here.
+
+    from kafkadojo.reference import Cluster
+
+    cluster = Cluster(brokers=3, seed=42)
+    cluster.create_topic("orders", partitions=3, replication_factor=3,
+                         config={"min.insync.replicas": 2})
+    producer = cluster.producer(acks="all")
+    offset = producer.send("orders", b"hello", key=b"user-1").get()
+    cluster.crash(cluster.leader("orders", 0))
+    cluster.run_for(15_000)                       # simulated milliseconds
+
+Everything runs on one seeded simulator: the same seed and the same calls give the same
+history, event for event.
+"""
+
+import re
+
+from . import errors
+from .broker import Broker
+from .config import (BROKER_DEFAULTS, TOPIC_CONFIG_BROKER_NAME, merged, require)
+from .consumer import Consumer
+from .controller import Controller
+from .producer import Producer
+from .seams import REFERENCE
+from .sim import Network, Simulator
+
+TRUNCATION_MODES = ("leader-epoch", "high-watermark")
+LEGAL_TOPIC_NAME = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
+
+
+def _kafka_names(options):
+    """Let Python keywords stand for Kafka names: linger_ms -> linger.ms."""
+    return {name.replace("_", "."): value for name, value in options.items()}
+
+
+class Cluster:
+    """Brokers, a controller, a network and a clock, all simulated and seeded.
+
+    ``truncation`` chooses how a follower repairs its log after a leader change:
+    ``"leader-epoch"`` (KIP-101/279, Kafka since 0.11) or ``"high-watermark"`` (the older
+    rule, kept so its data-loss scenarios can be replayed).
+    """
+
+    def __init__(self, brokers=3, seed=0, config=None, seams=None, truncation="leader-epoch",
+                 min_latency_ms=1, max_latency_ms=3, drop_rate=0.0):
+        require(isinstance(brokers, int) and brokers >= 1, f"brokers must be >= 1, got {brokers!r}")
+        require(truncation in TRUNCATION_MODES,
+                f"truncation must be one of {TRUNCATION_MODES}, got {truncation!r}")
+        require(0 <= min_latency_ms <= max_latency_ms, "need 0 <= min_latency_ms <= max_latency_ms")
+        require(0.0 <= drop_rate < 1.0, "drop_rate must be in [0, 1)")
+        self.sim = Simulator(seed)
+        self.network = Network(self.sim, min_latency_ms, max_latency_ms, drop_rate)
+        self.broker_config = merged(BROKER_DEFAULTS, config, "broker")
+        self.seams = seams or REFERENCE
+        self.truncation = truncation
+        self.controller = Controller(self)
+        self.brokers = [Broker(self, i, self.broker_config) for i in range(brokers)]
+        for broker in self.brokers:
+            self.controller.register_broker(broker.node_id)
+        self.controller.start()
+        for broker in self.brokers:
+            broker.start()
+        self.clients = []
+        self.run_for(10)
+
+    # -- time ----------------------------------------------------------------------------
+    @property
+    def now(self):
+        return self.sim.now
+
+    @property
+    def seed(self):
+        return self.sim.seed
+
+    def run_for(self, duration_ms, until=None):
+        """Advance simulated time by ``duration_ms`` (or until ``until()`` holds)."""
+        return self.sim.run_until(self.sim.now + duration_ms, until=until)
+
+    def run_until(self, until, timeout_ms=60_000):
+        """Run until ``until()`` holds; False if ``timeout_ms`` passed first."""
+        return self.sim.run_until(self.sim.now + timeout_ms, until=until)
+
+    def step(self):
+        return self.sim.step()
+
+    # -- topics and clients ------------------------------------------------------------------
+    def create_topic(self, name, partitions=1, replication_factor=None, config=None):
+        if not isinstance(name, str) or not LEGAL_TOPIC_NAME.match(name) or name in (".", ".."):
+            raise errors.InvalidTopicError(
+                f"illegal topic name {name!r}: use 1-249 characters from [a-zA-Z0-9._-]")
+        if name in self.controller.topics:
+            raise errors.TopicExistsError(f"topic {name!r} already exists")
+        if not isinstance(partitions, int) or partitions < 1:
+            raise errors.InvalidPartitionsError(f"partitions must be >= 1, got {partitions!r}")
+        if replication_factor is None:
+            replication_factor = self.broker_config["default.replication.factor"]
+        if not isinstance(replication_factor, int) or not 1 <= replication_factor <= len(self.brokers):
+            raise errors.InvalidReplicationFactorError(
+                f"replication factor must be between 1 and the {len(self.brokers)} brokers, "
+                f"got {replication_factor!r}")
+        configs = self.validate_topic_config(config or {})
+        self.controller.create_topic(name, partitions, replication_factor, configs)
+        self.run_until(lambda: all(
+            (name, p) in b.partitions for b in self.brokers if b.alive and b.caught_up
+            for p in range(partitions) if b.node_id in self.controller.partitions[(name, p)].replicas),
+            timeout_ms=5_000)
+
+    def validate_topic_config(self, config):
+        configs = {}
+        for name, value in config.items():
+            if name not in TOPIC_CONFIG_BROKER_NAME:
+                raise errors.InvalidConfigurationError(
+                    f"unknown topic config {name!r}; known: {sorted(TOPIC_CONFIG_BROKER_NAME)}")
+            if name == "min.insync.replicas":
+                require(isinstance(value, int) and value >= 1,
+                        f"min.insync.replicas must be an integer >= 1, got {value!r}")
+            if name == "unclean.leader.election.enable":
+                require(isinstance(value, bool), f"{name} must be True or False, got {value!r}")
+            configs[name] = value
+        return configs
+
+    def producer(self, client_id=None, config=None, **options):
+        """A producer; configs by Kafka name in ``config`` or as keywords (``linger_ms=0``)."""
+        config = {**(config or {}), **_kafka_names(options)}
+        client = Producer(self, client_id or f"producer-{len(self.clients) + 1}", config)
+        self.clients.append(client)
+        return client
+
+    def consumer(self, client_id=None, config=None, **options):
+        config = {**(config or {}), **_kafka_names(options)}
+        client = Consumer(self, client_id or f"consumer-{len(self.clients) + 1}", config)
+        self.clients.append(client)
+        return client
+
+    # -- faults ----------------------------------------------------------------------------
+    def broker(self, broker_id):
+        if not isinstance(broker_id, int) or not 0 <= broker_id < len(self.brokers):
+            raise errors.BrokerNotAvailableError(
+                f"no broker {broker_id!r}: brokers are 0 to {len(self.brokers) - 1}")
+        return self.brokers[broker_id]
+
+    def crash(self, broker_id, lose_unflushed=False):
+        """Kill a broker. ``lose_unflushed=True`` is a power loss: unflushed records vanish."""
+        broker = self.broker(broker_id)
+        if broker.alive:
+            broker.crash(lose_unflushed)
+            self.controller.log_event(
+                f"broker {broker_id} crashed" + (" losing its unflushed tail" if lose_unflushed else ""))
+
+    def restart(self, broker_id):
+        broker = self.broker(broker_id)
+        if not broker.alive:
+            broker.restart()
+            self.controller.log_event(f"broker {broker_id} restarted")
+
+    def partition_network(self, side_a, side_b):
+        """Cut the network between two groups of nodes (broker ids, client ids, "controller")."""
+        self.network.partition(side_a, side_b)
+        self.controller.log_event(f"network partition: {list(side_a)} | {list(side_b)}")
+
+    def isolate(self, node_id):
+        """Cut one node off from every other node."""
+        others = [b.node_id for b in self.brokers] + ["controller"] + [c.node_id for c in self.clients]
+        self.network.isolate(node_id, others)
+        self.controller.log_event(f"network partition: {node_id} isolated")
+
+    def heal(self):
+        self.network.heal()
+        self.controller.log_event("network healed")
+
+    # -- views -----------------------------------------------------------------------------
+    def registration(self, topic, partition):
+        key = (topic, partition)
+        if key not in self.controller.partitions:
+            raise errors.UnknownTopicOrPartitionError(f"{topic}-{partition}")
+        return self.controller.partitions[key]
+
+    def leader(self, topic, partition):
+        """The leader the controller has elected (-1 if offline)."""
+        return self.registration(topic, partition).leader
+
+    def isr(self, topic, partition):
+        return list(self.registration(topic, partition).isr)
+
+    def log(self, broker_id, topic, partition):
+        """A broker's replica of a partition (its ``Log``), or None if it has none."""
+        return self.broker(broker_id).logs.get((topic, partition))
+
+    def topics(self):
+        return sorted(self.controller.topics)
+
+    def partitions(self, topic=None):
+        return sorted(key for key in self.controller.partitions if topic is None or key[0] == topic)
+
+    @property
+    def events(self):
+        """Controller decisions and injected faults, as ``(time_ms, text)``."""
+        return list(self.controller.events)
+
+    def __repr__(self):
+        up = sum(b.alive for b in self.brokers)
+        return (f"Cluster({len(self.brokers)} brokers, {up} up, t={self.now} ms, seed={self.seed}, "
+                f"truncation={self.truncation})")

@@ -1,0 +1,91 @@
+"""Configuration, by Kafka's own names and defaults.
+
+Configs are plain dicts keyed by Kafka's names (``"min.insync.replicas"``), so what a
+learner sets here is what they would set on a real broker, topic or producer. Unknown
+names and out-of-range values raise ``InvalidConfigurationError`` instead of being
+silently ignored.
+"""
+
+import difflib
+
+from .errors import InvalidConfigurationError
+
+# Broker configs (server.properties). Times are simulated milliseconds.
+BROKER_DEFAULTS = {
+    "min.insync.replicas": 1,
+    "unclean.leader.election.enable": False,
+    "default.replication.factor": 1,
+    "num.partitions": 1,
+    "replica.lag.time.max.ms": 30_000,
+    "replica.fetch.wait.max.ms": 500,
+    "replica.fetch.max.bytes": 1_048_576,
+    "replica.socket.timeout.ms": 30_000,
+    "replica.fetch.backoff.ms": 1_000,
+    "replica.high.watermark.checkpoint.interval.ms": 5_000,
+    "broker.heartbeat.interval.ms": 2_000,
+    "broker.session.timeout.ms": 9_000,
+    "log.segment.bytes": 1_073_741_824,
+    "log.roll.ms": 604_800_000,
+    "log.flush.interval.messages": None,   # Kafka's default: never fsync, rely on replication
+    "log.flush.interval.ms": None,
+}
+
+# Topic-level overrides and the broker config each one defaults to.
+TOPIC_CONFIG_BROKER_NAME = {
+    "min.insync.replicas": "min.insync.replicas",
+    "unclean.leader.election.enable": "unclean.leader.election.enable",
+    "segment.bytes": "log.segment.bytes",
+    "segment.ms": "log.roll.ms",
+    "flush.messages": "log.flush.interval.messages",
+    "flush.ms": "log.flush.interval.ms",
+}
+
+PRODUCER_DEFAULTS = {
+    "acks": "all",                     # Kafka 3.0+ default (with idempotence)
+    "retries": 2_147_483_647,
+    "linger.ms": 5,                    # Kafka 4.0 default
+    "batch.size": 16_384,
+    "max.in.flight.requests.per.connection": 5,
+    "request.timeout.ms": 30_000,
+    "delivery.timeout.ms": 120_000,
+    "retry.backoff.ms": 100,
+    "metadata.max.age.ms": 300_000,
+}
+
+CONSUMER_DEFAULTS = {
+    "auto.offset.reset": "latest",
+    "fetch.max.wait.ms": 500,
+    "fetch.min.bytes": 1,
+    "max.partition.fetch.bytes": 1_048_576,
+    "max.poll.records": 500,
+    "request.timeout.ms": 30_000,
+    "retry.backoff.ms": 100,
+    "isolation.level": "read_uncommitted",
+}
+
+
+def merged(defaults, overrides, what):
+    """``defaults`` updated with ``overrides``; an unknown name is an error, with a suggestion."""
+    config = dict(defaults)
+    for name, value in (overrides or {}).items():
+        if name not in defaults:
+            close = difflib.get_close_matches(name, defaults, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InvalidConfigurationError(f"unknown {what} config {name!r}{hint}")
+        config[name] = value
+    return config
+
+
+def require(condition, message):
+    if not condition:
+        raise InvalidConfigurationError(message)
+
+
+def normalize_acks(acks):
+    """Kafka accepts acks as 0, 1, -1 or "all"; we keep -1 for "all" as the protocol does."""
+    if acks in ("all", -1, "-1"):
+        return -1
+    if acks in (0, 1, "0", "1"):
+        return int(acks)
+    from .errors import InvalidRequiredAcksError
+    raise InvalidRequiredAcksError(f"acks={acks!r}: must be 0, 1 or all (-1)")

@@ -1,0 +1,218 @@
+"""The controller: broker liveness, leader elections and the ISR's record of truth.
+
+Modelled on KRaft's active controller (``QuorumController``), simplified in one way the
+learner should know: the controller itself never fails (KRaft replicates it with Raft;
+that is a course of its own). Everything it decides is appended to a metadata log that
+brokers replicate by long-polling it; their requests double as heartbeats.
+
+- A broker whose heartbeats stop for ``broker.session.timeout.ms`` is *fenced*: removed
+  from every ISR it is in (unless it is the last member) and replaced as leader.
+- A fenced broker that heartbeats again is unfenced; offline partitions it can lead get
+  a leader.
+- Leaders change ISRs only through AlterPartition, which carries the leader epoch and the
+  partition epoch, so a deposed leader's stale request is refused.
+"""
+
+from . import errors
+from .metadata import BrokerRecord, PartitionRecord, PartitionRegistration, TopicRecord
+
+SESSION_CHECK_INTERVAL_MS = 500
+
+
+class BrokerRegistration:
+    __slots__ = ("broker_id", "incarnation", "fenced", "last_heartbeat_ms")
+
+    def __init__(self, broker_id, incarnation, now):
+        self.broker_id = broker_id
+        self.incarnation = incarnation
+        self.fenced = False
+        self.last_heartbeat_ms = now
+
+
+class Controller:
+    node_id = "controller"
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.sim = cluster.sim
+        self.net = cluster.network
+        self.seams = cluster.seams
+        self.config = cluster.broker_config
+        self.alive = True
+        self.incarnation = 0
+        self.topics = {}              # name -> TopicRecord
+        self.partitions = {}          # (topic, partition) -> PartitionRegistration
+        self.brokers = {}             # broker id -> BrokerRegistration
+        self.metadata_log = []        # every record, in order
+        self.waiting_heartbeats = []  # brokers long-polling the metadata log
+        self.events = []              # (time, description) of every decision, for learners
+        self.unclean_elections = 0
+
+    def start(self):
+        def check():
+            self.fence_expired_sessions()
+            self.sim.schedule(SESSION_CHECK_INTERVAL_MS, check)
+        self.sim.schedule(SESSION_CHECK_INTERVAL_MS, check)
+
+    # -- the metadata log ------------------------------------------------------------------
+    def append(self, record):
+        self.metadata_log.append(record)
+        if isinstance(record, PartitionRecord):
+            self.partitions[(record.topic, record.partition)] = record.registration
+        elif isinstance(record, TopicRecord):
+            self.topics[record.name] = record
+        waiting, self.waiting_heartbeats = self.waiting_heartbeats, []
+        for broker, offset, incarnation, respond in waiting:
+            self.answer_heartbeat(broker, offset, incarnation, respond)
+
+    def answer_heartbeat(self, broker, offset, incarnation, respond):
+        self.net.send(self, broker, respond, self.metadata_log[offset:], incarnation)
+
+    def log_event(self, text):
+        self.events.append((self.sim.now, text))
+
+    # -- topics --------------------------------------------------------------------------
+    def create_topic(self, name, num_partitions, replication_factor, configs):
+        live = sorted(b for b, r in self.brokers.items() if not r.fenced)
+        if replication_factor > len(self.brokers):
+            raise errors.InvalidReplicationFactorError(
+                f"replication factor {replication_factor} is larger than the "
+                f"{len(self.brokers)} available brokers")
+        self.append(TopicRecord(name, num_partitions, dict(configs)))
+        n = len(self.brokers)
+        for p in range(num_partitions):
+            # Round-robin placement (Kafka's rack-unaware assignment without the random start).
+            replicas = tuple((p + i) % n for i in range(replication_factor))
+            isr = tuple(r for r in replicas if r in live) or replicas[:1]
+            leader = next((r for r in replicas if r in live), -1)
+            self.append(PartitionRecord(name, p, PartitionRegistration(replicas, isr, leader, 0, 0)))
+        self.log_event(f"created topic {name} with {num_partitions} partition(s), "
+                       f"replication factor {replication_factor}")
+
+    def topic_config(self, topic, name):
+        return self.topics[topic].configs.get(name, self.config[name])
+
+    # -- brokers ---------------------------------------------------------------------------
+    def register_broker(self, broker_id):
+        self.brokers[broker_id] = BrokerRegistration(broker_id, 0, self.sim.now)
+        self.append(BrokerRecord(broker_id, False))
+
+    def handle_broker_heartbeat(self, broker, broker_id, incarnation, metadata_offset, respond):
+        registration = self.brokers[broker_id]
+        now = self.sim.now
+        registration.last_heartbeat_ms = now
+        restarted = incarnation > registration.incarnation
+        registration.incarnation = max(registration.incarnation, incarnation)
+        if registration.fenced:
+            self.unfence(broker_id)
+        # A broker that just (re)started is answered at once: it serves nothing until it
+        # knows it has caught up with the metadata log.
+        if metadata_offset < len(self.metadata_log) or restarted:
+            self.answer_heartbeat(broker, metadata_offset, incarnation, respond)
+        else:
+            self.waiting_heartbeats.append((broker, metadata_offset, incarnation, respond))
+            self.sim.schedule(self.config["broker.heartbeat.interval.ms"],
+                              self.release_heartbeat, broker, respond)
+
+    def release_heartbeat(self, broker, respond):
+        for i, (waiting_broker, offset, incarnation, waiting_respond) in enumerate(
+                self.waiting_heartbeats):
+            if waiting_respond is respond:
+                del self.waiting_heartbeats[i]
+                self.answer_heartbeat(waiting_broker, offset, incarnation, respond)
+                return
+
+    def live_brokers(self):
+        return {b for b, r in self.brokers.items() if not r.fenced}
+
+    def fence_expired_sessions(self):
+        timeout = self.config["broker.session.timeout.ms"]
+        now = self.sim.now
+        for broker_id, registration in sorted(self.brokers.items()):
+            if not registration.fenced and now - registration.last_heartbeat_ms > timeout:
+                self.fence(broker_id)
+
+    def fence(self, broker_id):
+        """The broker's session expired: take it out of every ISR and every leadership."""
+        self.brokers[broker_id].fenced = True
+        self.append(BrokerRecord(broker_id, True))
+        self.log_event(f"broker {broker_id} fenced: no heartbeat for "
+                       f"{self.config['broker.session.timeout.ms']} ms")
+        live = self.live_brokers()
+        for key, reg in sorted(self.partitions.items()):
+            if broker_id not in reg.replicas:
+                continue
+            isr = tuple(r for r in reg.isr if r != broker_id) or reg.isr
+            if reg.leader == broker_id or reg.leader == -1:
+                self.elect(key, reg, isr, live, reason=f"leader {broker_id} fenced")
+            elif isr != reg.isr:
+                self.change(key, reg, isr=isr)
+
+    def unfence(self, broker_id):
+        self.brokers[broker_id].fenced = False
+        self.append(BrokerRecord(broker_id, False))
+        self.log_event(f"broker {broker_id} unfenced: heartbeating again")
+        live = self.live_brokers()
+        for key, reg in sorted(self.partitions.items()):
+            if reg.leader == -1 and broker_id in reg.replicas:
+                self.elect(key, reg, reg.isr, live, reason=f"broker {broker_id} returned")
+
+    # -- elections and ISR changes ----------------------------------------------------------
+    def elect(self, key, reg, isr, live, reason):
+        unclean_enabled = bool(self.topic_config(key[0], "unclean.leader.election.enable"))
+        election = self.seams.elect_leader(reg.replicas, isr, live, unclean_enabled)
+        new_isr = tuple(election.isr) or isr
+        if election.leader == reg.leader and new_isr == reg.isr:
+            return
+        self.change(key, reg, isr=new_isr, leader=election.leader)
+        topic, partition = key
+        if election.leader < 0:
+            self.log_event(f"{topic}-{partition} offline ({reason}): no live in-sync replica")
+        elif election.unclean:
+            self.unclean_elections += 1
+            self.log_event(f"{topic}-{partition}: UNCLEAN election of broker {election.leader} "
+                           f"({reason}); records it lacks are lost")
+        else:
+            self.log_event(f"{topic}-{partition}: broker {election.leader} elected leader "
+                           f"({reason}), ISR {list(new_isr)}")
+
+    def change(self, key, reg, isr=None, leader=None):
+        isr = reg.isr if isr is None else tuple(isr)
+        leader = reg.leader if leader is None else leader
+        leader_epoch = reg.leader_epoch + 1 if leader != reg.leader else reg.leader_epoch
+        new = PartitionRegistration(reg.replicas, isr, leader, leader_epoch,
+                                    reg.partition_epoch + 1)
+        self.append(PartitionRecord(key[0], key[1], new))
+        return new
+
+    def handle_alter_partition(self, broker, broker_id, topic, partition, leader_epoch,
+                               partition_epoch, new_isr, respond):
+        key = (topic, partition)
+        reg = self.partitions.get(key)
+        error = None
+        if reg is None:
+            error = errors.UnknownTopicOrPartitionError(f"{topic}-{partition}")
+        elif reg.leader != broker_id or leader_epoch != reg.leader_epoch:
+            error = errors.FencedLeaderEpochError(
+                f"{topic}-{partition}: broker {broker_id} at epoch {leader_epoch} is not the "
+                f"leader (leader {reg.leader}, epoch {reg.leader_epoch})")
+        elif partition_epoch != reg.partition_epoch:
+            error = errors.InvalidUpdateVersionError(
+                f"{topic}-{partition}: partition epoch {partition_epoch} is stale "
+                f"(now {reg.partition_epoch})")
+        else:
+            live = self.live_brokers()
+            added = [r for r in new_isr if r not in reg.isr]
+            if any(r not in live for r in added):
+                error = errors.IneligibleReplicaError(
+                    f"{topic}-{partition}: cannot add fenced broker(s) "
+                    f"{[r for r in added if r not in live]} to the ISR")
+        if error is not None:
+            self.net.send(self, broker, respond, (error, reg))
+            return
+        removed = [r for r in reg.isr if r not in new_isr]
+        new = self.change(key, reg, isr=new_isr)
+        if added or removed:
+            what = (f"shrank, removing {removed}" if removed else f"expanded, adding {added}")
+            self.log_event(f"{topic}-{partition}: ISR {what}: now {list(new_isr)}")
+        self.net.send(self, broker, respond, (None, new))

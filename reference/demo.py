@@ -1,0 +1,40 @@
+"""``make demo``: a leader crash on a three-broker cluster, then KIP-101's data loss and its fix."""
+
+from .cluster import Cluster
+from .monitoring import format_partition
+from .scenarios import run_scenario
+
+
+def leader_crash(seed):
+    cluster = Cluster(brokers=3, seed=seed)
+    cluster.create_topic("orders", partitions=1, replication_factor=3,
+                         config={"min.insync.replicas": 2})
+    producer = cluster.producer(acks="all", linger_ms=0)
+    for i in range(5):
+        producer.send("orders", b"order-%d" % i, key=b"customer-7")
+    producer.flush()
+    print(f"5 orders acknowledged with acks=all, t={cluster.now} ms\n")
+    print(format_partition(cluster, "orders", 0))
+    leader = cluster.leader("orders", 0)
+    print(f"\n>>> broker {leader}, the leader, crashes")
+    cluster.crash(leader)
+    cluster.run_for(15_000)
+    for time_ms, text in cluster.events[-3:]:
+        print(f"  t={time_ms:>6} ms  {text}")
+    print()
+    print(format_partition(cluster, "orders", 0))
+    consumer = cluster.consumer(auto_offset_reset="earliest")
+    consumer.assign([("orders", 0)])
+    values = [r.value.decode() for r in consumer.poll(2_000)]
+    print(f"\na consumer reads from the new leader: {values}")
+
+
+def main(seed=7):
+    print("kafkadojo demo: the reference engine, simulated and seeded "
+          f"(seed {seed}; same seed, same run)\n")
+    leader_crash(seed)
+    print("\n" + "-" * 78 + "\n")
+    for fixed in (False, True):
+        print(run_scenario("kip-101-case-1", fixed=fixed).report())
+        print()
+    return 0

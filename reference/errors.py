@@ -1,0 +1,89 @@
+"""Kafka's errors, by the names and codes Kafka's protocol gives them.
+
+Every error the engine raises or returns is one of these, so a learner who
+sees ``NotEnoughReplicasError (NOT_ENOUGH_REPLICAS, code 19)`` can look the
+same name up in Kafka's ``org.apache.kafka.common.protocol.Errors``.
+``retriable`` says whether a Kafka client would retry the request.
+"""
+
+
+class KafkaError(Exception):
+    """Base class: ``name`` and ``code`` are Kafka's (``Errors.java``)."""
+
+    name = "UNKNOWN_SERVER_ERROR"
+    code = -1
+    retriable = False
+
+    def __str__(self):
+        detail = super().__str__()
+        return f"{self.name}: {detail}" if detail else self.name
+
+
+def _error(class_name, kafka_name, code, retriable=False, doc=""):
+    cls = type(class_name, (KafkaError,), {"name": kafka_name, "code": code,
+                                            "retriable": retriable, "__doc__": doc})
+    return cls
+
+
+OffsetOutOfRangeError = _error(
+    "OffsetOutOfRangeError", "OFFSET_OUT_OF_RANGE", 1,
+    doc="The requested offset is below the log start offset or above the log end offset.")
+CorruptRecordError = _error("CorruptRecordError", "CORRUPT_MESSAGE", 2, retriable=True)
+UnknownTopicOrPartitionError = _error(
+    "UnknownTopicOrPartitionError", "UNKNOWN_TOPIC_OR_PARTITION", 3, retriable=True,
+    doc="The topic does not exist, or the partition number is out of range.")
+LeaderNotAvailableError = _error(
+    "LeaderNotAvailableError", "LEADER_NOT_AVAILABLE", 5, retriable=True,
+    doc="The partition has no leader right now (an election is under way or impossible).")
+NotLeaderOrFollowerError = _error(
+    "NotLeaderOrFollowerError", "NOT_LEADER_OR_FOLLOWER", 6, retriable=True,
+    doc="This broker does not lead the partition: the client's metadata is stale; refresh it.")
+RequestTimedOutError = _error(
+    "RequestTimedOutError", "REQUEST_TIMED_OUT", 7, retriable=True,
+    doc="No response within request.timeout.ms: the outcome is unknown (the write may or may not exist).")
+BrokerNotAvailableError = _error("BrokerNotAvailableError", "BROKER_NOT_AVAILABLE", 8)
+ReplicaNotAvailableError = _error("ReplicaNotAvailableError", "REPLICA_NOT_AVAILABLE", 9, retriable=True)
+MessageSizeTooLargeError = _error("MessageSizeTooLargeError", "MESSAGE_TOO_LARGE", 10)
+NetworkError = _error("NetworkError", "NETWORK_EXCEPTION", 13, retriable=True,
+                      doc="The connection broke before a response arrived.")
+InvalidTopicError = _error("InvalidTopicError", "INVALID_TOPIC_EXCEPTION", 17,
+                           doc="The topic name is not legal, or the topic is internal.")
+RecordListTooLargeError = _error("RecordListTooLargeError", "RECORD_LIST_TOO_LARGE", 18)
+NotEnoughReplicasError = _error(
+    "NotEnoughReplicasError", "NOT_ENOUGH_REPLICAS", 19, retriable=True,
+    doc="acks=all refused before the append: the ISR is smaller than min.insync.replicas.")
+NotEnoughReplicasAfterAppendError = _error(
+    "NotEnoughReplicasAfterAppendError", "NOT_ENOUGH_REPLICAS_AFTER_APPEND", 20, retriable=True,
+    doc="acks=all: the leader appended the records, then the ISR shrank below "
+        "min.insync.replicas before they were committed. The records may still appear.")
+InvalidRequiredAcksError = _error(
+    "InvalidRequiredAcksError", "INVALID_REQUIRED_ACKS", 21,
+    doc="acks must be 0, 1 or all (-1).")
+InvalidTimestampError = _error("InvalidTimestampError", "INVALID_TIMESTAMP", 32)
+InvalidPartitionsError = _error("InvalidPartitionsError", "INVALID_PARTITIONS", 37)
+InvalidReplicationFactorError = _error("InvalidReplicationFactorError", "INVALID_REPLICATION_FACTOR", 38)
+InvalidConfigurationError = _error("InvalidConfigurationError", "INVALID_CONFIG", 40,
+                                   doc="A configuration value is unknown or out of its range.")
+TopicExistsError = _error("TopicExistsError", "TOPIC_ALREADY_EXISTS", 36)
+InvalidRequestError = _error("InvalidRequestError", "INVALID_REQUEST", 42)
+KafkaStorageError = _error("KafkaStorageError", "KAFKA_STORAGE_ERROR", 56, retriable=True)
+FencedLeaderEpochError = _error(
+    "FencedLeaderEpochError", "FENCED_LEADER_EPOCH", 74, retriable=True,
+    doc="The request's leader epoch is older than the broker's: the sender is a zombie or stale.")
+UnknownLeaderEpochError = _error(
+    "UnknownLeaderEpochError", "UNKNOWN_LEADER_EPOCH", 75, retriable=True,
+    doc="The request's leader epoch is newer than the broker's: this broker has not caught up yet.")
+InvalidUpdateVersionError = _error(
+    "InvalidUpdateVersionError", "INVALID_UPDATE_VERSION", 95,
+    doc="AlterPartition carried a stale partition epoch; the controller refused the ISR change.")
+IneligibleReplicaError = _error(
+    "IneligibleReplicaError", "INELIGIBLE_REPLICA", 107,
+    doc="AlterPartition tried to add a fenced or shutting-down broker to the ISR.")
+
+ALL_ERRORS = {cls.name: cls for cls in list(globals().values())
+              if isinstance(cls, type) and issubclass(cls, KafkaError)}
+
+
+def error_for_name(name):
+    """The error class for a Kafka error name such as ``"NOT_ENOUGH_REPLICAS"``."""
+    return ALL_ERRORS[name]

@@ -1,0 +1,111 @@
+"""Invariants of replication, checked on a cluster's state at any moment.
+
+From the TLA+ models of Kafka's replication protocol:
+
+- ``leader-not-in-isr``: an elected leader is always a member of the ISR.
+- ``isr-diverged``: every live ISR member agrees with the leader below the leader's HW.
+- ``replicas-diverged``: any two replicas agree below the smaller of their high watermarks.
+- ``acknowledged-missing``: the leader holds every record acknowledged with acks=all
+  (checked by ``acknowledged_records_present``, which needs the acknowledgements).
+
+Each violation is a ``Violation`` naming the partition and the replicas involved.
+"""
+
+from typing import NamedTuple
+
+
+class Violation(NamedTuple):
+    kind: str
+    topic: str
+    partition: int
+    detail: str
+
+    def __str__(self):
+        return f"{self.kind} on {self.topic}-{self.partition}: {self.detail}"
+
+
+def first_difference(a, b):
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return i
+    return None
+
+
+def acting_leader(cluster, topic, partition):
+    """The leader's Log, if the elected leader is up and acting as leader at that epoch."""
+    reg = cluster.controller.partitions[(topic, partition)]
+    if reg.leader < 0:
+        return reg, None
+    broker = cluster.brokers[reg.leader]
+    replica = broker.partitions.get((topic, partition)) if broker.alive else None
+    if replica is None or not replica.is_leader or replica.leader_epoch != reg.leader_epoch:
+        return reg, None
+    return reg, replica.log
+
+
+def check_cluster(cluster):
+    """Every replication invariant violated right now (an empty list if none)."""
+    violations = []
+    for (topic, partition), reg in sorted(cluster.controller.partitions.items()):
+        if reg.leader >= 0 and reg.leader not in reg.isr:
+            violations.append(Violation("leader-not-in-isr", topic, partition,
+                                        f"leader {reg.leader} is not in ISR {list(reg.isr)}"))
+        reg, leader_log = acting_leader(cluster, topic, partition)
+        logs = {b.node_id: b.logs[(topic, partition)] for b in cluster.brokers
+                if (topic, partition) in b.logs}
+        if leader_log is not None:
+            hw = leader_log.high_watermark
+            leader_values = leader_log.values(leader_log.log_start_offset, hw)
+            for replica in reg.isr:
+                if replica == reg.leader or not cluster.brokers[replica].alive or replica not in logs:
+                    continue
+                log = logs[replica]
+                start = max(log.log_start_offset, leader_log.log_start_offset)
+                end = min(hw, log.log_end_offset)
+                mine = log.values(start, end)
+                theirs = leader_values[start - leader_log.log_start_offset:end - leader_log.log_start_offset]
+                at = first_difference(mine, theirs)
+                if at is not None:
+                    violations.append(Violation(
+                        "isr-diverged", topic, partition,
+                        f"ISR member {replica} has {mine[at]!r} at offset {start + at}, "
+                        f"leader {reg.leader} has {theirs[at]!r} (leader HW {hw})"))
+        ids = sorted(logs)
+        for i, a in enumerate(ids):
+            for b in ids[i + 1:]:
+                la, lb = logs[a], logs[b]
+                start = max(la.log_start_offset, lb.log_start_offset)
+                end = min(la.high_watermark, lb.high_watermark)
+                if end <= start:
+                    continue
+                va, vb = la.values(start, end), lb.values(start, end)
+                at = first_difference(va, vb)
+                if at is not None:
+                    violations.append(Violation(
+                        "replicas-diverged", topic, partition,
+                        f"below both high watermarks, broker {a} has {va[at]!r} and broker {b} "
+                        f"has {vb[at]!r} at offset {start + at}"))
+    return violations
+
+
+def acknowledged_records_present(cluster, acknowledged):
+    """``acknowledged`` maps (topic, partition) to {offset: value} of acks=all records.
+    Each must be in the acting leader's log, at its offset."""
+    violations = []
+    for (topic, partition), by_offset in sorted(acknowledged.items()):
+        _, leader_log = acting_leader(cluster, topic, partition)
+        if leader_log is None or not by_offset:
+            continue
+        values = leader_log.values(leader_log.log_start_offset, leader_log.log_end_offset)
+        base = leader_log.log_start_offset
+        for offset, value in sorted(by_offset.items()):
+            if offset < base:
+                continue
+            held = values[offset - base] if offset - base < len(values) else None
+            if held != value:
+                violations.append(Violation(
+                    "acknowledged-missing", topic, partition,
+                    f"acknowledged {value!r} at offset {offset}, but leader "
+                    f"{cluster.leader(topic, partition)} has {held!r} there"))
+                break
+    return violations

@@ -1,0 +1,65 @@
+"""What an operator watches: under-replicated partitions, ISR churn, replica progress.
+
+These are the engine's versions of Kafka's ``UnderReplicatedPartitions``,
+``IsrShrinksPerSec``/``IsrExpandsPerSec`` and the per-replica log end offsets that
+``kafka-topics --describe`` and ``kafka-log-dirs`` show.
+"""
+
+from typing import NamedTuple
+
+
+class ReplicaProgress(NamedTuple):
+    broker: int
+    role: str               # "leader", "follower", "offline" (broker down) or "-" (no replica)
+    in_isr: bool
+    log_start_offset: int
+    high_watermark: int
+    log_end_offset: int
+
+
+def describe_partition(cluster, topic, partition):
+    """Per replica: role, ISR membership, log start offset, HW and LEO."""
+    reg = cluster.registration(topic, partition)
+    rows = []
+    for broker_id in reg.replicas:
+        broker = cluster.brokers[broker_id]
+        log = broker.logs.get((topic, partition))
+        if not broker.alive:
+            role = "offline"
+        elif broker_id == reg.leader:
+            role = "leader"
+        else:
+            role = "follower"
+        rows.append(ReplicaProgress(
+            broker_id, role, broker_id in reg.isr,
+            log.log_start_offset if log else 0,
+            log.high_watermark if log else 0,
+            log.log_end_offset if log else 0))
+    return rows
+
+
+def under_replicated_partitions(cluster):
+    """Partitions whose ISR is smaller than their replica set (Kafka's URP metric)."""
+    return [key for key, reg in sorted(cluster.controller.partitions.items())
+            if len(reg.isr) < len(reg.replicas)]
+
+
+def offline_partitions(cluster):
+    return [key for key, reg in sorted(cluster.controller.partitions.items()) if reg.leader < 0]
+
+
+def isr_events(cluster):
+    """ISR shrinks and expands, in order, as ``(time_ms, text)``."""
+    return [(t, text) for t, text in cluster.events if ": ISR " in text]
+
+
+def format_partition(cluster, topic, partition):
+    """A small table, like ``kafka-topics --describe`` with offsets added."""
+    reg = cluster.registration(topic, partition)
+    lines = [f"{topic}-{partition}  leader {reg.leader}  epoch {reg.leader_epoch}  "
+             f"ISR {list(reg.isr)}  replicas {list(reg.replicas)}",
+             "  broker  role      ISR  start     HW    LEO"]
+    for row in describe_partition(cluster, topic, partition):
+        lines.append(f"  {row.broker:>6}  {row.role:<8}  {'yes' if row.in_isr else 'no':<3}  "
+                     f"{row.log_start_offset:>5}  {row.high_watermark:>5}  {row.log_end_offset:>5}")
+    return "\n".join(lines)

@@ -1,0 +1,463 @@
+"""The producer: partitioning, batching, acks and retries (Kafka's ``KafkaProducer``).
+
+``send()`` never waits: it picks a partition, appends the record to an open batch in the
+*record accumulator* and returns a future. A batch leaves when it is full (``batch.size``)
+or has waited ``linger.ms``; it goes to the partition's leader as the producer's cached
+metadata names it. A retriable error (a stale leader, too few in-sync replicas, a timeout)
+sends it again after ``retry.backoff.ms`` until ``delivery.timeout.ms`` runs out.
+
+A timeout is the interesting case: the first attempt may have been written after all, so
+a retry can duplicate records. That is at-least-once; the idempotent producer comes later.
+"""
+
+from collections import deque
+
+from . import errors
+from .config import PRODUCER_DEFAULTS, merged, normalize_acks, require
+from .partitioner import StickyPartitioner
+from .record import RECORD_OVERHEAD_BYTES
+
+WATCHDOG_MS = 100           # how often timeouts are checked
+RECONNECT_BACKOFF_MS = 50   # reconnect.backoff.ms: a refused connection is known this fast
+
+
+def _as_bytes(data, what):
+    if data is None or isinstance(data, bytes):
+        return data
+    if isinstance(data, str):
+        return data.encode()
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    raise errors.KafkaError(
+        f"{what} must be bytes, str or None (Kafka's serializers turn objects into bytes); "
+        f"got {type(data).__name__}")
+
+
+class ProducerBatch:
+    """Records for one partition, sent and acknowledged together (``ProducerBatch``)."""
+
+    __slots__ = ("topic", "partition", "keys", "values", "timestamps", "headers",
+                 "size_bytes", "created_ms", "attempts", "sent_ms", "base_offset", "error",
+                 "done", "callbacks", "closed")
+
+    def __init__(self, topic, partition, now):
+        self.topic = topic
+        self.partition = partition
+        self.keys = []
+        self.values = []
+        self.timestamps = []
+        self.headers = None
+        self.size_bytes = 61
+        self.created_ms = now
+        self.attempts = 0
+        self.sent_ms = None
+        self.base_offset = -1
+        self.error = None
+        self.done = False
+        self.callbacks = None
+        self.closed = False
+
+    def finish(self, base_offset, error):
+        self.done = True
+        self.base_offset = base_offset
+        self.error = error
+        if self.callbacks:
+            for callback in self.callbacks:
+                callback(self)
+
+    def __len__(self):
+        return len(self.values)
+
+    def __repr__(self):
+        state = ("failed: " + str(self.error)) if self.error else (
+            f"offset {self.base_offset}" if self.done else "pending")
+        return f"ProducerBatch({self.topic}-{self.partition}, {len(self)} records, {state})"
+
+
+class RecordMetadataFuture:
+    """What ``send()`` returns: becomes done when the record's batch is acknowledged or fails."""
+
+    __slots__ = ("batch", "index", "producer")
+
+    def __init__(self, producer, batch, index):
+        self.producer = producer
+        self.batch = batch
+        self.index = index
+
+    @property
+    def done(self):
+        return self.batch.done
+
+    @property
+    def succeeded(self):
+        return self.batch.done and self.batch.error is None
+
+    @property
+    def error(self):
+        return self.batch.error
+
+    @property
+    def topic(self):
+        return self.batch.topic
+
+    @property
+    def partition(self):
+        return self.batch.partition
+
+    @property
+    def offset(self):
+        """The record's offset once acknowledged (-1 for acks=0, which learns no offset)."""
+        base = self.batch.base_offset
+        return base + self.index if base >= 0 else -1
+
+    def add_callback(self, callback):
+        """Call ``callback(future)`` when done (at once if it already is)."""
+        if self.batch.done:
+            callback(self)
+            return
+        if self.batch.callbacks is None:
+            self.batch.callbacks = []
+        self.batch.callbacks.append(lambda batch: callback(self))
+
+    def get(self, timeout_ms=None):
+        """Run the simulation until done; return the offset or raise the Kafka error."""
+        if timeout_ms is None:
+            timeout_ms = self.producer.config["delivery.timeout.ms"] + 1
+        self.producer.cluster.run_for(timeout_ms, until=lambda: self.batch.done)
+        if not self.batch.done:
+            raise errors.RequestTimedOutError(f"no outcome within {timeout_ms} ms")
+        if self.batch.error is not None:
+            raise self.batch.error
+        return self.offset
+
+    def __repr__(self):
+        return f"RecordMetadataFuture({self.topic}-{self.partition}, index {self.index}, {self.batch!r})"
+
+
+class TopicMetadata:
+    __slots__ = ("num_partitions", "leaders", "leader_epochs", "available")
+
+    def __init__(self, registrations):
+        self.num_partitions = len(registrations)
+        self.leaders = [reg.leader if reg else -1 for reg in registrations]
+        self.leader_epochs = [reg.leader_epoch if reg else -1 for reg in registrations]
+        self.available = [p for p, leader in enumerate(self.leaders) if leader >= 0]
+
+
+class Producer:
+    """A simulated ``KafkaProducer``. Create it with ``cluster.producer(...)``."""
+
+    def __init__(self, cluster, client_id, config=None):
+        self.cluster = cluster
+        self.sim = cluster.sim
+        self.net = cluster.network
+        self.node_id = client_id
+        self.alive = True
+        self.incarnation = 0
+        self.config = merged(PRODUCER_DEFAULTS, config, "producer")
+        self.acks = normalize_acks(self.config["acks"])
+        for name in ("linger.ms", "batch.size", "request.timeout.ms", "delivery.timeout.ms",
+                     "retries", "retry.backoff.ms"):
+            require(isinstance(self.config[name], int) and self.config[name] >= 0,
+                    f"{name} must be a non-negative integer, got {self.config[name]!r}")
+        require(self.config["max.in.flight.requests.per.connection"] >= 1,
+                "max.in.flight.requests.per.connection must be at least 1")
+        self.linger_ms = self.config["linger.ms"]
+        self.batch_size = self.config["batch.size"]
+        self.max_in_flight = self.config["max.in.flight.requests.per.connection"]
+        self.partitioner = StickyPartitioner()
+        self.partition_for_key = cluster.seams.partition_for_key
+        self.topics = {}                 # topic -> TopicMetadata (the metadata cache)
+        self.unknown_topics = set()      # topics the cluster said do not exist
+        self.open_batches = {}           # (topic, partition) -> the batch taking appends
+        self.ready = {}                  # (topic, partition) -> deque of closed batches to send
+        self.in_flight = {}              # (topic, partition) -> list of batches sent, unanswered
+        self.awaiting_metadata = []      # sends made before their topic's metadata was known
+        self.metadata_in_flight = False
+        self.metadata_sent_ms = 0
+        self.last_metadata_ms = -1
+        self.unfinished = 0              # batches neither acknowledged nor failed
+        self.closed = False
+        self.records_sent = 0
+        self.sim.schedule(WATCHDOG_MS, self.watchdog)
+
+    # -- send --------------------------------------------------------------------------
+    def send(self, topic, value=None, key=None, partition=None, headers=None, timestamp=None):
+        """Queue one record; returns a ``RecordMetadataFuture``."""
+        if self.closed:
+            raise errors.KafkaError("send() on a closed producer")
+        if key is not None and type(key) is not bytes:
+            key = _as_bytes(key, "key")
+        if value is not None and type(value) is not bytes:
+            value = _as_bytes(value, "value")
+        metadata = self.topics.get(topic)
+        if metadata is None:
+            return self.send_before_metadata(topic, value, key, partition, headers, timestamp)
+        sticky = partition is None and key is None
+        if partition is None:
+            if key is None:
+                partition = self.partitioner.partition(topic, metadata.num_partitions,
+                                                       metadata.available, self.sim.rng)
+            else:
+                partition = self.partition_for_key(key, metadata.num_partitions)
+        elif type(partition) is not int or not 0 <= partition < metadata.num_partitions:
+            raise errors.UnknownTopicOrPartitionError(
+                f"partition {partition!r} of topic {topic!r} does not exist: it has "
+                f"{metadata.num_partitions} partition(s), 0 to {metadata.num_partitions - 1}")
+        size = RECORD_OVERHEAD_BYTES + (len(value) if value is not None else 0) + (
+            len(key) if key is not None else 0)
+        batch = self.open_batches.get((topic, partition))
+        if batch is None or batch.size_bytes + size > self.batch_size:
+            if batch is not None:
+                self.close_batch(batch)
+                if sticky:
+                    # KIP-480: a full batch for the sticky partition moves on to another.
+                    partition = self.partitioner.on_new_batch(
+                        topic, metadata.num_partitions, metadata.available, partition, self.sim.rng)
+                    batch = self.open_batches.get((topic, partition))
+            if batch is None or batch.size_bytes + size > self.batch_size:
+                if batch is not None:
+                    self.close_batch(batch)
+                batch = self.new_batch(topic, partition)
+        batch.keys.append(key)
+        batch.values.append(value)
+        batch.timestamps.append(self.sim.now if timestamp is None else timestamp)
+        if headers:
+            if batch.headers is None:
+                batch.headers = [()] * (len(batch.values) - 1)
+            batch.headers.append(tuple(headers))
+        elif batch.headers is not None:
+            batch.headers.append(())
+        batch.size_bytes += size
+        self.records_sent += 1
+        return RecordMetadataFuture(self, batch, len(batch.values) - 1)
+
+    def send_many(self, topic, values, partition=None):
+        """Send many key-less records in one call, filling whole batches at once: the fast path
+        for bulk loads. Returns the futures of the batches' last records."""
+        futures = []
+        step = max(1, self.batch_size // (RECORD_OVERHEAD_BYTES + (len(values[0]) if values else 0)))
+        for start in range(0, len(values), step):
+            chunk = values[start:start + step]
+            future = self.send(topic, chunk[0], partition=partition)
+            batch = future.batch
+            rest = chunk[1:]
+            batch.values.extend(rest)
+            batch.keys.extend([None] * len(rest))
+            batch.timestamps.extend([self.sim.now] * len(rest))
+            if batch.headers is not None:
+                batch.headers.extend([()] * len(rest))
+            batch.size_bytes += sum(map(len, rest)) + RECORD_OVERHEAD_BYTES * len(rest)
+            self.records_sent += len(rest)
+            futures.append(RecordMetadataFuture(self, batch, len(batch.values) - 1))
+            if partition is None and self.open_batches.get((topic, batch.partition)) is batch:
+                self.close_batch(batch)
+                self.partitioner.on_new_batch(topic, self.topics[topic].num_partitions,
+                                              self.topics[topic].available, batch.partition,
+                                              self.sim.rng)
+        return futures
+
+    def send_before_metadata(self, topic, value, key, partition, headers, timestamp):
+        """Kafka's send() waits (up to max.block.ms) for the topic's metadata; here the record
+        waits in a queue and its future fails if the topic turns out not to exist."""
+        if topic in self.unknown_topics and self.last_metadata_ms == self.sim.now:
+            raise errors.UnknownTopicOrPartitionError(f"topic {topic!r} does not exist")
+        holder = ProducerBatch(topic, partition, self.sim.now)
+        self.unfinished += 1
+        self.awaiting_metadata.append((holder, (topic, value, key, partition, headers, timestamp)))
+        self.request_metadata()
+        return RecordMetadataFuture(self, holder, 0)
+
+    def new_batch(self, topic, partition):
+        batch = ProducerBatch(topic, partition, self.sim.now)
+        self.open_batches[(topic, partition)] = batch
+        self.unfinished += 1
+        if self.linger_ms:
+            self.sim.schedule(self.linger_ms, self.linger_expired, batch)
+        else:
+            self.sim.schedule(0, self.linger_expired, batch)
+        return batch
+
+    def linger_expired(self, batch):
+        if not batch.closed:
+            self.close_batch(batch)
+
+    def close_batch(self, batch):
+        """The batch takes no more records; queue it for its partition's leader."""
+        batch.closed = True
+        key = (batch.topic, batch.partition)
+        if self.open_batches.get(key) is batch:
+            del self.open_batches[key]
+        queue = self.ready.get(key)
+        if queue is None:
+            queue = self.ready[key] = deque()
+        queue.append(batch)
+        self.drain(key)
+
+    # -- sending batches -----------------------------------------------------------------
+    def drain(self, key):
+        queue = self.ready.get(key)
+        in_flight = self.in_flight.setdefault(key, [])
+        while queue and len(in_flight) < self.max_in_flight:
+            metadata = self.topics.get(key[0])
+            leader = metadata.leaders[key[1]] if metadata else -1
+            if leader < 0:
+                self.request_metadata()
+                return
+            batch = queue.popleft()
+            self.send_batch(batch, leader, in_flight)
+
+    def send_batch(self, batch, leader_id, in_flight):
+        broker = self.cluster.brokers[leader_id]
+        batch.attempts += 1
+        attempt = batch.attempts
+        batch.sent_ms = self.sim.now
+        if not broker.alive:
+            # Connection refused: known after a reconnect backoff, not a request timeout.
+            in_flight.append(batch)
+            self.sim.schedule(RECONNECT_BACKOFF_MS, self.on_produce_response, batch, attempt,
+                              _REFUSED)
+            return
+        in_flight.append(batch)
+        keys = batch.keys if any(k is not None for k in batch.keys) else None
+        respond = None
+        if self.acks != 0:
+            respond = lambda response: self.on_produce_response(batch, attempt, response)
+        self.net.send(self, broker, broker.handle_produce, self, batch.topic, batch.partition,
+                      keys, batch.values, batch.timestamps, batch.headers, self.acks,
+                      self.config["request.timeout.ms"], respond)
+        if self.acks == 0:
+            # Fire and forget: the producer never learns an offset or an error.
+            in_flight.remove(batch)
+            self.finish(batch, -1, None)
+
+    def on_produce_response(self, batch, attempt, response):
+        if batch.done or batch.attempts != attempt:
+            return          # an answer to an attempt we already gave up on
+        key = (batch.topic, batch.partition)
+        in_flight = self.in_flight[key]
+        if batch in in_flight:
+            in_flight.remove(batch)
+        error = response.error
+        if error is None:
+            self.finish(batch, response.base_offset, None)
+        elif self.can_retry(batch, error):
+            if isinstance(error, (errors.NotLeaderOrFollowerError, errors.NetworkError,
+                                  errors.UnknownTopicOrPartitionError,
+                                  errors.FencedLeaderEpochError, errors.RequestTimedOutError)):
+                self.request_metadata()
+            self.sim.schedule(self.config["retry.backoff.ms"], self.requeue, batch)
+        else:
+            self.finish(batch, -1, error)
+        self.drain(key)
+
+    def can_retry(self, batch, error):
+        return (error.retriable and batch.attempts <= self.config["retries"]
+                and self.sim.now - batch.created_ms < self.config["delivery.timeout.ms"])
+
+    def requeue(self, batch):
+        if batch.done:
+            return
+        key = (batch.topic, batch.partition)
+        self.ready.setdefault(key, deque()).appendleft(batch)
+        self.drain(key)
+
+    def finish(self, batch, base_offset, error):
+        self.unfinished -= 1
+        batch.finish(base_offset, error)
+
+    def watchdog(self):
+        """Time out requests whose answer never came (``request.timeout.ms``) and batches that
+        outlived ``delivery.timeout.ms``."""
+        now = self.sim.now
+        request_timeout = self.config["request.timeout.ms"]
+        delivery_timeout = self.config["delivery.timeout.ms"]
+        for key, in_flight in self.in_flight.items():
+            for batch in list(in_flight):
+                if now - batch.sent_ms >= request_timeout:
+                    self.on_produce_response(batch, batch.attempts, _TIMED_OUT)
+        for key, queue in self.ready.items():
+            for batch in list(queue):
+                if now - batch.created_ms >= delivery_timeout:
+                    queue.remove(batch)
+                    self.finish(batch, -1, errors.RequestTimedOutError(
+                        f"expired after delivery.timeout.ms={delivery_timeout} waiting to be sent"))
+        if self.metadata_in_flight and now - self.metadata_sent_ms >= request_timeout:
+            self.metadata_in_flight = False
+            self.request_metadata()
+        if not self.closed or self.unfinished:
+            self.sim.schedule(WATCHDOG_MS, self.watchdog)
+
+    # -- metadata ------------------------------------------------------------------------
+    def request_metadata(self):
+        if self.metadata_in_flight:
+            return
+        brokers = self.cluster.brokers
+        candidates = [b for b in brokers if b.alive] or brokers
+        broker = candidates[self.sim.rng.randrange(len(candidates))]
+        self.metadata_in_flight = True
+        self.metadata_sent_ms = self.sim.now
+        self.net.send(self, broker, broker.handle_metadata, self, None, self.on_metadata)
+
+    def on_metadata(self, response):
+        self.metadata_in_flight = False
+        self.last_metadata_ms = self.sim.now
+        live, topics = response
+        for topic, registrations in topics.items():
+            if registrations is not None:
+                self.topics[topic] = TopicMetadata(registrations)
+        waiting, self.awaiting_metadata = self.awaiting_metadata, []
+        for holder, (topic, value, key, partition, headers, timestamp) in waiting:
+            self.unfinished -= 1
+            if topic not in self.topics:
+                if topic not in topics:
+                    self.unknown_topics.add(topic)
+                    holder.finish(-1, errors.UnknownTopicOrPartitionError(
+                        f"topic {topic!r} does not exist"))
+                else:
+                    self.awaiting_metadata.append((holder, (topic, value, key, partition,
+                                                            headers, timestamp)))
+                    self.unfinished += 1
+                continue
+            try:
+                future = self.send(topic, value, key, partition, headers, timestamp)
+            except errors.KafkaError as error:
+                holder.finish(-1, error)
+                continue
+            self.chain(holder, future)
+        for key in list(self.ready):
+            self.drain(key)
+
+    @staticmethod
+    def chain(holder, future):
+        """Resolve the placeholder batch a pre-metadata send returned once the real one is done."""
+        def resolve(done_future):
+            holder.topic, holder.partition = done_future.topic, done_future.partition
+            offset = done_future.offset
+            holder.finish(offset, done_future.error)
+        future.add_callback(resolve)
+
+    # -- blocking helpers ------------------------------------------------------------------
+    def flush(self, timeout_ms=None):
+        """Send every open batch now and run the simulation until all have an outcome."""
+        for batch in list(self.open_batches.values()):
+            self.close_batch(batch)
+        if timeout_ms is None:
+            timeout_ms = self.config["delivery.timeout.ms"] + 1
+        return self.cluster.run_for(timeout_ms, until=lambda: self.unfinished == 0)
+
+    def close(self):
+        self.flush()
+        self.closed = True
+
+
+class _Answer:
+    __slots__ = ("error", "base_offset")
+
+    def __init__(self, error):
+        self.error = error
+        self.base_offset = -1
+
+
+_REFUSED = _Answer(errors.NetworkError("connection refused: the broker is down"))
+_TIMED_OUT = _Answer(errors.RequestTimedOutError("no response within request.timeout.ms"))

@@ -1,0 +1,41 @@
+"""The engine's seams: the rules a learner can replace with their own code.
+
+The reference engine never calls a rule directly; it calls it through a ``Seams``
+object, so ``Cluster(seams=Seams(next_high_watermark=my_rule))`` runs a whole
+cluster on a learner's high-watermark rule. Each default is the engine's own rule:
+there is no second copy of a solution anywhere.
+"""
+
+from dataclasses import dataclass, fields, replace
+from typing import Callable
+
+from . import election, isr, partitioner, replication
+
+
+@dataclass(frozen=True)
+class Seams:
+    # partitioning (partitioner.py)
+    murmur2: Callable = partitioner.murmur2
+    partition_for_key: Callable = partitioner.partition_for_key
+    # replication (replication.py)
+    next_high_watermark: Callable = replication.next_high_watermark
+    end_offset_for_epoch: Callable = replication.end_offset_for_epoch
+    truncation_offset: Callable = replication.truncation_offset
+    # in-sync replicas (isr.py)
+    last_caught_up_time: Callable = isr.last_caught_up_time
+    is_caught_up: Callable = isr.is_caught_up
+    can_join_isr: Callable = isr.can_join_isr
+    check_acks_all_before_append: Callable = isr.check_acks_all_before_append
+    # the controller (election.py)
+    elect_leader: Callable = election.elect_leader
+
+    def with_rules(self, **rules):
+        """A copy with some rules replaced; unknown names are an error."""
+        known = {f.name for f in fields(self)}
+        unknown = set(rules) - known
+        if unknown:
+            raise TypeError(f"no seam named {sorted(unknown)}; seams are {sorted(known)}")
+        return replace(self, **rules)
+
+
+REFERENCE = Seams()

@@ -1,0 +1,154 @@
+"""The deterministic simulator: a virtual clock, a seeded random source and a network.
+
+Nothing in the engine reads the wall clock, the global ``random`` module or a socket.
+Everything that happens is an event on one queue, ordered by (time, sequence number),
+so one seed replays one history exactly.
+"""
+
+import heapq
+import random
+
+
+class Timer:
+    """A scheduled callback that can be cancelled before it fires."""
+
+    __slots__ = ("cancelled",)
+
+    def __init__(self):
+        self.cancelled = False
+
+    def cancel(self):
+        self.cancelled = True
+
+
+class Simulator:
+    """A discrete-event loop over simulated milliseconds."""
+
+    def __init__(self, seed=0):
+        self.seed = seed
+        self.now = 0
+        self.rng = random.Random(seed)
+        self._queue = []
+        self._sequence = 0
+        self._running = False
+        self.events_run = 0
+
+    def schedule(self, delay_ms, callback, *args):
+        """Run ``callback(*args)`` ``delay_ms`` from now."""
+        self._sequence += 1
+        heapq.heappush(self._queue, (self.now + delay_ms, self._sequence, callback, args))
+
+    def timer(self, delay_ms, callback, *args):
+        """Like ``schedule``, but returns a ``Timer`` whose ``cancel()`` stops the call."""
+        timer = Timer()
+        self.schedule(delay_ms, self._fire, timer, callback, args)
+        return timer
+
+    @staticmethod
+    def _fire(timer, callback, args):
+        if not timer.cancelled:
+            callback(*args)
+
+    def step(self):
+        """Run the next event; False when none is left."""
+        if not self._queue:
+            return False
+        time, _, callback, args = heapq.heappop(self._queue)
+        self.now = time
+        self.events_run += 1
+        callback(*args)
+        return True
+
+    def run_until(self, time_ms=None, until=None, max_events=None):
+        """Run events up to simulated ``time_ms`` (then set the clock there), or until
+        ``until()`` is true, whichever comes first. Returns True if ``until`` became true."""
+        if self._running:
+            raise RuntimeError("the simulator is already running: blocking calls such as "
+                               "flush() or poll() cannot be made from inside a callback")
+        self._running = True
+        queue = self._queue
+        pop = heapq.heappop
+        ran = 0
+        try:
+            if until is not None and until():
+                return True
+            while queue and (time_ms is None or queue[0][0] <= time_ms):
+                time, _, callback, args = pop(queue)
+                self.now = time
+                callback(*args)
+                ran += 1
+                if until is not None and until():
+                    return True
+                if max_events is not None and ran >= max_events:
+                    return False
+            if time_ms is not None and time_ms > self.now:
+                self.now = time_ms
+            return False
+        finally:
+            self.events_run += ran
+            self._running = False
+
+    def run_for(self, duration_ms, until=None):
+        return self.run_until(self.now + duration_ms, until=until)
+
+    def pending(self):
+        return len(self._queue)
+
+
+class Network:
+    """Messages between nodes, with latency, loss and partitions.
+
+    A node is anything with ``node_id``, ``alive`` and ``incarnation``. A message is a
+    handler call on the destination; it is lost if a partition separates the two nodes
+    when it arrives, if it is dropped at random, or if the destination crashed or
+    restarted since it was sent (a restart breaks every connection).
+    """
+
+    def __init__(self, sim, min_latency_ms=1, max_latency_ms=3, drop_rate=0.0):
+        self.sim = sim
+        self.min_latency_ms = min_latency_ms
+        self.max_latency_ms = max_latency_ms
+        self.drop_rate = drop_rate
+        self._cut = set()         # (a, b) pairs that cannot talk, both directions stored
+        self.messages_sent = 0
+        self.messages_lost = 0
+
+    def send(self, source, destination, handler, *args):
+        self.messages_sent += 1
+        sim = self.sim
+        if self.max_latency_ms > self.min_latency_ms:
+            latency = sim.rng.randint(self.min_latency_ms, self.max_latency_ms)
+        else:
+            latency = self.min_latency_ms
+        sim.schedule(latency, self._deliver, source.node_id, destination,
+                     destination.incarnation, handler, args)
+
+    def _deliver(self, source_id, destination, incarnation, handler, args):
+        if (not destination.alive or destination.incarnation != incarnation
+                or (self._cut and (source_id, destination.node_id) in self._cut)
+                or (self.drop_rate and self.sim.rng.random() < self.drop_rate)):
+            self.messages_lost += 1
+            return
+        handler(*args)
+
+    # -- faults ------------------------------------------------------------------
+    def partition(self, side_a, side_b):
+        """Cut every link between a node of ``side_a`` and a node of ``side_b``."""
+        for a in side_a:
+            for b in side_b:
+                if a != b:
+                    self._cut.add((a, b))
+                    self._cut.add((b, a))
+
+    def isolate(self, node_id, others):
+        self.partition([node_id], [o for o in others if o != node_id])
+
+    def heal(self):
+        self._cut.clear()
+
+    def can_talk(self, a, b):
+        return (a, b) not in self._cut
+
+    @property
+    def cut_links(self):
+        return sorted({tuple(sorted(pair, key=str)) for pair in self._cut}, key=str)

@@ -1,0 +1,284 @@
+"""Seeded fault schedules: a workload, a nemesis, and a verdict (in the manner of Jepsen).
+
+A run starts a cluster, has producers send unique values and a consumer read them while a
+*nemesis* crashes and restarts brokers and cuts the network, then heals everything, reads
+every partition to the end, and checks the recorded history for anomalies and the cluster
+for broken invariants. The same seed replays the same run exactly:
+
+    from kafkadojo.reference.workload import WorkloadConfig, run
+    outcome = run(seed=17, config=WorkloadConfig(acks="1"))
+    print(outcome.report())
+"""
+
+from dataclasses import dataclass, field, replace
+
+from . import errors
+from .checker import check
+from .cluster import Cluster
+from .history import History
+from .invariants import acknowledged_records_present, check_cluster
+
+TOPIC = "events"
+
+# Errors after which the record certainly was not written (if it was the only attempt).
+DEFINITE_FAILURES = (errors.NotEnoughReplicasError, errors.InvalidRequiredAcksError,
+                     errors.UnknownTopicOrPartitionError, errors.InvalidConfigurationError)
+
+FAULTS = ("crash", "restart", "isolate", "partition", "heal")
+
+
+@dataclass(frozen=True)
+class WorkloadConfig:
+    brokers: int = 3
+    partitions: int = 2
+    replication_factor: int = 3
+    min_insync_replicas: int = 2
+    acks: str = "all"
+    unclean_leader_election: bool = False
+    truncation: str = "leader-epoch"
+    operations: int = 1_000              # sends plus polls before the nemesis stops
+    producers: int = 2
+    keyed: bool = True                   # keyed sends (else null keys, sticky partitioning)
+    send_interval_ms: int = 8            # mean gap between one producer's sends
+    poll_interval_ms: int = 20
+    fault_interval_ms: int = 1_500       # mean gap between nemesis actions
+    faults: tuple = FAULTS
+    lose_unflushed_on_crash: bool = False   # crashes are power losses
+    check_invariants: bool = True
+    broker_config: dict = field(default_factory=dict)
+
+    def cluster_config(self):
+        return {"min.insync.replicas": self.min_insync_replicas,
+                "unclean.leader.election.enable": self.unclean_leader_election,
+                # A faster failure detector and ISR than Kafka's defaults: more faults per
+                # simulated minute, same rules.
+                "replica.lag.time.max.ms": 4_000,
+                "broker.session.timeout.ms": 3_000,
+                "broker.heartbeat.interval.ms": 500,
+                **self.broker_config}
+
+
+@dataclass
+class Outcome:
+    seed: int
+    config: WorkloadConfig
+    history: History
+    result: object                 # checker.CheckResult
+    violations: list               # invariants.Violation seen during or after the run
+    faults: list                   # (time_ms, description) of what the nemesis did
+    acknowledged: int
+    simulated_ms: int
+    events: int
+
+    @property
+    def valid(self):
+        return self.result.valid and not self.violations
+
+    @property
+    def lost(self):
+        """Acknowledged values never read: lost-write plus unseen after the final drain."""
+        kinds = self.result.anomalies
+        return [a.value for kind in ("lost-write", "unseen") for a in kinds.get(kind, [])]
+
+    def report(self):
+        lines = [f"seed {self.seed}: {'VALID' if self.valid else 'INVALID'} — "
+                 f"{len(self.history)} history ops, {self.acknowledged} acknowledged sends, "
+                 f"{len(self.faults)} faults, {self.simulated_ms} simulated ms, {self.events} events",
+                 f"replay: kafkadojo.reference.workload.run(seed={self.seed}, config={self.config!r})"]
+        for violation in self.violations[:5]:
+            lines.append(f"  invariant broken: {violation}")
+        if not self.result.valid or self.result.anomalies:
+            lines.append(self.result.report(history=self.history))
+        return "\n".join(lines)
+
+
+class _Run:
+    def __init__(self, seed, config):
+        self.seed = seed
+        self.config = config
+        self.cluster = Cluster(brokers=config.brokers, seed=seed, config=config.cluster_config(),
+                               truncation=config.truncation)
+        self.cluster.create_topic(TOPIC, partitions=config.partitions,
+                                  replication_factor=config.replication_factor)
+        self.sim = self.cluster.sim
+        self.rng = self.sim.rng
+        self.history = History()
+        self.operations = 0
+        self.next_value = 0
+        self.stopped = False
+        self.faults = []
+        self.violations = []
+        self.acknowledged = {}      # (topic, partition) -> {offset: value}, acks=all only
+
+    # -- clients ---------------------------------------------------------------------------
+    def start(self):
+        config = self.config
+        for i in range(config.producers):
+            producer = self.cluster.producer(f"producer-{i + 1}", acks=config.acks, linger_ms=2,
+                                             request_timeout_ms=3_000, delivery_timeout_ms=10_000)
+            self.sim.schedule(self.rng.randint(0, config.send_interval_ms), self.send, producer)
+        self.consumer = self.cluster.consumer("consumer-1", auto_offset_reset="earliest",
+                                              fetch_max_wait_ms=100, request_timeout_ms=3_000)
+        partitions = [(TOPIC, p) for p in range(config.partitions)]
+        self.consumer.assign(partitions)
+        for p in range(config.partitions):
+            self.consumer.seek(TOPIC, p, 0)
+        self.history.assign(self.sim.now, "consumer-1", TOPIC, tuple(range(config.partitions)))
+        self.sim.schedule(config.poll_interval_ms, self.poll)
+        self.sim.schedule(self.rng.randint(1, 2 * config.fault_interval_ms), self.nemesis)
+
+    def count(self):
+        self.operations += 1
+        if self.operations >= self.config.operations:
+            self.stopped = True
+
+    def send(self, producer):
+        if self.stopped:
+            return
+        value = b"%d" % self.next_value
+        self.next_value += 1
+        key = (b"k%d" % self.rng.randrange(16)) if self.config.keyed else None
+        process = producer.node_id
+        self.history.invoke_send(self.sim.now, process, TOPIC, key, value)
+        future = producer.send(TOPIC, value, key=key)
+        future.add_callback(lambda f: self.on_sent(process, key, value, f))
+        self.count()
+        self.sim.schedule(self.rng.randint(1, 2 * self.config.send_interval_ms), self.send, producer)
+
+    def on_sent(self, process, key, value, future):
+        now = self.sim.now
+        error = future.error
+        if error is None:
+            if future.offset >= 0:
+                self.history.send_ok(now, process, TOPIC, future.partition, future.offset, value)
+                if self.config.acks in ("all", -1, "-1"):
+                    self.acknowledged.setdefault((TOPIC, future.partition), {})[future.offset] = value
+            else:
+                self.history.send_info(now, process, TOPIC, key, value, "ACKS_0_NO_OFFSET")
+        elif future.batch.attempts <= 1 and isinstance(error, DEFINITE_FAILURES):
+            self.history.send_fail(now, process, TOPIC, key, value, error.name)
+        else:
+            self.history.send_info(now, process, TOPIC, key, value, error.name)
+
+    def poll(self, consumer=None, process="consumer-1", final=False):
+        consumer = consumer or self.consumer
+        if self.stopped and not final:
+            return
+        try:
+            records = consumer.poll_nowait()
+        except errors.KafkaError:
+            records = []
+        self.record_polls(process, records)
+        if not final:
+            self.count()
+            self.sim.schedule(self.config.poll_interval_ms, self.poll)
+
+    def record_polls(self, process, records):
+        by_partition = {}
+        for record in records:
+            by_partition.setdefault(record.partition, []).append((record.offset, record.value))
+        for partition, read in sorted(by_partition.items()):
+            self.history.poll_ok(self.sim.now, process, TOPIC, partition, tuple(read))
+
+    # -- the nemesis ---------------------------------------------------------------------------
+    def nemesis(self):
+        if self.stopped:
+            return
+        cluster = self.cluster
+        kind = self.rng.choice(self.config.faults)
+        up = [b.node_id for b in cluster.brokers if b.alive]
+        down = [b.node_id for b in cluster.brokers if not b.alive]
+        if kind == "crash" and len(up) > 1:
+            victim = self.rng.choice(up)
+            cluster.crash(victim, lose_unflushed=self.config.lose_unflushed_on_crash)
+            self.faults.append((self.sim.now, f"crash broker {victim}"))
+        elif kind == "restart" and down:
+            victim = self.rng.choice(down)
+            cluster.restart(victim)
+            self.faults.append((self.sim.now, f"restart broker {victim}"))
+        elif kind == "isolate":
+            victim = self.rng.choice([b.node_id for b in cluster.brokers])
+            cluster.isolate(victim)
+            self.faults.append((self.sim.now, f"isolate broker {victim}"))
+        elif kind == "partition":
+            nodes = [b.node_id for b in cluster.brokers] + ["controller"]
+            self.rng.shuffle(nodes)
+            cut = self.rng.randint(1, len(nodes) - 1)
+            cluster.partition_network(nodes[:cut], nodes[cut:])
+            self.faults.append((self.sim.now, f"partition {nodes[:cut]} | {nodes[cut:]}"))
+        elif kind == "heal":
+            cluster.heal()
+            self.faults.append((self.sim.now, "heal"))
+        if self.config.check_invariants:
+            self.violations.extend(check_cluster(cluster))
+        self.sim.schedule(self.rng.randint(1, 2 * self.config.fault_interval_ms), self.nemesis)
+
+    # -- the end ---------------------------------------------------------------------------
+    def finish(self):
+        cluster = self.cluster
+        cluster.heal()
+        for broker in cluster.brokers:
+            cluster.restart(broker.node_id)
+        self.faults.append((self.sim.now, "heal and restart everything"))
+        producers = [c for c in cluster.clients if hasattr(c, "unfinished")]
+        cluster.run_until(lambda: all(p.unfinished == 0 for p in producers), timeout_ms=30_000)
+        # Let the ISR re-form so the final read sees every committed record.
+        cluster.run_until(lambda: all(
+            len(reg.isr) == len(reg.replicas) and reg.leader >= 0
+            for reg in cluster.controller.partitions.values()), timeout_ms=60_000)
+        cluster.run_for(2_000)
+        if self.config.check_invariants:
+            self.violations.extend(check_cluster(cluster))
+            if self.config.acks in ("all", -1, "-1") and self.safe_configuration():
+                self.violations.extend(acknowledged_records_present(cluster, self.acknowledged))
+        self.final_read()
+
+    def safe_configuration(self):
+        c = self.config
+        return (not c.unclean_leader_election and c.truncation == "leader-epoch"
+                and not c.lose_unflushed_on_crash and c.min_insync_replicas >= 2)
+
+    def final_read(self):
+        """A fresh consumer reads every partition from its start to its high watermark."""
+        cluster = self.cluster
+        reader = cluster.consumer("final-reader", auto_offset_reset="earliest",
+                                  request_timeout_ms=3_000)
+        partitions = [(TOPIC, p) for p in range(self.config.partitions)]
+        reader.assign(partitions)
+        self.history.assign(self.sim.now, "final-reader", TOPIC, tuple(range(self.config.partitions)))
+        ends = {}
+        for _, p in partitions:
+            _, log = _leader_log(cluster, TOPIC, p)
+            ends[p] = log.high_watermark if log is not None else 0
+        def drained():
+            return all((reader.assignment[(TOPIC, p)].position or 0) >= ends[p] for p in ends)
+        for _ in range(200):
+            if drained():
+                break
+            try:
+                records = reader.poll(200)
+            except errors.KafkaError:
+                records = []
+            self.record_polls("final-reader", records)
+
+
+def _leader_log(cluster, topic, partition):
+    from .invariants import acting_leader
+    return acting_leader(cluster, topic, partition)
+
+
+def run(seed, config=WorkloadConfig()):
+    """Run one seeded fault schedule and check it. Returns an ``Outcome``."""
+    state = _Run(seed, config)
+    state.start()
+    state.cluster.run_until(lambda: state.stopped, timeout_ms=10_000_000)
+    state.finish()
+    result = check(state.history, require_all_seen=True)
+    return Outcome(seed, config, state.history, result, state.violations, state.faults,
+                   sum(len(v) for v in state.acknowledged.values()) if config.acks in ("all", -1, "-1")
+                   else sum(1 for op in state.history.ops if op.type == "ok" and op.f == "send"),
+                   state.sim.now, state.sim.events_run)
+
+
+def variant(**changes):
+    return replace(WorkloadConfig(), **changes)

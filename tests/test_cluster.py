@@ -1,0 +1,271 @@
+"""The engine end to end: produce, replicate, consume, fail over; and bad input."""
+
+import pytest
+
+from kafkadojo.reference import Cluster, errors
+from kafkadojo.reference.monitoring import (describe_partition, format_partition, isr_events,
+                                             offline_partitions, under_replicated_partitions)
+
+
+def make(brokers=3, seed=3, **topic):
+    cluster = Cluster(brokers=brokers, seed=seed)
+    cluster.create_topic("t", partitions=topic.pop("partitions", 1),
+                         replication_factor=topic.pop("rf", brokers),
+                         config=topic.pop("config", {"min.insync.replicas": 2}))
+    return cluster
+
+
+def read_all(cluster, topic="t", partitions=1):
+    consumer = cluster.consumer(auto_offset_reset="earliest")
+    consumer.assign([(topic, p) for p in range(partitions)])
+    records = []
+    for _ in range(20):
+        batch = consumer.poll(300)
+        records += batch
+        if not batch and records:
+            break
+    return records
+
+
+def test_acks_all_record_is_on_every_isr_replica_when_acknowledged():
+    cluster = make()
+    producer = cluster.producer(acks="all", linger_ms=0)
+    offset = producer.send("t", b"v", partition=0).get()
+    assert offset == 0
+    for broker in range(3):
+        assert cluster.log(broker, "t", 0).values() == [b"v"]
+    assert cluster.log(cluster.leader("t", 0), "t", 0).high_watermark == 1
+
+
+def test_consumers_read_only_committed_records_in_order():
+    cluster = make(partitions=2)
+    producer = cluster.producer(acks="all")
+    futures = [producer.send("t", b"%d" % i, key=b"k%d" % (i % 5)) for i in range(50)]
+    producer.flush()
+    assert all(f.succeeded for f in futures)
+    records = read_all(cluster, partitions=2)
+    assert sorted(r.value for r in records) == sorted(b"%d" % i for i in range(50))
+    for p in range(2):
+        offsets = [r.offset for r in records if r.partition == p]
+        assert offsets == list(range(len(offsets)))
+
+
+def test_keyed_records_keep_their_order_on_one_partition():
+    cluster = make(partitions=4)
+    producer = cluster.producer(acks="all")
+    futures = [producer.send("t", b"%d" % i, key=b"user-1") for i in range(20)]
+    producer.flush()
+    assert len({f.partition for f in futures}) == 1
+    assert [f.offset for f in futures] == list(range(20))
+
+
+def test_follower_learns_the_high_watermark_one_fetch_later():
+    cluster = make()
+    producer = cluster.producer(acks="all", linger_ms=0)
+    producer.send("t", b"v", partition=0).get()
+    leader = cluster.leader("t", 0)
+    follower = next(b for b in range(3) if b != leader)
+    assert cluster.log(leader, "t", 0).high_watermark == 1
+    assert cluster.log(follower, "t", 0).high_watermark == 0
+    cluster.run_for(1_000)      # the follower's next (long-poll) fetch returns the new HW
+    assert cluster.log(follower, "t", 0).high_watermark == 1
+
+
+def test_leader_crash_elects_an_isr_replica_and_keeps_acknowledged_records():
+    cluster = make()
+    producer = cluster.producer(acks="all", linger_ms=0)
+    for i in range(10):
+        producer.send("t", b"%d" % i, partition=0)
+    producer.flush()
+    old = cluster.leader("t", 0)
+    cluster.crash(old)
+    cluster.run_for(15_000)
+    new = cluster.leader("t", 0)
+    assert new not in (old, -1)
+    assert cluster.registration("t", 0).leader_epoch == 1
+    assert old not in cluster.isr("t", 0)
+    assert producer.send("t", b"after", partition=0).get() == 10
+    assert [r.value for r in read_all(cluster)] == [b"%d" % i for i in range(10)] + [b"after"]
+    assert any("fenced" in text for _, text in cluster.events)
+
+
+def test_a_producer_with_stale_metadata_follows_the_new_leader():
+    cluster = make()
+    producer = cluster.producer(acks="all", linger_ms=0)
+    producer.send("t", b"a", partition=0).get()
+    cluster.crash(cluster.leader("t", 0))
+    # The producer still names the dead leader; the send is retried after a refresh.
+    future = producer.send("t", b"b", partition=0)
+    assert future.get() == 1
+    assert future.batch.attempts > 1
+
+
+def test_isr_shrinks_when_a_follower_lags_and_expands_when_it_catches_up():
+    cluster = make()
+    leader = cluster.leader("t", 0)
+    follower = next(b for b in range(3) if b != leader)
+    cluster.partition_network([leader], [follower])       # the follower cannot fetch
+    producer = cluster.producer(acks="1", linger_ms=0)
+    producer.send("t", b"x", partition=0).get()
+    cluster.run_for(45_000)
+    assert follower not in cluster.isr("t", 0)
+    assert ("t", 0) in under_replicated_partitions(cluster)
+    cluster.heal()
+    cluster.run_for(35_000)
+    assert sorted(cluster.isr("t", 0)) == [0, 1, 2]
+    kinds = [text for _, text in isr_events(cluster)]
+    assert any("shrank" in k for k in kinds) and any("expanded" in k for k in kinds)
+    assert under_replicated_partitions(cluster) == []
+
+
+def test_acks_all_is_refused_when_the_isr_is_below_min_insync_replicas():
+    cluster = make()
+    leader = cluster.leader("t", 0)
+    for broker in range(3):
+        if broker != leader:
+            cluster.crash(broker)
+    cluster.run_for(15_000)
+    assert cluster.isr("t", 0) == [leader]
+    producer = cluster.producer(acks="all", linger_ms=0, retries=0)
+    with pytest.raises(errors.NotEnoughReplicasError) as raised:
+        producer.send("t", b"x", partition=0).get()
+    assert raised.value.name == "NOT_ENOUGH_REPLICAS"
+    # nothing was appended
+    assert cluster.log(leader, "t", 0).log_end_offset == 0
+    # acks=1 still works, and the record stays uncommitted (HW frozen below min ISR)
+    assert cluster.producer(acks="1", linger_ms=0).send("t", b"y", partition=0).get() == 0
+    assert cluster.log(leader, "t", 0).high_watermark == 0
+
+
+def test_not_enough_replicas_after_append_when_the_isr_shrinks_while_waiting():
+    cluster = Cluster(brokers=3, seed=5, config={"replica.lag.time.max.ms": 2_000})
+    cluster.create_topic("t", replication_factor=3, config={"min.insync.replicas": 3})
+    leader = cluster.leader("t", 0)
+    follower = next(b for b in range(3) if b != leader)
+    cluster.partition_network([leader], [follower])
+    producer = cluster.producer(acks="all", linger_ms=0, retries=0, request_timeout_ms=5_000)
+    future = producer.send("t", b"x", partition=0)
+    cluster.run_until(lambda: future.done, timeout_ms=20_000)
+    # HW cannot move (ISR would be below min.insync.replicas), so the request times out
+    # or is answered NOT_ENOUGH_REPLICAS_AFTER_APPEND; either way: not acknowledged.
+    assert future.error is not None
+    assert future.error.name in ("REQUEST_TIMED_OUT", "NOT_ENOUGH_REPLICAS_AFTER_APPEND")
+    assert cluster.log(leader, "t", 0).log_end_offset == 1
+
+
+def test_unclean_election_is_recorded_and_offline_otherwise():
+    cluster = make(config={"min.insync.replicas": 1})
+    leader = cluster.leader("t", 0)
+    others = [b for b in range(3) if b != leader]
+    for b in others:
+        cluster.crash(b)
+    cluster.run_for(15_000)
+    cluster.crash(leader)
+    for b in others:
+        cluster.restart(b)
+    cluster.run_for(15_000)
+    assert cluster.leader("t", 0) == -1
+    assert offline_partitions(cluster) == [("t", 0)]
+
+
+def test_the_same_seed_replays_the_same_run():
+    def run(seed):
+        cluster = make(seed=seed, partitions=3)
+        producer = cluster.producer(acks="all")
+        futures = [producer.send("t", b"%d" % i) for i in range(200)]
+        cluster.crash(1)
+        producer.flush()
+        cluster.run_for(20_000)
+        return ([(f.partition, f.offset, f.error and f.error.name) for f in futures],
+                cluster.events, cluster.sim.events_run)
+    assert run(11) == run(11)
+    assert run(11) != run(12)
+
+
+def test_monitoring_views_describe_each_replica():
+    cluster = make()
+    cluster.producer(acks="all", linger_ms=0).send("t", b"v", partition=0).get()
+    rows = describe_partition(cluster, "t", 0)
+    assert {r.role for r in rows} == {"leader", "follower"}
+    assert all(r.in_isr and r.log_end_offset == 1 for r in rows)
+    table = format_partition(cluster, "t", 0)
+    assert "leader" in table and "LEO" in table
+
+
+# -- bad input: a clear Kafka-named error, and the simulation still works afterwards ----------
+
+def test_bad_input_raises_kafka_named_errors_and_corrupts_nothing():
+    cluster = make(partitions=2)
+    producer = cluster.producer(acks="all", linger_ms=0)
+    producer.send("t", b"warm-up", partition=0).get()
+    with pytest.raises(errors.UnknownTopicOrPartitionError):
+        producer.send("no-such-topic", b"x").get()
+    with pytest.raises(errors.UnknownTopicOrPartitionError) as raised:
+        producer.send("t", b"x", partition=7)
+    assert "0 to 1" in str(raised.value)
+    with pytest.raises(errors.UnknownTopicOrPartitionError):
+        producer.send("t", b"x", partition=-1)
+    with pytest.raises(errors.InvalidRequiredAcksError):
+        cluster.producer(acks=2)
+    with pytest.raises(errors.InvalidConfigurationError) as raised:
+        cluster.producer(lingr_ms=5)
+    assert "linger.ms" in str(raised.value)
+    with pytest.raises(errors.KafkaError):
+        producer.send("t", 12345)
+    consumer = cluster.consumer()
+    consumer.assign([("t", 0)])
+    with pytest.raises(errors.OffsetOutOfRangeError):
+        consumer.seek("t", 0, -5)
+    with pytest.raises(errors.InvalidTopicError):
+        cluster.create_topic("bad topic!")
+    with pytest.raises(errors.TopicExistsError):
+        cluster.create_topic("t")
+    with pytest.raises(errors.InvalidPartitionsError):
+        cluster.create_topic("u", partitions=0)
+    with pytest.raises(errors.InvalidReplicationFactorError):
+        cluster.create_topic("u", replication_factor=4)
+    with pytest.raises(errors.InvalidConfigurationError):
+        cluster.create_topic("u", config={"min.insync.replica": 2})
+    with pytest.raises(errors.BrokerNotAvailableError):
+        cluster.crash(9)
+    with pytest.raises(errors.InvalidConfigurationError):
+        Cluster(truncation="sometimes")
+    # ... and the cluster carries on as if nothing happened
+    assert producer.send("t", b"still fine", partition=0).get() == 1
+    assert [r.value for r in read_all(cluster, partitions=1)] == [b"warm-up", b"still fine"]
+
+
+def test_reading_from_an_offset_beyond_the_log_end_resets_or_raises():
+    cluster = make()
+    cluster.producer(acks="all", linger_ms=0).send("t", b"v", partition=0).get()
+    strict = cluster.consumer(auto_offset_reset="none")
+    strict.assign([("t", 0)])
+    strict.seek("t", 0, 50)
+    with pytest.raises(errors.OffsetOutOfRangeError):
+        strict.poll(1_000)
+    forgiving = cluster.consumer(auto_offset_reset="earliest")
+    forgiving.assign([("t", 0)])
+    forgiving.seek("t", 0, 50)
+    assert [r.value for r in forgiving.poll(2_000)] == [b"v"]
+
+
+def test_consumer_of_an_unknown_topic_gets_a_clear_error():
+    cluster = make()
+    consumer = cluster.consumer()
+    consumer.assign([("nope", 0)])
+    with pytest.raises(errors.UnknownTopicOrPartitionError):
+        consumer.poll(1_000)
+
+
+def test_blocking_calls_inside_callbacks_are_refused_clearly():
+    cluster = make()
+    producer = cluster.producer(acks="all", linger_ms=0)
+    seen = []
+    def callback(future):
+        try:
+            producer.flush()
+        except RuntimeError as error:
+            seen.append(str(error))
+    producer.send("t", b"v", partition=0).add_callback(callback)
+    producer.flush()
+    assert seen and "already running" in seen[0]
