@@ -263,6 +263,9 @@ class Producer:
         if topic in self.unknown_topics and self.last_metadata_ms == self.sim.now:
             raise errors.UnknownTopicOrPartitionError(f"topic {topic!r} does not exist")
         holder = ProducerBatch(topic, partition, self.sim.now)
+        holder.keys.append(key)
+        holder.values.append(value)
+        holder.timestamps.append(self.sim.now if timestamp is None else timestamp)
         self.unfinished += 1
         self.awaiting_metadata.append((holder, (topic, value, key, partition, headers, timestamp)))
         self.request_metadata()

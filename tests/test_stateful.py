@@ -1,0 +1,117 @@
+"""hypothesis drives a cluster through random produces and faults; after every step the
+replication invariants must hold (leader in ISR, ISR agrees with the leader below the HW,
+replicas agree below their HWs, the leader holds every acknowledged record).
+
+A failure prints the shortest sequence of steps that breaks an invariant; paste it into a
+test to replay it (the simulator is seeded, so it replays exactly)."""
+
+import pytest
+from hypothesis import Phase, settings, strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+from kafkadojo.reference import Cluster
+from kafkadojo.reference.seams import REFERENCE
+from kafkadojo.reference.invariants import acknowledged_records_present, check_cluster
+
+FAST = {"replica.lag.time.max.ms": 3_000, "broker.session.timeout.ms": 2_000,
+        "broker.heartbeat.interval.ms": 400}
+BROKERS = st.integers(0, 2)
+
+
+class ReplicationMachine(RuleBasedStateMachine):
+    """Safe configuration: RF=3, min.insync.replicas=2, acks=all, clean elections only,
+    process crashes (no power loss). Nothing acknowledged may ever be lost."""
+
+    seams = REFERENCE
+
+    def __init__(self):
+        super().__init__()
+        self.cluster = Cluster(brokers=3, seed=0, config=FAST, seams=self.seams)
+        self.cluster.create_topic("t", partitions=2, replication_factor=3,
+                                  config={"min.insync.replicas": 2})
+        self.producer = self.cluster.producer(acks="all", linger_ms=1, request_timeout_ms=1_500,
+                                              delivery_timeout_ms=4_000)
+        self.acknowledged = {}
+        self.next_value = 0
+
+    def remember(self, future):
+        if future.succeeded:
+            value = future.batch.values[future.index]
+            self.acknowledged.setdefault(("t", future.partition), {})[future.offset] = value
+
+    @rule(count=st.integers(1, 4), partition=st.integers(0, 1))
+    def produce(self, count, partition):
+        for _ in range(count):
+            value = b"%d" % self.next_value
+            self.next_value += 1
+            self.producer.send("t", value, partition=partition).add_callback(self.remember)
+        self.cluster.run_for(20)
+
+    @rule(broker=BROKERS)
+    def crash(self, broker):
+        self.cluster.crash(broker)
+
+    @rule(broker=BROKERS)
+    def restart(self, broker):
+        self.cluster.restart(broker)
+
+    @rule(broker=BROKERS)
+    def isolate(self, broker):
+        self.cluster.isolate(broker)
+
+    @rule()
+    def cut_controller_off(self):
+        self.cluster.isolate("controller")
+
+    @rule()
+    def heal(self):
+        self.cluster.heal()
+
+    @rule(ms=st.sampled_from([5, 50, 500, 3_000, 10_000]))
+    def wait(self, ms):
+        self.cluster.run_for(ms)
+
+    @invariant()
+    def replication_invariants_hold(self):
+        violations = check_cluster(self.cluster)
+        violations += acknowledged_records_present(self.cluster, self.acknowledged)
+        assert not violations, "\n".join(map(str, violations))
+
+    def teardown(self):
+        # Heal everything: every acknowledged record must become readable again.
+        cluster = self.cluster
+        cluster.heal()
+        for broker in range(3):
+            cluster.restart(broker)
+        cluster.run_for(30_000)
+        for (topic, partition), by_offset in self.acknowledged.items():
+            log = cluster.log(cluster.leader(topic, partition), topic, partition)
+            values = log.values(0, log.high_watermark)
+            for offset, value in by_offset.items():
+                assert offset < len(values) and values[offset] == value, (
+                    f"acknowledged {value!r} at {topic}-{partition}@{offset} lost after healing")
+
+
+ReplicationMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40,
+                                                deadline=None, database=None)
+TestReplication = ReplicationMachine.TestCase
+
+
+def leader_only_high_watermark(current_hw, leader_leo, follower_leos, isr_size, min_insync_replicas):
+    """A classic bug: commit whatever the leader has, without waiting for the ISR."""
+    return max(current_hw, leader_leo)
+
+
+class BuggyHighWatermarkMachine(ReplicationMachine):
+    seams = REFERENCE.with_rules(next_high_watermark=leader_only_high_watermark)
+
+
+def test_the_invariants_catch_a_high_watermark_rule_that_ignores_followers():
+    # Finding is enough here (no shrinking): the shrunk example is what a learner sees.
+    with pytest.raises((AssertionError, ExceptionGroup)) as failure:
+        run_state_machine_as_test(BuggyHighWatermarkMachine, settings=settings(
+            max_examples=200, stateful_step_count=40, deadline=None, database=None,
+            phases=[Phase.generate]))
+    text = repr(failure.value) + "".join(
+        repr(e) for e in getattr(failure.value, "exceptions", ()))
+    assert "acknowledged" in text
