@@ -49,6 +49,7 @@ PRODUCER_DEFAULTS = {
     "request.timeout.ms": 30_000,
     "delivery.timeout.ms": 120_000,
     "retry.backoff.ms": 100,
+    "retry.backoff.max.ms": 1_000,     # KIP-580: backoff doubles up to this
     "metadata.max.age.ms": 300_000,
 }
 

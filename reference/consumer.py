@@ -46,6 +46,8 @@ class Consumer:
         self.assignment = {}            # (topic, partition) -> PartitionFetchState
         self.metadata = {}              # topic -> list of PartitionRegistration
         self.metadata_in_flight = False
+        self.metadata_refresh_scheduled = False
+        self.last_metadata_ms = -1
         self.metadata_sent_ms = 0
         self.pending_error = None
         self.polling = False            # inside a blocking poll(): keep fetching as answers arrive
@@ -199,7 +201,12 @@ class Consumer:
 
     # -- metadata ------------------------------------------------------------------------
     def request_metadata(self):
-        if self.metadata_in_flight:
+        if self.metadata_in_flight or self.metadata_refresh_scheduled:
+            return
+        wait = self.last_metadata_ms + self.config["retry.backoff.ms"] - self.sim.now
+        if self.last_metadata_ms >= 0 and wait > 0:
+            self.metadata_refresh_scheduled = True
+            self.sim.schedule(wait, self.refresh_metadata_later)
             return
         candidates = [b for b in self.cluster.brokers if b.alive] or self.cluster.brokers
         broker = candidates[self.sim.rng.randrange(len(candidates))]
@@ -208,8 +215,13 @@ class Consumer:
         topics = sorted({tp[0] for tp in self.assignment})
         self.net.send(self, broker, broker.handle_metadata, self, topics, self.on_metadata)
 
+    def refresh_metadata_later(self):
+        self.metadata_refresh_scheduled = False
+        self.request_metadata()
+
     def on_metadata(self, response):
         self.metadata_in_flight = False
+        self.last_metadata_ms = self.sim.now
         _live, topics = response
         for topic, registrations in topics.items():
             if registrations is None:

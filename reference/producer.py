@@ -157,7 +157,7 @@ class Producer:
         self.config = merged(PRODUCER_DEFAULTS, config, "producer")
         self.acks = normalize_acks(self.config["acks"])
         for name in ("linger.ms", "batch.size", "request.timeout.ms", "delivery.timeout.ms",
-                     "retries", "retry.backoff.ms"):
+                     "retries", "retry.backoff.ms", "retry.backoff.max.ms"):
             require(isinstance(self.config[name], int) and self.config[name] >= 0,
                     f"{name} must be a non-negative integer, got {self.config[name]!r}")
         require(self.config["max.in.flight.requests.per.connection"] >= 1,
@@ -174,6 +174,7 @@ class Producer:
         self.in_flight = {}              # (topic, partition) -> list of batches sent, unanswered
         self.awaiting_metadata = []      # sends made before their topic's metadata was known
         self.metadata_in_flight = False
+        self.metadata_refresh_scheduled = False
         self.metadata_sent_ms = 0
         self.last_metadata_ms = -1
         self.unfinished = 0              # batches neither acknowledged nor failed
@@ -349,7 +350,7 @@ class Producer:
                                   errors.UnknownTopicOrPartitionError,
                                   errors.FencedLeaderEpochError, errors.RequestTimedOutError)):
                 self.request_metadata()
-            self.sim.schedule(self.config["retry.backoff.ms"], self.requeue, batch)
+            self.sim.schedule(self.retry_backoff(batch.attempts), self.requeue, batch)
         else:
             self.finish(batch, -1, error)
         self.drain(key)
@@ -357,6 +358,13 @@ class Producer:
     def can_retry(self, batch, error):
         return (error.retriable and batch.attempts <= self.config["retries"]
                 and self.sim.now - batch.created_ms < self.config["delivery.timeout.ms"])
+
+    def retry_backoff(self, attempts):
+        """KIP-580: retry.backoff.ms doubled per failed attempt, capped at retry.backoff.max.ms,
+        with 20% jitter so that many clients do not retry in lockstep."""
+        base = self.config["retry.backoff.ms"]
+        backoff = min(base * 2 ** (attempts - 1), max(base, self.config["retry.backoff.max.ms"]))
+        return int(backoff * (0.8 + 0.4 * self.sim.rng.random()))
 
     def requeue(self, batch):
         if batch.done:
@@ -393,7 +401,13 @@ class Producer:
 
     # -- metadata ------------------------------------------------------------------------
     def request_metadata(self):
-        if self.metadata_in_flight:
+        if self.metadata_in_flight or self.metadata_refresh_scheduled:
+            return
+        wait = self.last_metadata_ms + self.config["retry.backoff.ms"] - self.sim.now
+        if self.last_metadata_ms >= 0 and wait > 0:
+            # Kafka backs metadata refreshes off too: at most one per retry.backoff.ms.
+            self.metadata_refresh_scheduled = True
+            self.sim.schedule(wait, self.refresh_metadata_later)
             return
         brokers = self.cluster.brokers
         candidates = [b for b in brokers if b.alive] or brokers
@@ -401,6 +415,10 @@ class Producer:
         self.metadata_in_flight = True
         self.metadata_sent_ms = self.sim.now
         self.net.send(self, broker, broker.handle_metadata, self, None, self.on_metadata)
+
+    def refresh_metadata_later(self):
+        self.metadata_refresh_scheduled = False
+        self.request_metadata()
 
     def on_metadata(self, response):
         self.metadata_in_flight = False

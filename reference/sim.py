@@ -117,7 +117,8 @@ class Network:
         self.messages_sent += 1
         sim = self.sim
         if self.max_latency_ms > self.min_latency_ms:
-            latency = sim.rng.randint(self.min_latency_ms, self.max_latency_ms)
+            spread = self.max_latency_ms - self.min_latency_ms + 1
+            latency = self.min_latency_ms + int(sim.rng.random() * spread)
         else:
             latency = self.min_latency_ms
         sim.schedule(latency, self._deliver, source.node_id, destination,

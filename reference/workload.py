@@ -39,9 +39,9 @@ class WorkloadConfig:
     operations: int = 1_000              # sends plus polls before the nemesis stops
     producers: int = 2
     keyed: bool = True                   # keyed sends (else null keys, sticky partitioning)
-    send_interval_ms: int = 8            # mean gap between one producer's sends
-    poll_interval_ms: int = 20
-    fault_interval_ms: int = 1_500       # mean gap between nemesis actions
+    send_interval_ms: int = 40           # mean gap between one producer's sends
+    poll_interval_ms: int = 100
+    fault_interval_ms: int = 1_000       # mean gap between nemesis actions
     faults: tuple = FAULTS
     lose_unflushed_on_crash: bool = False   # crashes are power losses
     check_invariants: bool = True
