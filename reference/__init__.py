@@ -4,10 +4,10 @@ Start with ``Cluster``; see the README for a tour.
 """
 
 from . import errors
-# checker import added when ready
+from .checker import check
 from .cluster import Cluster
-
+from .history import History
 from .record import Record
 from .seams import Seams
 
-__all__ = ["Cluster", "Seams", "Record", "errors"]
+__all__ = ["Cluster", "Seams", "Record", "History", "check", "errors"]

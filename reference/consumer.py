@@ -14,6 +14,16 @@ from .config import CONSUMER_DEFAULTS, merged, require
 WATCHDOG_MS = 100
 
 
+def newest_registrations(known, fresh):
+    """KIP-320: a client keeps, per partition, the registration with the highest leader
+    epoch it has seen, so an answer from a broker with stale metadata cannot send it back
+    to a deposed leader."""
+    if known is None or len(known) != len(fresh):
+        return list(fresh)
+    return [old if old is not None and (new is None or old.leader_epoch > new.leader_epoch)
+            else new for old, new in zip(known, fresh)]
+
+
 class PartitionFetchState:
     __slots__ = ("position", "in_flight", "sent_ms", "buffer", "resetting", "epoch", "token")
 
@@ -228,7 +238,7 @@ class Consumer:
                 self.pending_error = errors.UnknownTopicOrPartitionError(
                     f"topic {topic!r} does not exist")
                 continue
-            self.metadata[topic] = registrations
+            self.metadata[topic] = newest_registrations(self.metadata.get(topic), registrations)
             for (assigned_topic, partition) in self.assignment:
                 if assigned_topic == topic and partition >= len(registrations):
                     self.pending_error = errors.UnknownTopicOrPartitionError(

@@ -14,6 +14,7 @@ from collections import deque
 
 from . import errors
 from .config import PRODUCER_DEFAULTS, merged, normalize_acks, require
+from .consumer import newest_registrations
 from .partitioner import StickyPartitioner
 from .record import RECORD_OVERHEAD_BYTES
 
@@ -135,9 +136,10 @@ class RecordMetadataFuture:
 
 
 class TopicMetadata:
-    __slots__ = ("num_partitions", "leaders", "leader_epochs", "available")
+    __slots__ = ("registrations", "num_partitions", "leaders", "leader_epochs", "available")
 
     def __init__(self, registrations):
+        self.registrations = registrations
         self.num_partitions = len(registrations)
         self.leaders = [reg.leader if reg else -1 for reg in registrations]
         self.leader_epochs = [reg.leader_epoch if reg else -1 for reg in registrations]
@@ -426,7 +428,9 @@ class Producer:
         live, topics = response
         for topic, registrations in topics.items():
             if registrations is not None:
-                self.topics[topic] = TopicMetadata(registrations)
+                known = self.topics.get(topic)
+                self.topics[topic] = TopicMetadata(newest_registrations(
+                    known.registrations if known else None, registrations))
         waiting, self.awaiting_metadata = self.awaiting_metadata, []
         for holder, (topic, value, key, partition, headers, timestamp) in waiting:
             self.unfinished -= 1
@@ -454,6 +458,7 @@ class Producer:
         """Resolve the placeholder batch a pre-metadata send returned once the real one is done."""
         def resolve(done_future):
             holder.topic, holder.partition = done_future.topic, done_future.partition
+            holder.attempts = done_future.batch.attempts
             offset = done_future.offset
             holder.finish(offset, done_future.error)
         future.add_callback(resolve)

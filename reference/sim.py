@@ -99,7 +99,8 @@ class Network:
     """Messages between nodes, with latency, loss and partitions.
 
     A node is anything with ``node_id``, ``alive`` and ``incarnation``. A message is a
-    handler call on the destination; it is lost if a partition separates the two nodes
+    handler call on the destination. Messages between two nodes arrive in order (a link is
+    a TCP connection), each after a random latency; a message is lost if a partition separates the two nodes
     when it arrives, if it is dropped at random, or if the destination crashed or
     restarted since it was sent (a restart breaks every connection).
     """
@@ -110,6 +111,7 @@ class Network:
         self.max_latency_ms = max_latency_ms
         self.drop_rate = drop_rate
         self._cut = set()         # (a, b) pairs that cannot talk, both directions stored
+        self._last_arrival = {}   # (source, destination) -> when its last message arrives
         self.messages_sent = 0
         self.messages_lost = 0
 
@@ -121,7 +123,14 @@ class Network:
             latency = self.min_latency_ms + int(sim.rng.random() * spread)
         else:
             latency = self.min_latency_ms
-        sim.schedule(latency, self._deliver, source.node_id, destination,
+        # One link is one TCP connection: messages on it arrive in the order they were sent.
+        link = (source.node_id, destination.node_id)
+        arrival = sim.now + latency
+        previous = self._last_arrival.get(link, 0)
+        if arrival < previous:
+            arrival = previous
+        self._last_arrival[link] = arrival
+        sim.schedule(arrival - sim.now, self._deliver, source.node_id, destination,
                      destination.incarnation, handler, args)
 
     def _deliver(self, source_id, destination, incarnation, handler, args):

@@ -18,7 +18,7 @@ from kafkadojo.reference.workload import WorkloadConfig, run
 SAFE = WorkloadConfig()
 ACKS_1 = replace(SAFE, acks="1")
 UNCLEAN = replace(SAFE, unclean_leader_election=True, min_insync_replicas=1)
-TRUNCATE_TO_HW = replace(SAFE, truncation="high-watermark", min_insync_replicas=1)
+TRUNCATE_TO_HW = replace(SAFE, truncation="high-watermark")     # only the rule differs
 
 
 def verdict(job):

@@ -1,0 +1,223 @@
+"""A history checker for Kafka, in the manner of Jepsen's Kafka workload.
+
+``check(history)`` reads what producers were told and what consumers saw, and names each
+anomaly with the operations that prove it:
+
+- ``lost-write``: acknowledged, never read, though consumers read past its offset.
+- ``unseen``: acknowledged and never read, with nothing read past it (a loss if the log was
+  read to its end; see ``require_all_seen``).
+- ``duplicate``: one value at several offsets.
+- ``inconsistent-offsets``: one offset holding several values.
+- ``aborted-read`` (G1a): a value whose send certainly failed was read.
+- ``poll-skip``: a consumer's successive reads jumped over offsets that hold records.
+- ``nonmonotonic-poll``: a consumer's successive reads went back (or repeated).
+- ``nonmonotonic-send``: a producer's later acknowledged send got a lower offset.
+
+One pass over the history builds indexes; each anomaly is then a lookup, so a history of a
+few thousand operations is checked in milliseconds.
+"""
+
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+EXPLANATIONS = {
+    "lost-write": "an acknowledged record was never read, although consumers read past its "
+                  "offset: it vanished from the log.",
+    "unseen": "an acknowledged record was never read by anyone.",
+    "duplicate": "one value was written at more than one offset (a retried send that had "
+                 "already succeeded, for instance).",
+    "inconsistent-offsets": "different values were seen at the same offset: the log forked, "
+                            "and replicas told different stories.",
+    "aborted-read": "a consumer read a value whose send definitely failed.",
+    "poll-skip": "a consumer jumped over offsets that hold records without being repositioned: "
+                 "it never saw them.",
+    "nonmonotonic-poll": "a consumer read an offset at or before one it had already read, "
+                         "without being repositioned.",
+    "nonmonotonic-send": "a producer's later acknowledged send to a partition got a lower "
+                         "offset than an earlier one.",
+}
+
+ORDER = list(EXPLANATIONS)
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    kind: str
+    topic: str
+    partition: int
+    offset: int | None
+    value: object
+    ops: tuple
+    explanation: str
+
+
+@dataclass
+class CheckResult:
+    valid: bool
+    anomalies: dict = field(default_factory=dict)      # kind -> [Anomaly]
+    stats: dict = field(default_factory=dict)
+
+    def count(self, kind):
+        return len(self.anomalies.get(kind, ()))
+
+    def report(self, max_per_kind=3, history=None):
+        """A teaching report: each anomaly kind, what it means, and the proving operations."""
+        if not self.anomalies:
+            return f"no anomalies ({_stats_line(self.stats)})"
+        lines = [f"{'INVALID' if not self.valid else 'valid'}: {_stats_line(self.stats)}"]
+        for kind in ORDER:
+            found = self.anomalies.get(kind)
+            if not found:
+                continue
+            lines.append(f"\n{kind} x{len(found)}: {EXPLANATIONS[kind]}")
+            for anomaly in found[:max_per_kind]:
+                lines.append(f"  - {anomaly.explanation}")
+                for op in anomaly.ops:
+                    lines.append("      " + op.describe())
+            if len(found) > max_per_kind:
+                lines.append(f"  ... and {len(found) - max_per_kind} more")
+        return "\n".join(lines)
+
+
+def _stats_line(stats):
+    return ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in stats.items())
+
+
+def _show(value):
+    return value.decode(errors="replace") if isinstance(value, bytes) else repr(value)
+
+
+def check(history, require_all_seen=False, tolerate=()):
+    """Check a ``History`` (or any iterable of ``Op``). ``unseen`` records make the result
+    invalid only with ``require_all_seen=True``: use it when the history ends with a read of
+    every partition to its end. Kinds in ``tolerate`` are reported but do not invalidate
+    (``duplicate`` and ``nonmonotonic-send`` are what at-least-once delivery allows)."""
+    acked = {}              # (topic, partition, offset) -> (value, op)
+    acked_value = {}        # value -> op of its acknowledgement
+    failed = {}             # value -> op of its definite failure
+    read_at = {}            # (topic, partition, offset) -> {value: op}
+    first_read = {}         # value -> op that first read it
+    offsets_of = {}         # value -> {(topic, partition, offset): op}
+    highest_read = {}       # (topic, partition) -> (offset, op)
+    last_poll = {}          # (process, topic, partition) -> (offset, op)
+    last_send = {}          # (process, topic, partition) -> (offset, op)
+    skips = []              # (topic, partition, from, to, previous op, op)
+    anomalies = {}
+    stats = {"sends acknowledged": 0, "sends failed": 0, "sends indeterminate": 0,
+             "records read": 0}
+
+    def add(kind, topic, partition, offset, value, ops, explanation):
+        anomalies.setdefault(kind, []).append(
+            Anomaly(kind, topic, partition, offset, value, tuple(ops), explanation))
+
+    for op in history:
+        f, kind = op.f, op.type
+        if f == "send":
+            if kind == "ok":
+                topic, partition, offset, value = op.value
+                stats["sends acknowledged"] += 1
+                acked[(topic, partition, offset)] = (value, op)
+                acked_value[value] = op
+                offsets_of.setdefault(value, {}).setdefault((topic, partition, offset), op)
+                key = (op.process, topic, partition)
+                previous = last_send.get(key)
+                if previous is not None and offset <= previous[0]:
+                    add("nonmonotonic-send", topic, partition, offset, value, (previous[1], op),
+                        f"{op.process} was told {_show(value)} is at {topic}/{partition}@{offset} "
+                        f"after an earlier send got offset {previous[0]}")
+                last_send[key] = (offset, op)
+            elif kind == "fail":
+                stats["sends failed"] += 1
+                failed[op.value[2]] = op
+            elif kind == "info":
+                stats["sends indeterminate"] += 1
+        elif f == "poll" and kind == "ok":
+            topic, partition, records = op.value
+            key = (op.process, topic, partition)
+            previous = last_poll.get(key)
+            for offset, value in records:
+                stats["records read"] += 1
+                values_here = read_at.setdefault((topic, partition, offset), {})
+                values_here.setdefault(value, op)
+                first_read.setdefault(value, op)
+                offsets_of.setdefault(value, {}).setdefault((topic, partition, offset), op)
+                best = highest_read.get((topic, partition))
+                if best is None or offset > best[0]:
+                    highest_read[(topic, partition)] = (offset, op)
+                if previous is not None:
+                    if offset <= previous[0]:
+                        add("nonmonotonic-poll", topic, partition, offset, value, (previous[1], op),
+                            f"{op.process} read {topic}/{partition}@{offset} right after "
+                            f"@{previous[0]} without being repositioned")
+                    elif offset > previous[0] + 1:
+                        skips.append((topic, partition, previous[0], offset, previous[1], op))
+                previous = (offset, op)
+            if previous is not None:
+                last_poll[key] = previous
+        elif f == "assign":
+            topic, partitions = op.value
+            for partition in partitions:
+                last_poll.pop((op.process, topic, partition), None)
+
+    # One offset, several values.
+    for (topic, partition, offset), values in read_at.items():
+        seen = dict(values)
+        ack = acked.get((topic, partition, offset))
+        if ack is not None:
+            seen.setdefault(ack[0], ack[1])
+        if len(seen) > 1:
+            shown = ", ".join(_show(v) for v in seen)
+            add("inconsistent-offsets", topic, partition, offset, None, seen.values(),
+                f"{topic}/{partition}@{offset} was seen holding {shown}")
+
+    # One value, several offsets.
+    for value, places in offsets_of.items():
+        if len(places) > 1:
+            where = ", ".join(f"{t}/{p}@{o}" for t, p, o in places)
+            topic, partition, offset = next(iter(places))
+            add("duplicate", topic, partition, None, value, places.values(),
+                f"value {_show(value)} appears at {where}")
+
+    # A definitely failed send was read.
+    for value, fail_op in failed.items():
+        read_op = first_read.get(value)
+        if read_op is not None:
+            topic, partition, _ = read_op.value
+            add("aborted-read", topic, partition, None, value, (fail_op, read_op),
+                f"the send of {_show(value)} failed with {fail_op.value[3]}, yet "
+                f"{read_op.process} read it")
+
+    # Acknowledged but never read.
+    for (topic, partition, offset), (value, op) in sorted(
+            acked.items(), key=lambda item: item[1][1].index):
+        if value in first_read:
+            continue
+        highest = highest_read.get((topic, partition))
+        if highest is not None and highest[0] > offset:
+            add("lost-write", topic, partition, offset, value, (op, highest[1]),
+                f"value {_show(value)} was acknowledged at {topic}/{partition}@{offset} "
+                f"(op {op.index}); consumers read {topic}/{partition} up to offset {highest[0]} "
+                f"(op {highest[1].index}), and no poll ever returned it")
+        else:
+            add("unseen", topic, partition, offset, value, (op,),
+                f"value {_show(value)} was acknowledged at {topic}/{partition}@{offset} "
+                f"(op {op.index}) and never read")
+
+    # Skips are anomalies only if the skipped offsets hold something we know of.
+    if skips:
+        known = {}
+        for topic, partition, offset in list(read_at) + list(acked):
+            known.setdefault((topic, partition), set()).add(offset)
+        known = {key: sorted(offsets) for key, offsets in known.items()}
+        for topic, partition, start, end, previous_op, op in skips:
+            offsets = known.get((topic, partition), [])
+            i = bisect_right(offsets, start)
+            if i < len(offsets) and offsets[i] < end:
+                add("poll-skip", topic, partition, offsets[i], None, (previous_op, op),
+                    f"{op.process} read {topic}/{partition}@{start} then @{end}, skipping "
+                    f"offset {offsets[i]}" + (f" to {end - 1}" if end - 1 > offsets[i] else ""))
+
+    invalid_kinds = set(anomalies) - set(tolerate) - ({"unseen"} if not require_all_seen else set())
+    return CheckResult(valid=not invalid_kinds,
+                       anomalies={k: anomalies[k] for k in ORDER if k in anomalies},
+                       stats=stats)
