@@ -1,4 +1,3 @@
-import sys; sys.path.insert(0, "/work/main/tests")
 import os
 
 from hypothesis import settings
