@@ -9,19 +9,10 @@ Consumer groups, offset commits and rebalances build on this in ``group.py``.
 """
 
 from . import errors
+from .client import Client
 from .config import CONSUMER_DEFAULTS, merged, require
 
 WATCHDOG_MS = 100
-
-
-def newest_registrations(known, fresh):
-    """KIP-320: a client keeps, per partition, the registration with the highest leader
-    epoch it has seen, so an answer from a broker with stale metadata cannot send it back
-    to a deposed leader."""
-    if known is None or len(known) != len(fresh):
-        return list(fresh)
-    return [old if old is not None and (new is None or old.leader_epoch > new.leader_epoch)
-            else new for old, new in zip(known, fresh)]
 
 
 class PartitionFetchState:
@@ -37,28 +28,17 @@ class PartitionFetchState:
         self.token = 0
 
 
-class Consumer:
+class Consumer(Client):
     """A simulated ``KafkaConsumer`` with manual assignment. Create it with ``cluster.consumer()``."""
 
     def __init__(self, cluster, client_id, config=None):
-        self.cluster = cluster
-        self.sim = cluster.sim
-        self.net = cluster.network
-        self.node_id = client_id
-        self.alive = True
-        self.incarnation = 0
-        self.config = merged(CONSUMER_DEFAULTS, config, "consumer")
+        super().__init__(cluster, client_id, merged(CONSUMER_DEFAULTS, config, "consumer"))
         require(self.config["auto.offset.reset"] in ("earliest", "latest", "none"),
                 f"auto.offset.reset must be earliest, latest or none, "
                 f"got {self.config['auto.offset.reset']!r}")
         require(self.config["isolation.level"] == "read_uncommitted",
                 "isolation.level=read_committed arrives with transactions; use read_uncommitted")
         self.assignment = {}            # (topic, partition) -> PartitionFetchState
-        self.metadata = {}              # topic -> list of PartitionRegistration
-        self.metadata_in_flight = False
-        self.metadata_refresh_scheduled = False
-        self.last_metadata_ms = -1
-        self.metadata_sent_ms = 0
         self.pending_error = None
         self.polling = False            # inside a blocking poll(): keep fetching as answers arrive
         self.closed = False
@@ -210,35 +190,15 @@ class Consumer:
         self.fetch_again(0)
 
     # -- metadata ------------------------------------------------------------------------
-    def request_metadata(self):
-        if self.metadata_in_flight or self.metadata_refresh_scheduled:
-            return
-        wait = self.last_metadata_ms + self.config["retry.backoff.ms"] - self.sim.now
-        if self.last_metadata_ms >= 0 and wait > 0:
-            self.metadata_refresh_scheduled = True
-            self.sim.schedule(wait, self.refresh_metadata_later)
-            return
-        candidates = [b for b in self.cluster.brokers if b.alive] or self.cluster.brokers
-        broker = candidates[self.sim.rng.randrange(len(candidates))]
-        self.metadata_in_flight = True
-        self.metadata_sent_ms = self.sim.now
-        topics = sorted({tp[0] for tp in self.assignment})
-        self.net.send(self, broker, broker.handle_metadata, self, topics, self.on_metadata)
+    def metadata_topics(self):
+        return sorted({tp[0] for tp in self.assignment})
 
-    def refresh_metadata_later(self):
-        self.metadata_refresh_scheduled = False
-        self.request_metadata()
-
-    def on_metadata(self, response):
-        self.metadata_in_flight = False
-        self.last_metadata_ms = self.sim.now
-        _live, topics = response
+    def metadata_updated(self, topics):
         for topic, registrations in topics.items():
             if registrations is None:
                 self.pending_error = errors.UnknownTopicOrPartitionError(
                     f"topic {topic!r} does not exist")
                 continue
-            self.metadata[topic] = newest_registrations(self.metadata.get(topic), registrations)
             for (assigned_topic, partition) in self.assignment:
                 if assigned_topic == topic and partition >= len(registrations):
                     self.pending_error = errors.UnknownTopicOrPartitionError(
@@ -253,8 +213,7 @@ class Consumer:
                 state.in_flight = False
                 state.token += 1
                 self.request_metadata()
-        if self.metadata_in_flight and now - self.metadata_sent_ms >= timeout:
-            self.metadata_in_flight = False
+        self.expire_metadata_request(now, timeout)
         if not self.closed:
             self.sim.schedule(WATCHDOG_MS, self.watchdog)
 

@@ -13,8 +13,8 @@ a retry can duplicate records. That is at-least-once; the idempotent producer co
 from collections import deque
 
 from . import errors
+from .client import Client
 from .config import PRODUCER_DEFAULTS, merged, normalize_acks, require
-from .consumer import newest_registrations
 from .partitioner import StickyPartitioner
 from .record import RECORD_OVERHEAD_BYTES
 
@@ -136,27 +136,22 @@ class RecordMetadataFuture:
 
 
 class TopicMetadata:
-    __slots__ = ("registrations", "num_partitions", "leaders", "leader_epochs", "available")
+    """The producer's per-topic view of the metadata cache, shaped for the send() path."""
+
+    __slots__ = ("num_partitions", "leaders", "leader_epochs", "available")
 
     def __init__(self, registrations):
-        self.registrations = registrations
         self.num_partitions = len(registrations)
         self.leaders = [reg.leader if reg else -1 for reg in registrations]
         self.leader_epochs = [reg.leader_epoch if reg else -1 for reg in registrations]
         self.available = [p for p, leader in enumerate(self.leaders) if leader >= 0]
 
 
-class Producer:
+class Producer(Client):
     """A simulated ``KafkaProducer``. Create it with ``cluster.producer(...)``."""
 
     def __init__(self, cluster, client_id, config=None):
-        self.cluster = cluster
-        self.sim = cluster.sim
-        self.net = cluster.network
-        self.node_id = client_id
-        self.alive = True
-        self.incarnation = 0
-        self.config = merged(PRODUCER_DEFAULTS, config, "producer")
+        super().__init__(cluster, client_id, merged(PRODUCER_DEFAULTS, config, "producer"))
         self.acks = normalize_acks(self.config["acks"])
         for name in ("linger.ms", "batch.size", "request.timeout.ms", "delivery.timeout.ms",
                      "retries", "retry.backoff.ms", "retry.backoff.max.ms"):
@@ -175,10 +170,6 @@ class Producer:
         self.ready = {}                  # (topic, partition) -> deque of closed batches to send
         self.in_flight = {}              # (topic, partition) -> list of batches sent, unanswered
         self.awaiting_metadata = []      # sends made before their topic's metadata was known
-        self.metadata_in_flight = False
-        self.metadata_refresh_scheduled = False
-        self.metadata_sent_ms = 0
-        self.last_metadata_ms = -1
         self.unfinished = 0              # batches neither acknowledged nor failed
         self.closed = False
         self.records_sent = 0
@@ -395,42 +386,16 @@ class Producer:
                     queue.remove(batch)
                     self.finish(batch, -1, errors.RequestTimedOutError(
                         f"expired after delivery.timeout.ms={delivery_timeout} waiting to be sent"))
-        if self.metadata_in_flight and now - self.metadata_sent_ms >= request_timeout:
-            self.metadata_in_flight = False
+        if self.expire_metadata_request(now, request_timeout):
             self.request_metadata()
         if not self.closed or self.unfinished:
             self.sim.schedule(WATCHDOG_MS, self.watchdog)
 
     # -- metadata ------------------------------------------------------------------------
-    def request_metadata(self):
-        if self.metadata_in_flight or self.metadata_refresh_scheduled:
-            return
-        wait = self.last_metadata_ms + self.config["retry.backoff.ms"] - self.sim.now
-        if self.last_metadata_ms >= 0 and wait > 0:
-            # Kafka backs metadata refreshes off too: at most one per retry.backoff.ms.
-            self.metadata_refresh_scheduled = True
-            self.sim.schedule(wait, self.refresh_metadata_later)
-            return
-        brokers = self.cluster.brokers
-        candidates = [b for b in brokers if b.alive] or brokers
-        broker = candidates[self.sim.rng.randrange(len(candidates))]
-        self.metadata_in_flight = True
-        self.metadata_sent_ms = self.sim.now
-        self.net.send(self, broker, broker.handle_metadata, self, None, self.on_metadata)
-
-    def refresh_metadata_later(self):
-        self.metadata_refresh_scheduled = False
-        self.request_metadata()
-
-    def on_metadata(self, response):
-        self.metadata_in_flight = False
-        self.last_metadata_ms = self.sim.now
-        live, topics = response
+    def metadata_updated(self, topics):
         for topic, registrations in topics.items():
             if registrations is not None:
-                known = self.topics.get(topic)
-                self.topics[topic] = TopicMetadata(newest_registrations(
-                    known.registrations if known else None, registrations))
+                self.topics[topic] = TopicMetadata(self.metadata[topic])
         waiting, self.awaiting_metadata = self.awaiting_metadata, []
         for holder, (topic, value, key, partition, headers, timestamp) in waiting:
             self.unfinished -= 1
