@@ -38,8 +38,8 @@ class ProducerBatch:
     """Records for one partition, sent and acknowledged together (``ProducerBatch``)."""
 
     __slots__ = ("topic", "partition", "keys", "values", "timestamps", "headers",
-                 "size_bytes", "created_ms", "attempts", "sent_ms", "base_offset", "error",
-                 "done", "callbacks", "closed")
+                 "size_bytes", "created_ms", "attempts", "sent_ms", "awaiting_response",
+                 "base_offset", "error", "done", "callbacks", "closed")
 
     def __init__(self, topic, partition, now):
         self.topic = topic
@@ -52,6 +52,7 @@ class ProducerBatch:
         self.created_ms = now
         self.attempts = 0
         self.sent_ms = None
+        self.awaiting_response = False
         self.base_offset = -1
         self.error = None
         self.done = False
@@ -201,18 +202,19 @@ class Producer(Client):
         size = RECORD_OVERHEAD_BYTES + (len(value) if value is not None else 0) + (
             len(key) if key is not None else 0)
         batch = self.open_batches.get((topic, partition))
-        if batch is None or batch.size_bytes + size > self.batch_size:
-            if batch is not None:
-                self.close_batch(batch)
-                if sticky:
-                    # KIP-480: a full batch for the sticky partition moves on to another.
-                    partition = self.partitioner.on_new_batch(
-                        topic, metadata.num_partitions, metadata.available, partition, self.sim.rng)
-                    batch = self.open_batches.get((topic, partition))
-            if batch is None or batch.size_bytes + size > self.batch_size:
-                if batch is not None:
+        if batch is not None and batch.size_bytes + size > self.batch_size:
+            self.close_batch(batch)
+            batch = None
+            if sticky:
+                # KIP-480: a full batch for the sticky partition moves on to another.
+                partition = self.partitioner.on_new_batch(
+                    topic, metadata.num_partitions, metadata.available, partition, self.sim.rng)
+                batch = self.open_batches.get((topic, partition))
+                if batch is not None and batch.size_bytes + size > self.batch_size:
                     self.close_batch(batch)
-                batch = self.new_batch(topic, partition)
+                    batch = None
+        if batch is None:
+            batch = self.new_batch(topic, partition)
         batch.keys.append(key)
         batch.values.append(value)
         batch.timestamps.append(self.sim.now if timestamp is None else timestamp)
@@ -309,6 +311,7 @@ class Producer(Client):
         batch.attempts += 1
         attempt = batch.attempts
         batch.sent_ms = self.sim.now
+        batch.awaiting_response = True
         if not broker.alive:
             # Connection refused: known after a reconnect backoff, not a request timeout.
             in_flight.append(batch)
@@ -326,15 +329,17 @@ class Producer(Client):
         if self.acks == 0:
             # Fire and forget: the producer never learns an offset or an error.
             in_flight.remove(batch)
+            batch.awaiting_response = False
             self.finish(batch, -1, None)
 
     def on_produce_response(self, batch, attempt, response):
-        if batch.done or batch.attempts != attempt:
-            return          # an answer to an attempt we already gave up on
+        if batch.done or batch.attempts != attempt or not batch.awaiting_response:
+            # An answer to an attempt we gave up on: in Kafka the timeout closed the
+            # connection, so this answer would never have arrived.
+            return
+        batch.awaiting_response = False
         key = (batch.topic, batch.partition)
-        in_flight = self.in_flight[key]
-        if batch in in_flight:
-            in_flight.remove(batch)
+        self.in_flight[key].remove(batch)
         error = response.error
         if error is None:
             self.finish(batch, response.base_offset, None)

@@ -42,6 +42,7 @@ class WorkloadConfig:
     truncation: str = "leader-epoch"
     operations: int = 1_000              # sends plus polls before the nemesis stops
     producers: int = 2
+    retries: int = 2_147_483_647         # the producer's retries (Kafka's default)
     keyed: bool = True                   # keyed sends (else null keys, sticky partitioning)
     send_interval_ms: int = 40           # mean gap between one producer's sends
     poll_interval_ms: int = 100
@@ -119,7 +120,8 @@ class _Run:
         config = self.config
         for i in range(config.producers):
             producer = self.cluster.producer(f"producer-{i + 1}", acks=config.acks, linger_ms=2,
-                                             request_timeout_ms=3_000, delivery_timeout_ms=10_000)
+                                             retries=config.retries, request_timeout_ms=3_000,
+                                             delivery_timeout_ms=10_000)
             self.sim.schedule(self.rng.randint(0, config.send_interval_ms), self.send, producer)
         self.consumer = self.cluster.consumer("consumer-1", auto_offset_reset="earliest",
                                               fetch_max_wait_ms=100, request_timeout_ms=3_000)

@@ -269,3 +269,62 @@ def test_blocking_calls_inside_callbacks_are_refused_clearly():
     producer.send("t", b"v", partition=0).add_callback(callback)
     producer.flush()
     assert seen and "already running" in seen[0]
+
+
+def test_acks_0_is_fire_and_forget():
+    cluster = make()
+    producer = cluster.producer(acks=0, linger_ms=0)
+    future = producer.send("t", b"v", partition=0)
+    cluster.run_for(5)
+    assert future.succeeded and future.offset == -1      # no offset is ever learned
+    cluster.run_for(1_000)
+    assert cluster.log(cluster.leader("t", 0), "t", 0).values() == [b"v"]
+
+
+def test_linger_ms_gathers_records_into_one_batch_and_batch_size_splits_them():
+    cluster = make()
+    lingering = cluster.producer(acks="1", linger_ms=50)
+    lingering.send("t", b"warm-up", partition=0).get()      # metadata first
+    futures = [lingering.send("t", b"x" * 10, partition=0) for _ in range(30)]
+    cluster.run_for(20)
+    assert not any(f.done for f in futures)          # still lingering
+    lingering.flush()
+    assert len({id(f.batch) for f in futures}) == 1
+    small = cluster.producer(acks="1", linger_ms=50, batch_size=200)
+    small.send("t", b"warm-up", partition=0).get()
+    futures = [small.send("t", b"x" * 10, partition=0) for _ in range(30)]
+    small.flush()
+    batches = {id(f.batch): f.batch for f in futures}
+    assert len(batches) > 1 and all(b.size_bytes <= 200 for b in batches.values())
+    leader_log = cluster.log(cluster.leader("t", 0), "t", 0)
+    assert len(list(leader_log.batches)) == 3 + len(batches)     # + the two warm-ups
+
+
+def test_a_lossy_network_still_delivers_every_acknowledged_record():
+    cluster = Cluster(brokers=3, seed=9, drop_rate=0.05,
+                      config={"replica.socket.timeout.ms": 2_000})
+    cluster.create_topic("t", replication_factor=3, config={"min.insync.replicas": 2})
+    producer = cluster.producer(acks="all", request_timeout_ms=1_000)
+    futures = []
+    for i in range(100):
+        futures.append(producer.send("t", b"%d" % i, partition=0))
+        cluster.run_for(20)
+    producer.flush()
+    assert cluster.network.messages_lost > 0
+    acknowledged = [f.batch.values[f.index] for f in futures if f.succeeded]
+    assert len(acknowledged) > 50
+    cluster.run_for(5_000)
+    log = cluster.log(cluster.leader("t", 0), "t", 0)
+    committed = set(log.values(0, log.high_watermark))
+    assert set(acknowledged) <= committed
+
+
+def test_step_by_step_for_pictures():
+    cluster = make()
+    producer = cluster.producer(acks="all", linger_ms=0)
+    future = producer.send("t", b"v", partition=0)
+    leos = []
+    while not future.done:
+        cluster.step()
+        leos.append(tuple(cluster.log(b, "t", 0).log_end_offset for b in range(3)))
+    assert leos[0] != leos[-1] and leos[-1] == (1, 1, 1)

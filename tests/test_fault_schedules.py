@@ -48,6 +48,15 @@ def test_safe_configuration_loses_nothing_over_500_fault_schedules():
     assert_all_valid(run_schedules(range(500), SAFE))
 
 
+def test_duplicates_come_only_from_retries():
+    """Without retries a send is written at most once: no schedule may show a duplicate."""
+    no_retries = replace(SAFE, retries=0)
+    for seed in range(40):
+        outcome = run(seed, no_retries)
+        assert outcome.valid, outcome.report()
+        assert "duplicate" not in outcome.result.anomalies, outcome.report()
+
+
 @pytest.mark.soak
 def test_soak_safe_configuration(soak_schedules):
     assert_all_valid(run_schedules(range(1_000, 1_000 + soak_schedules), SAFE))
