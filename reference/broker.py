@@ -504,11 +504,12 @@ class Broker:
         partition, error = self.partition_for_request(topic, index, None)
         if error is None and acks not in (0, 1, -1):
             error = errors.InvalidRequiredAcksError(f"acks={acks}")
-        if error is None and acks == -1:
-            try:
-                self.seams.check_acks_all_before_append(len(partition.isr), partition.min_isr)
-            except errors.NotEnoughReplicasError as refused:
-                error = refused
+        if error is None and acks == -1 and not self.seams.acks_all_accepted(
+                len(partition.isr), self.topic_config(topic, "min.insync.replicas"),
+                len(partition.replicas)):
+            error = errors.NotEnoughReplicasError(
+                f"the ISR has {len(partition.isr)} replica(s), fewer than "
+                f"min.insync.replicas={partition.min_isr}")
         if error is not None:
             if acks != 0:
                 self.reply(requester, respond, ProduceResponse(error, -1))

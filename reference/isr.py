@@ -5,7 +5,7 @@ The leader owns these decisions (Kafka's ``Partition``); the controller only rec
 result (an AlterPartition request). Times are simulated milliseconds.
 """
 
-from .errors import NotEnoughReplicasError, NotEnoughReplicasAfterAppendError
+from .errors import NotEnoughReplicasAfterAppendError
 
 
 def effective_min_isr(min_insync_replicas, replication_factor):
@@ -53,11 +53,15 @@ def can_join_isr(follower_leo, leader_hw, leader_epoch_start_offset):
     return follower_leo >= leader_hw and follower_leo >= leader_epoch_start_offset
 
 
-def check_acks_all_before_append(isr_size, min_isr):
-    """A leader refuses an acks=all produce, before appending, when the ISR is too small."""
-    if isr_size < min_isr:
-        raise NotEnoughReplicasError(
-            f"the ISR has {isr_size} replica(s), fewer than min.insync.replicas={min_isr}")
+def acks_all_accepted(isr_size, min_insync_replicas, replication_factor):
+    """Whether a leader accepts an acks=all produce (``Partition.appendRecordsToLeader``).
+
+    It refuses, before appending anything, when the ISR has fewer members than the
+    effective ``min.insync.replicas`` (capped at the replication factor, so a topic with
+    fewer replicas than the setting is not refused forever). The producer then gets
+    NOT_ENOUGH_REPLICAS. acks=0 and acks=1 never ask.
+    """
+    return isr_size >= effective_min_isr(min_insync_replicas, replication_factor)
 
 
 def acks_all_outcome(high_watermark, required_offset, maximal_isr_size, min_isr):

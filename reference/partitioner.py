@@ -60,16 +60,22 @@ def partition_for_key(key: bytes, num_partitions: int) -> int:
     return to_positive(murmur2(key)) % num_partitions
 
 
-def _choose(num_partitions, available_partitions, previous, rng):
-    """A uniformly random partition, preferring available ones, and not ``previous`` when
-    there is a choice (``StickyPartitionCache.nextPartition``)."""
-    candidates = available_partitions if available_partitions else range(num_partitions)
-    if len(candidates) == 1:
-        return candidates[0]
-    while True:
-        choice = candidates[rng.randrange(len(candidates))]
-        if choice != previous:
-            return choice
+def sticky_candidates(num_partitions, available_partitions, previous_partition):
+    """The partitions a sticky partitioner may move to when a batch is done
+    (``StickyPartitionCache.nextPartition``), in increasing order.
+
+    Prefer partitions that have a leader (``available_partitions``); if none has, any
+    partition of the topic. Leave out ``previous_partition`` (None if there was none) unless
+    it is the only choice: the point of moving on is to spread batches.
+    """
+    pool = sorted(available_partitions) if available_partitions else list(range(num_partitions))
+    others = [p for p in pool if p != previous_partition]
+    return others or pool
+
+
+def _choose(num_partitions, available_partitions, previous, rng, candidates_rule=sticky_candidates):
+    candidates = candidates_rule(num_partitions, available_partitions, previous)
+    return candidates[rng.randrange(len(candidates))]
 
 
 class StickyPartitioner:
@@ -81,14 +87,16 @@ class StickyPartitioner:
     broker load; we model KIP-480. ``rng`` is the simulator's seeded ``random.Random``.
     """
 
-    def __init__(self):
+    def __init__(self, candidates_rule=sticky_candidates):
         self.sticky = {}        # topic -> its current partition
+        self.candidates_rule = candidates_rule
 
     def partition(self, topic, num_partitions, available_partitions, rng):
         """The topic's sticky partition, chosen now if it has none yet."""
         current = self.sticky.get(topic)
         if current is None:
-            current = self.sticky[topic] = _choose(num_partitions, available_partitions, None, rng)
+            current = self.sticky[topic] = _choose(num_partitions, available_partitions, None, rng,
+                                                   self.candidates_rule)
         return current
 
     def on_new_batch(self, topic, num_partitions, available_partitions, previous_partition, rng):
@@ -97,7 +105,7 @@ class StickyPartitioner:
         current = self.sticky.get(topic)
         if current is None or current == previous_partition:
             current = self.sticky[topic] = _choose(
-                num_partitions, available_partitions, previous_partition, rng)
+                num_partitions, available_partitions, previous_partition, rng, self.candidates_rule)
         return current
 
 

@@ -163,7 +163,7 @@ class Producer(Client):
         self.linger_ms = self.config["linger.ms"]
         self.batch_size = self.config["batch.size"]
         self.max_in_flight = self.config["max.in.flight.requests.per.connection"]
-        self.partitioner = StickyPartitioner()
+        self.partitioner = StickyPartitioner(cluster.seams.sticky_candidates)
         self.partition_for_key = cluster.seams.partition_for_key
         self.topics = {}                 # topic -> TopicMetadata (the metadata cache)
         self.unknown_topics = set()      # topics the cluster said do not exist

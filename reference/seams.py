@@ -15,8 +15,8 @@ from . import election, isr, partitioner, replication
 @dataclass(frozen=True)
 class Seams:
     # partitioning (partitioner.py)
-    murmur2: Callable = partitioner.murmur2
     partition_for_key: Callable = partitioner.partition_for_key
+    sticky_candidates: Callable = partitioner.sticky_candidates
     # replication (replication.py)
     next_high_watermark: Callable = replication.next_high_watermark
     end_offset_for_epoch: Callable = replication.end_offset_for_epoch
@@ -25,7 +25,7 @@ class Seams:
     last_caught_up_time: Callable = isr.last_caught_up_time
     is_caught_up: Callable = isr.is_caught_up
     can_join_isr: Callable = isr.can_join_isr
-    check_acks_all_before_append: Callable = isr.check_acks_all_before_append
+    acks_all_accepted: Callable = isr.acks_all_accepted
     # the controller (election.py)
     elect_leader: Callable = election.elect_leader
 

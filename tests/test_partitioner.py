@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 from kafka.partitioner.default import murmur2 as kafka_python_murmur2
 
 from kafkadojo.reference.partitioner import (DefaultPartitioner, StickyPartitioner, murmur2,
-                                             partition_for_key, to_positive)
+                                             partition_for_key, sticky_candidates, to_positive)
 
 # org.apache.kafka.common.utils.UtilsTest.testMurmur2
 KAFKA_VECTORS = {
@@ -132,3 +132,10 @@ def test_the_producer_routes_keys_as_kafka_does():
     producer.flush()
     for key, future in futures.items():
         assert future.partition == partition_for_key(key, 7)
+
+
+def test_sticky_candidates():
+    assert sticky_candidates(4, [3, 1], 1) == [3]
+    assert sticky_candidates(4, [], 2) == [0, 1, 3]
+    assert sticky_candidates(4, [2], 2) == [2]          # the only choice
+    assert sticky_candidates(3, [0, 1, 2], None) == [0, 1, 2]

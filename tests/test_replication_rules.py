@@ -104,9 +104,9 @@ def test_a_follower_rejoins_only_past_hw_and_the_epoch_start():
 
 
 def test_acks_all_checks():
-    with pytest.raises(NotEnoughReplicasError):
-        isr.check_acks_all_before_append(1, 2)
-    isr.check_acks_all_before_append(2, 2)
+    assert not isr.acks_all_accepted(1, 2, 3)
+    assert isr.acks_all_accepted(2, 2, 3)
+    assert isr.acks_all_accepted(1, 3, 1)      # min.insync.replicas capped at RF
     assert isr.acks_all_outcome(5, 6, 3, 2) is None
     assert isr.acks_all_outcome(6, 6, 3, 2) == "ok"
     assert isinstance(isr.acks_all_outcome(6, 6, 1, 2), NotEnoughReplicasAfterAppendError)
