@@ -1,0 +1,125 @@
+"""The exercises: each is one of the engine's own functions, which a learner writes again.
+
+An exercise names the engine function it stands for; the learner's stub (signature,
+contract, hints, points) and the instructor's solution are both generated from that
+function, so there is exactly one solution in the project: the engine's. A learner's
+version plugs into the engine through the seam of the same name (``reference/seams.py``).
+"""
+
+import inspect
+import textwrap
+from dataclasses import dataclass, field
+
+from kafkadojo.reference import election, isr, partitioner, replication
+
+
+@dataclass(frozen=True)
+class Exercise:
+    assignment: str             # the notebook it belongs to, e.g. "replication"
+    reference: object           # the engine's function
+    points: int
+    hints: tuple = ()
+    seam: str | None = None     # the Seams field it plugs into, if the engine calls it there
+    needs: tuple = ()           # other exercises' functions it may call (same notebook)
+
+    @property
+    def function(self):
+        return self.reference.__name__
+
+    @property
+    def id(self):
+        return f"{self.assignment}.{self.function}"
+
+    def signature(self):
+        return f"def {self.function}{inspect.signature(self.reference)}:"
+
+    def stub_source(self):
+        """What a learner starts from: the contract, hints, and no solution."""
+        doc = textwrap.indent('"""' + inspect.getdoc(self.reference) + '\n"""', "    ")
+        hints = "".join(f"    # Hint: {hint}\n" for hint in self.hints)
+        return (f"{self.signature()}\n{doc}\n{hints}"
+                f"    raise NotImplementedError(\"{self.function}: your code here\")\n")
+
+    def solution_source(self):
+        """The engine's own implementation: the solution, read from the engine."""
+        return textwrap.dedent(inspect.getsource(self.reference))
+
+
+EXERCISES = (
+    # -- partitioning -------------------------------------------------------------------
+    Exercise("partitioning", partitioner.murmur2, points=3, hints=(
+        "Python ints never overflow: mask every product with & 0xFFFFFFFF.",
+        "Java's >>> on a masked (non-negative) value is Python's >>.",
+        "The last 1-3 bytes fall through like a switch without break.",
+        "Return the signed value: subtract 2**32 when bit 31 is set.")),
+    Exercise("partitioning", partitioner.partition_for_key, points=2,
+             seam="partition_for_key", needs=("murmur2",), hints=(
+                 "toPositive is n & 0x7fffffff, not abs(n).",
+                 "Use all partitions, available or not: a key must always map to the same one.")),
+    Exercise("partitioning", partitioner.sticky_candidates, points=2,
+             seam="sticky_candidates", hints=(
+                 "Prefer partitions with a leader; fall back to all partitions.",
+                 "Leave the previous partition out, unless it is the only choice.")),
+    # -- replication -------------------------------------------------------------------
+    Exercise("replication", replication.next_high_watermark, points=4,
+             seam="next_high_watermark", hints=(
+                 "The HW is a minimum over the leader and the followers that count.",
+                 "It never moves backwards.",
+                 "Below min.insync.replicas, it does not move at all (Kafka 3.7+).")),
+    Exercise("replication", replication.end_offset_for_epoch, points=3,
+             seam="end_offset_for_epoch", hints=(
+                 "Find the largest epoch <= the requested one, and the epoch after it.",
+                 "The latest epoch ends at the log end offset.")),
+    Exercise("replication", replication.truncation_offset, points=3,
+             seam="truncation_offset", needs=("end_offset_for_epoch",), hints=(
+                 "Ask your own epoch cache the same question the leader answered.",
+                 "Never truncate above your own log end offset.")),
+    # -- ISR and elections ---------------------------------------------------------------
+    Exercise("isr", isr.last_caught_up_time, points=2, seam="last_caught_up_time", hints=(
+        "A fetch at the leader's LEO means caught up now.",
+        "A fetch at the LEO the leader had at the previous fetch means caught up then.")),
+    Exercise("isr", isr.is_caught_up, points=1, seam="is_caught_up"),
+    Exercise("isr", isr.can_join_isr, points=2, seam="can_join_isr", hints=(
+        "Two conditions: the leader's HW, and the start of the leader's epoch.",)),
+    Exercise("isr", election.elect_leader, points=3, seam="elect_leader", hints=(
+        "Walk the assignment in order; the first live ISR member wins.",
+        "Unclean: only if enabled, and only when no live ISR member exists.",
+        "Never leave the ISR empty.")),
+    Exercise("isr", isr.acks_all_accepted, points=1, seam="acks_all_accepted", hints=(
+        "Cap min.insync.replicas at the replication factor.",)),
+)
+
+BY_ID = {exercise.id: exercise for exercise in EXERCISES}
+ASSIGNMENTS = tuple(dict.fromkeys(exercise.assignment for exercise in EXERCISES))
+
+
+def exercises_for(assignment):
+    found = [e for e in EXERCISES if e.assignment == assignment]
+    if not found:
+        raise KeyError(f"no assignment {assignment!r}; assignments are {list(ASSIGNMENTS)}")
+    return found
+
+
+def stub_module(assignment):
+    """A learner's starting file for one assignment: every stub, in order."""
+    header = (f'"""kafkadojo: the {assignment} exercises. Replace each raise with your code.\n'
+              f'Check your work with:  kafkadojo check {assignment}.py\n"""\n')
+    return header + "\n\n".join(e.stub_source() for e in exercises_for(assignment))
+
+
+def solution_module(assignment):
+    """The engine's own functions for one assignment, as one self-contained module."""
+    sources = [e.solution_source() for e in exercises_for(assignment)]
+    prelude = _PRELUDES.get(assignment, "")
+    return prelude + "\n\n".join(sources)
+
+
+# Module-level names the engine's functions use, which a standalone solution needs too.
+_PRELUDES = {
+    "partitioning": "SEED = 0x9747B28C\nM = 0x5BD1E995\nR = 24\nMASK = 0xFFFFFFFF\n\n\n"
+                    + textwrap.dedent(inspect.getsource(partitioner.to_positive)) + "\n\n",
+    "replication": "UNDEFINED_EPOCH = -1\nUNDEFINED_EPOCH_OFFSET = -1\n\n\n",
+    "isr": "from typing import NamedTuple\n\n\n"
+           + textwrap.dedent(inspect.getsource(election.Election)) + "\n\nNO_LEADER = -1\n\n\n"
+           + textwrap.dedent(inspect.getsource(isr.effective_min_isr)) + "\n\n",
+}
