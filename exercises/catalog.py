@@ -37,7 +37,8 @@ class Exercise:
         """What a learner starts from: the contract, hints, and no solution."""
         doc = textwrap.indent('"""' + inspect.getdoc(self.reference) + '\n"""', "    ")
         hints = "".join(f"    # Hint: {hint}\n" for hint in self.hints)
-        return (f"{self.signature()}\n{doc}\n{hints}"
+        worth = f"    # {self.points} point{'s' if self.points != 1 else ''}, graded by hidden properties\n"
+        return (f"{self.signature()}\n{doc}\n{worth}{hints}"
                 f"    raise NotImplementedError(\"{self.function}: your code here\")\n")
 
     def solution_source(self):

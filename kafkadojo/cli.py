@@ -1,19 +1,97 @@
-"""The ``kafkadojo`` command line."""
+"""The ``kafkadojo`` command line.
+
+    kafkadojo demo                      a leader crash, then KIP-101's data loss and its fix
+    kafkadojo exercises                 every exercise, its points and its seam
+    kafkadojo stub replication -o .     write replication.py, a starter file of stubs
+    kafkadojo check replication.py      grade your own work (a .py file or a notebook)
+    kafkadojo samples DIR               write the sample submissions into DIR
+"""
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="kafkadojo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="kafkadojo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run a scripted scenario of the engine and print what happened")
+
+    demo = sub.add_parser("demo", help="run a scripted scenario of the engine")
     demo.add_argument("--seed", type=int, default=7)
+
+    sub.add_parser("exercises", help="list the exercises")
+
+    stub = sub.add_parser("stub", help="write a starter file for an assignment")
+    stub.add_argument("assignment")
+    stub.add_argument("-o", "--output", default=".", help="directory (default: here)")
+
+    check = sub.add_parser("check", help="grade your work against the hidden properties")
+    check.add_argument("path", help="a .py file or a .ipynb notebook")
+    check.add_argument("--assignment", help="grade every exercise of this assignment")
+    check.add_argument("--only", action="append", metavar="EXERCISE",
+                       help="grade only this exercise id (repeatable)")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.add_argument("--verbose", action="store_true", help="list passed properties too")
+
+    samples = sub.add_parser("samples", help="write the sample submissions")
+    samples.add_argument("directory")
+
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        from kafkadojo.reference.demo import main as demo_main
-        return demo_main(seed=args.seed)
+    try:
+        return COMMANDS[args.command](args)
+    except (KeyError, ValueError, FileNotFoundError) as error:
+        print(f"kafkadojo {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+def run_demo(args):
+    from kafkadojo.reference.demo import main as demo_main
+    return demo_main(seed=args.seed)
+
+
+def list_exercises(args):
+    from kafkadojo.exercises.catalog import EXERCISES
+    for exercise in EXERCISES:
+        seam = f"seam {exercise.seam}" if exercise.seam else "graded on its own"
+        print(f"{exercise.id:<38} {exercise.points} points  {seam}")
     return 0
+
+
+def write_stub(args):
+    from kafkadojo.exercises.catalog import stub_module
+    source = stub_module(args.assignment)
+    path = Path(args.output) / f"{args.assignment}.py"
+    if path.exists():
+        raise ValueError(f"{path} exists already: not overwriting your work")
+    path.write_text(source)
+    print(f"wrote {path}: fill in the functions, then run: kafkadojo check {path}")
+    return 0
+
+
+def run_check(args):
+    from kafkadojo.autograder.grader import grade_path
+    path = Path(args.path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    report = grade_path(path, assignment=args.assignment, only=args.only)
+    if not report.exercises:
+        print(f"kafkadojo check: {path} defines no exercise function; "
+              f"try --assignment NAME (see `kafkadojo exercises`)", file=sys.stderr)
+        return 2
+    print(report.to_json() if args.json else report.format(verbose=args.verbose))
+    return 0 if report.earned == report.possible else 1
+
+
+def write_samples(args):
+    from kafkadojo.autograder.samples import write_samples as write
+    for path in write(args.directory):
+        print(path)
+    return 0
+
+
+COMMANDS = {"demo": run_demo, "exercises": list_exercises, "stub": write_stub,
+            "check": run_check, "samples": write_samples}
 
 
 if __name__ == "__main__":

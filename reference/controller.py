@@ -160,20 +160,22 @@ class Controller:
     # -- elections and ISR changes ----------------------------------------------------------
     def elect(self, key, reg, isr, live, reason):
         unclean_enabled = bool(self.topic_config(key[0], "unclean.leader.election.enable"))
-        election = self.seams.elect_leader(reg.replicas, isr, live, unclean_enabled)
-        new_isr = tuple(election.isr) or isr
-        if election.leader == reg.leader and new_isr == reg.isr:
+        # A seam's answer is used only as its contract says: (leader, isr, unclean).
+        leader, elected_isr, unclean = self.seams.elect_leader(reg.replicas, isr, live,
+                                                               unclean_enabled)
+        new_isr = tuple(elected_isr) or isr
+        if leader == reg.leader and new_isr == reg.isr:
             return
-        self.change(key, reg, isr=new_isr, leader=election.leader)
+        self.change(key, reg, isr=new_isr, leader=leader)
         topic, partition = key
-        if election.leader < 0:
+        if leader < 0:
             self.log_event(f"{topic}-{partition} offline ({reason}): no live in-sync replica")
-        elif election.unclean:
+        elif unclean:
             self.unclean_elections += 1
-            self.log_event(f"{topic}-{partition}: UNCLEAN election of broker {election.leader} "
+            self.log_event(f"{topic}-{partition}: UNCLEAN election of broker {leader} "
                            f"({reason}); records it lacks are lost")
         else:
-            self.log_event(f"{topic}-{partition}: broker {election.leader} elected leader "
+            self.log_event(f"{topic}-{partition}: broker {leader} elected leader "
                            f"({reason}), ISR {list(new_isr)}")
 
     def change(self, key, reg, isr=None, leader=None):

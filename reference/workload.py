@@ -98,11 +98,11 @@ class Outcome:
 
 
 class _Run:
-    def __init__(self, seed, config):
+    def __init__(self, seed, config, seams=None):
         self.seed = seed
         self.config = config
         self.cluster = Cluster(brokers=config.brokers, seed=seed, config=config.cluster_config(),
-                               truncation=config.truncation)
+                               truncation=config.truncation, seams=seams)
         self.cluster.create_topic(TOPIC, partitions=config.partitions,
                                   replication_factor=config.replication_factor)
         self.sim = self.cluster.sim
@@ -292,9 +292,10 @@ def _leader_log(cluster, topic, partition):
     return acting_leader(cluster, topic, partition)
 
 
-def run(seed, config=WorkloadConfig()):
-    """Run one seeded fault schedule and check it. Returns an ``Outcome``."""
-    state = _Run(seed, config)
+def run(seed, config=WorkloadConfig(), seams=None):
+    """Run one seeded fault schedule and check it. Returns an ``Outcome``. ``seams`` plugs
+    other rules into the engine (a learner's, say): see ``seams.py``."""
+    state = _Run(seed, config, seams)
     state.start()
     state.cluster.run_until(lambda: state.stopped, timeout_ms=10_000_000)
     state.finish()

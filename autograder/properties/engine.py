@@ -1,0 +1,43 @@
+"""Properties that run the learner's rule inside the engine, under seeded faults."""
+
+from kafkadojo.reference.seams import REFERENCE
+from kafkadojo.reference.workload import WorkloadConfig, run
+
+from . import Failure, LearnerError
+
+# Small schedules: enough faults to matter, quick enough for a class.
+SCHEDULE = WorkloadConfig(operations=300, fault_interval_ms=600)
+
+
+def in_the_engine(learner, seam, function, seeds, config=SCHEDULE):
+    """Run fault schedules with the learner's ``function`` plugged into ``seam``; the first
+    schedule that loses an acknowledged write, forks the log or breaks an invariant fails."""
+    seams = REFERENCE.with_rules(**{seam: learner.function(function)})
+    for seed in seeds:
+        try:
+            outcome = run(seed, config, seams=seams)
+        except LearnerError as error:
+            return Failure(error.outcome.kind, f"fault schedule seed {seed}: the engine called {error.call}",
+                           got=error.outcome.describe(), replay=_replay(seam, seed))
+        except Exception as error:      # the engine could not use what the learner returned
+            return Failure("engine-error", f"fault schedule seed {seed}",
+                           got=f"the engine failed on your function's answers: "
+                               f"{type(error).__name__}: {error}",
+                           replay=_replay(seam, seed))
+        if not outcome.valid:
+            kinds = [k for k in outcome.result.anomalies if k not in ("duplicate", "nonmonotonic-send")]
+            kinds += [v.kind for v in outcome.violations]
+            detail = outcome.result.report(max_per_kind=2, history=outcome.history)
+            if outcome.violations:
+                detail = "\n".join(str(v) for v in outcome.violations[:3]) + "\n" + detail
+            return Failure(kinds[0] if kinds else "invalid", f"fault schedule seed {seed}",
+                           expected="no acknowledged record lost, no forked log",
+                           got=detail, replay=_replay(seam, seed))
+    return None
+
+
+def _replay(seam, seed):
+    return (">>> from kafkadojo.reference.workload import run, WorkloadConfig\n"
+            ">>> from kafkadojo.reference.seams import REFERENCE\n"
+            f">>> run({seed}, WorkloadConfig(operations=300, fault_interval_ms=600),\n"
+            f"...     seams=REFERENCE.with_rules({seam}=YOUR_FUNCTION)).report()")

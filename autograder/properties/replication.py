@@ -1,0 +1,91 @@
+"""Hidden properties: replication (high watermark, leader epochs, truncation)."""
+
+from hypothesis import strategies as st
+
+from kafkadojo.reference import replication
+
+from . import differential, examples, prop
+from .engine import in_the_engine
+
+
+@st.composite
+def hw_args(draw):
+    leader_leo = draw(st.integers(0, 60))
+    current_hw = draw(st.integers(0, leader_leo))
+    followers = draw(st.lists(st.integers(-1, leader_leo), max_size=4))
+    isr_size = draw(st.integers(1, 5))
+    min_isr = draw(st.integers(1, 4))
+    return (current_hw, leader_leo, followers, isr_size, min_isr)
+
+
+@prop("replication.next_high_watermark", "agrees with Kafka's rule on any replica state", 2)
+def hw_differential(learner):
+    return differential(learner, "next_high_watermark", replication.next_high_watermark,
+                        hw_args(), examples=300, anomaly="wrong-high-watermark")
+
+
+@prop("replication.next_high_watermark",
+      "inside a 3-broker cluster under crashes and partitions, loses no acknowledged write", 2)
+def hw_in_the_engine(learner):
+    return in_the_engine(learner, "next_high_watermark", "next_high_watermark", seeds=range(8))
+
+
+@st.composite
+def epoch_cache(draw, max_epochs=5):
+    epochs = sorted(draw(st.sets(st.integers(0, 12), max_size=max_epochs)))
+    starts = sorted(draw(st.lists(st.integers(0, 80), min_size=len(epochs), max_size=len(epochs),
+                                  unique=True)))
+    return [(e, s) for e, s in zip(epochs, starts)]
+
+
+@st.composite
+def end_offset_args(draw):
+    entries = draw(epoch_cache())
+    leo = draw(st.integers(entries[-1][1] if entries else 0, 100))
+    requested = draw(st.integers(-1, 14))
+    return (entries, requested, leo)
+
+
+KIP_279 = [
+    (([(0, 0), (2, 10), (5, 30)], 5, 42), (5, 42)),
+    (([(0, 0), (2, 10), (5, 30)], 1, 42), (0, 10)),
+    (([(0, 0), (2, 10), (5, 30)], 6, 42), (-1, -1)),
+    (([(3, 100), (4, 120)], 1, 150), (1, 100)),
+    (([(0, 0)], -1, 7), (-1, -1)),
+]
+
+
+@prop("replication.end_offset_for_epoch", "answers the KIP-101/279 examples", 1)
+def end_offset_examples(learner):
+    return examples(learner, "end_offset_for_epoch", KIP_279, anomaly="wrong-epoch-end")
+
+
+@prop("replication.end_offset_for_epoch", "agrees with LeaderEpochFileCache.endOffsetFor on any cache", 2)
+def end_offset_differential(learner):
+    return differential(learner, "end_offset_for_epoch", replication.end_offset_for_epoch,
+                        end_offset_args(), examples=300, anomaly="wrong-epoch-end")
+
+
+@st.composite
+def truncation_args(draw):
+    entries = draw(epoch_cache())
+    follower_leo = draw(st.integers(entries[-1][1] if entries else 0, 100))
+    follower_hw = draw(st.integers(0, follower_leo))
+    if draw(st.integers(0, 5)) == 0:
+        leader_epoch, leader_end = draw(st.sampled_from([(-1, -1), (-1, 7), (3, -1)]))
+    else:
+        leader_epoch = draw(st.integers(0, 12))
+        leader_end = draw(st.integers(0, 100))
+    return (leader_epoch, leader_end, entries, follower_leo, follower_hw)
+
+
+@prop("replication.truncation_offset", "agrees with KIP-279's truncation on any pair of logs", 2)
+def truncation_differential(learner):
+    return differential(learner, "truncation_offset", replication.truncation_offset,
+                        truncation_args(), examples=300, anomaly="wrong-truncation")
+
+
+@prop("replication.truncation_offset",
+      "inside a cluster with rolling restarts, keeps every committed record", 1)
+def truncation_in_the_engine(learner):
+    return in_the_engine(learner, "truncation_offset", "truncation_offset", seeds=range(8))

@@ -1,0 +1,110 @@
+"""Sample submissions: the reference (full marks), the untouched stubs (zero), realistic
+bugs (partial credit, the right properties failing) and hostile code (one exercise's
+points lost, nothing else).
+
+None is a second copy of a solution: the reference is the engine's own source, and every
+buggy sample is that source with one named mutation applied. If the engine changes so a
+mutation no longer applies, building the sample fails instead of silently drifting.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from kafkadojo.exercises.catalog import ASSIGNMENTS, solution_module, stub_module
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    assignment: str
+    description: str
+    mutation: tuple = ()        # (old, new) text replacements on the reference source
+    appended: str = ""          # code appended after the reference (redefining a function)
+    stub: bool = False
+    expected_failures: tuple = ()   # exercise ids expected to lose points
+
+    def source(self):
+        if self.stub:
+            return stub_module(self.assignment)
+        source = solution_module(self.assignment)
+        for old, new in self.mutation:
+            if old not in source:
+                raise ValueError(f"sample {self.name}: the mutation no longer applies "
+                                 f"(engine source changed): {old!r}")
+            source = source.replace(old, new, 1)
+        return source + ("\n\n" + self.appended if self.appended else "")
+
+
+def _bugs():
+    samples = []
+    for assignment in ASSIGNMENTS:
+        samples.append(Sample(f"{assignment}-reference", assignment,
+                              "the engine's own functions: full marks"))
+        samples.append(Sample(f"{assignment}-stubs", assignment,
+                              "the untouched stubs: zero", stub=True,
+                              expected_failures=("*",)))
+    samples += [
+        Sample("partitioning-abs-instead-of-mask", "partitioning",
+               "toPositive written as abs(): Integer.MIN_VALUE and friends land elsewhere",
+               mutation=(("    return n & 0x7FFFFFFF", "    return abs(n)"),),
+               expected_failures=("partitioning.partition_for_key",)),
+        Sample("partitioning-unsigned-murmur2", "partitioning",
+               "murmur2 returns the unsigned value (kafka-python's convention, not Java's)",
+               mutation=(("    return h - (1 << 32) if h & 0x80000000 else h", "    return h"),),
+               expected_failures=("partitioning.murmur2",)),
+        Sample("replication-hw-ignores-followers", "replication",
+               "the leader commits whatever it has: acknowledged writes die with it",
+               mutation=(("    candidate = min(follower_leos, default=leader_leo)",
+                          "    candidate = leader_leo"),),
+               expected_failures=("replication.next_high_watermark",)),
+        Sample("replication-hw-ignores-min-isr", "replication",
+               "the pre-3.7 rule: a lone leader still advances the high watermark",
+               mutation=(("    if isr_size < min_insync_replicas:\n        return current_hw\n", ""),),
+               expected_failures=("replication.next_high_watermark",)),
+        Sample("replication-truncate-to-high-watermark", "replication",
+               "pre-KIP-101: the follower trusts its own high watermark",
+               appended=("def truncation_offset(leader_epoch, leader_end_offset, "
+                         "follower_epoch_entries, follower_leo, follower_hw):\n"
+                         "    return min(follower_hw, follower_leo), True\n"),
+               expected_failures=("replication.truncation_offset",)),
+        Sample("isr-unclean-always", "isr",
+               "elects any live replica when the ISR is dead, even with unclean election off",
+               mutation=(("    if unclean_enabled:\n        for replica in assignment:",
+                          "    if True:\n        for replica in assignment:"),),
+               expected_failures=("isr.elect_leader",)),
+        # Hostile code: each costs only the exercise it is in.
+        Sample("hostile-hang", "partitioning", "murmur2 loops forever, swallowing interrupts",
+               appended=("def murmur2(data):\n    while True:\n        try:\n            pass\n"
+                         "        except BaseException:\n            pass\n"),
+               expected_failures=("partitioning.murmur2", "partitioning.partition_for_key")),
+        Sample("hostile-exit", "isr", "is_caught_up calls sys.exit and os._exit",
+               appended=("import os, sys\n\ndef is_caught_up(*args):\n    sys.exit(0)\n\n"
+                         "def can_join_isr(*args):\n    os._exit(0)\n"),
+               expected_failures=("isr.is_caught_up", "isr.can_join_isr")),
+        Sample("hostile-lying-eq", "isr", "returns an object whose __eq__ always says yes",
+               appended=("class Yes:\n    def __eq__(self, other):\n        return True\n\n"
+                         "def acks_all_accepted(*args):\n    return Yes()\n"),
+               expected_failures=("isr.acks_all_accepted",)),
+        Sample("hostile-imports-reference", "replication",
+               "calls the engine's own function instead of writing one",
+               appended=("def end_offset_for_epoch(*args):\n"
+                         "    from kafkadojo.reference.replication import end_offset_for_epoch as e\n"
+                         "    return e(*args)\n"),
+               expected_failures=("replication.end_offset_for_epoch", "replication.truncation_offset")),
+    ]
+    return {sample.name: sample for sample in samples}
+
+
+SAMPLES = _bugs()
+
+
+def write_samples(directory):
+    """Write every sample as ``<name>.py`` into ``directory``; returns the paths."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for sample in SAMPLES.values():
+        path = directory / f"{sample.name}.py"
+        path.write_text(f'"""Sample submission: {sample.description}."""\n\n' + sample.source())
+        paths.append(path)
+    return paths

@@ -1,0 +1,165 @@
+"""The autograder: the reference earns everything, stubs nothing, each bug loses exactly
+its exercise, hostile code costs only its own exercise, and no hidden test leaks."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from kafkadojo.autograder import properties
+from kafkadojo.autograder.grader import grade_path, grade_source, solution_source
+from kafkadojo.autograder.samples import SAMPLES, write_samples
+from kafkadojo.autograder.sandbox import Sandbox
+from kafkadojo.cli import main as cli
+from kafkadojo.exercises.catalog import ASSIGNMENTS, EXERCISES, exercises_for, stub_module
+from kafkadojo.reference.seams import Seams
+
+PROPERTIES_DIR = Path(properties.__file__).parent
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("samples")
+    write_samples(directory)
+    return {name: grade_path(directory / f"{name}.py", assignment=sample.assignment)
+            for name, sample in SAMPLES.items()}
+
+
+def lost(report):
+    return {e.id for e in report.exercises if e.earned < e.points}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_reference_earns_every_point(graded, assignment):
+    report = graded[f"{assignment}-reference"]
+    assert report.possible == sum(e.points for e in exercises_for(assignment))
+    assert report.earned == report.possible, report.format()
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_untouched_stubs_earn_nothing(graded, assignment):
+    report = graded[f"{assignment}-stubs"]
+    assert report.earned == 0
+    assert {e.status for e in report.exercises} == {"not attempted"}
+
+
+@pytest.mark.parametrize("name", [n for n, s in SAMPLES.items() if not s.stub and s.expected_failures])
+def test_each_bug_loses_exactly_its_exercises(graded, name):
+    report = graded[name]
+    assert lost(report) == set(SAMPLES[name].expected_failures), report.format()
+    assert 0 < report.earned < report.possible
+
+
+def test_failures_teach_without_revealing_hidden_tests(graded):
+    hidden_lines = set()
+    for path in PROPERTIES_DIR.glob("*.py"):
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if len(line) > 25 and not line.startswith(("#", '"""', "from ", "import ")):
+                hidden_lines.add(line)
+    for name, report in graded.items():
+        text = report.format(verbose=True) + report.to_json()
+        leaked = [line for line in hidden_lines if line in text]
+        assert not leaked, f"{name} leaks hidden test source: {leaked[:3]}"
+        assert "autograder/" not in text and "properties/" not in text
+        for exercise in report.exercises:
+            for result in exercise.properties:
+                if not result.passed:
+                    assert result.anomaly and result.counterexample
+
+
+def test_feedback_names_the_anomaly_and_how_to_replay(graded):
+    report = graded["replication-hw-ignores-followers"]
+    text = report.format()
+    assert "wrong-high-watermark" in text
+    assert ">>> next_high_watermark(" in text
+    assert "fault schedule seed" in text and "seams=REFERENCE.with_rules(" in text
+
+
+def test_hostile_code_is_contained():
+    source = """
+import os, sys, signal
+def hang():
+    while True:
+        try:
+            pass
+        except BaseException:
+            pass
+def leave(): sys.exit(0)
+def vanish(): os._exit(3)
+class Yes:
+    def __eq__(self, other): return True
+def liar(): return Yes()
+def cheat(): import kafkadojo.reference.replication
+def peek(): return open(PATH).read()
+def kill_grader(): os.kill(os.getppid(), signal.SIGKILL)
+def hog(): return len(bytearray(4_000_000_000))
+def fine(): return [1, (2, b"x")]
+""".replace("PATH", repr(str(PROPERTIES_DIR / "replication.py")))
+    with Sandbox(source, call_timeout_s=0.5, memory_mb=256) as sandbox:
+        kinds = {name: sandbox.call(name).kind for name in
+                 ("hang", "fine", "leave", "vanish", "liar", "cheat", "peek", "kill_grader", "hog", "fine")}
+        assert kinds == {"hang": "timeout", "fine": "returned", "leave": "raised",
+                         "vanish": "crashed", "liar": "bad-return", "cheat": "raised",
+                         "peek": "raised", "kill_grader": "raised", "hog": "raised"}
+        assert sandbox.call("fine").value == [1, (2, b"x")]
+        assert "not allowed" in sandbox.call("peek").detail
+        assert "not allowed" in sandbox.call("cheat").detail
+
+
+def test_code_that_does_not_load_costs_only_points():
+    report = grade_source("def murmur2(data:\n", ["partitioning.murmur2"])
+    assert report.earned == 0 and report.exercises[0].status == "does not load"
+    assert "SyntaxError" in report.format()
+    report = grade_source("import sys\nsys.exit(1)\n", ["isr.is_caught_up"])
+    assert report.earned == 0 and "SystemExit" in report.format()
+
+
+def test_catalog_matches_engine_and_properties():
+    properties.load_all()
+    seams = {f for f in Seams.__dataclass_fields__}
+    for exercise in EXERCISES:
+        assert exercise.seam is None or exercise.seam in seams, exercise.id
+        total = sum(p.points for p in properties.properties_for(exercise.id))
+        assert total == exercise.points, f"{exercise.id}: properties worth {total}"
+    for assignment in ASSIGNMENTS:
+        stubs = stub_module(assignment)
+        compile(stubs, assignment, "exec")
+        assert stubs.count("raise NotImplementedError") == len(exercises_for(assignment))
+
+
+def notebook(cells):
+    return {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+            "cells": [{"cell_type": kind, "metadata": meta, "source": source,
+                       **({"outputs": [], "execution_count": None} if kind == "code" else {})}
+                      for kind, meta, source in cells]}
+
+
+def test_notebooks_are_graded_from_their_solution_cells(tmp_path):
+    solution = {"nbgrader": {"solution": True, "grade": False, "grade_id": "x", "locked": False,
+                             "schema_version": 3}}
+    reference = SAMPLES["isr-reference"].source()
+    path = tmp_path / "isr.ipynb"
+    path.write_text(json.dumps(notebook([
+        ("markdown", {}, "# the ISR"),
+        ("code", {}, "import kafkadojo.reference  # the picture: not graded\n%matplotlib inline"),
+        ("code", solution, reference),
+    ])))
+    assert "kafkadojo.reference" not in solution_source(path)
+    report = grade_path(path, assignment="isr")
+    assert report.earned == report.possible
+
+
+def test_cli_check_exit_codes_and_json(tmp_path, capsys):
+    path = tmp_path / "isr.py"
+    assert cli(["stub", "isr", "-o", str(tmp_path)]) == 0
+    assert cli(["stub", "isr", "-o", str(tmp_path)]) == 2          # never overwrites
+    assert cli(["check", str(path)]) == 1
+    capsys.readouterr()
+    path.write_text(SAMPLES["isr-reference"].source())
+    assert cli(["check", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["earned"] == data["possible"] == 9
+    assert cli(["check", str(tmp_path / "missing.py")]) == 2
+    assert cli(["check", str(path), "--only", "isr.nope"]) == 2
