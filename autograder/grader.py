@@ -116,7 +116,8 @@ def solution_source(path):
         sources = ["".join(c.get("source", "")) if isinstance(c.get("source"), list)
                    else c.get("source", "") for c in cells]
         marked = [s for c, s in zip(cells, sources)
-                  if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+                  if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+                  or c.get("metadata", {}).get("nbgrader", {}).get("grade_id", "").endswith("-givens")]
         if not marked:
             names = "|".join(re.escape(e.function) for e in EXERCISES)
             marked = [s for s in sources if re.search(rf"^def ({names})\(", s, re.M)]

@@ -108,3 +108,34 @@ def write_samples(directory):
         path.write_text(f'"""Sample submission: {sample.description}."""\n\n' + sample.source())
         paths.append(path)
     return paths
+
+
+def fill_notebook(release_notebook, source):
+    """A learner's submission: the released notebook with its solution cells filled from
+    ``source`` (each function into the cell of its exercise; imports, classes and other
+    top-level code into the first solution cell)."""
+    import ast
+    import copy
+    from kafkadojo.exercises.catalog import EXERCISES
+
+    notebook = copy.deepcopy(release_notebook)
+    owner = {}
+    for exercise in EXERCISES:
+        for function in (*exercise.helpers, exercise.reference):
+            owner[function.__name__] = exercise.grade_id
+    lines = source.splitlines()
+    pieces = {}
+    preamble = []
+    for node in ast.parse(source).body:
+        text = "\n".join(lines[node.lineno - 1 - len(getattr(node, "decorator_list", [])):node.end_lineno])
+        if isinstance(node, ast.FunctionDef) and node.name in owner:
+            pieces.setdefault(owner[node.name], []).append(text)
+        elif not (isinstance(node, ast.Expr) and isinstance(getattr(node, "value", None), ast.Constant)):
+            preamble.append(text)
+    solution_cells = [c for c in notebook["cells"]
+                      if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+    for i, cell in enumerate(solution_cells):
+        grade_id = cell["metadata"]["nbgrader"]["grade_id"].removesuffix("-solution")
+        body = pieces.get(grade_id, [])
+        cell["source"] = "\n\n\n".join((preamble if i == 0 else []) + body) or "# (no answer)"
+    return notebook

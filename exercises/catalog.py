@@ -21,6 +21,7 @@ class Exercise:
     hints: tuple = ()
     seam: str | None = None     # the Seams field it plugs into, if the engine calls it there
     needs: tuple = ()           # other exercises' functions it may call (same notebook)
+    helpers: tuple = ()         # small engine functions it calls, written by the learner too
 
     @property
     def function(self):
@@ -30,20 +31,31 @@ class Exercise:
     def id(self):
         return f"{self.assignment}.{self.function}"
 
+    @property
+    def grade_id(self):
+        """The id of its grade cell in nbgrader, which allows only [a-zA-Z0-9_-]."""
+        return f"{self.assignment}-{self.function}"
+
     def signature(self):
         return f"def {self.function}{inspect.signature(self.reference)}:"
 
     def stub_source(self):
         """What a learner starts from: the contract, hints, and no solution."""
-        doc = textwrap.indent('"""' + inspect.getdoc(self.reference) + '\n"""', "    ")
-        hints = "".join(f"    # Hint: {hint}\n" for hint in self.hints)
         worth = f"    # {self.points} point{'s' if self.points != 1 else ''}, graded by hidden properties\n"
-        return (f"{self.signature()}\n{doc}\n{worth}{hints}"
-                f"    raise NotImplementedError(\"{self.function}: your code here\")\n")
+        hints = "".join(f"    # Hint: {hint}\n" for hint in self.hints)
+        helpers = "".join(_stub(helper) + "\n\n" for helper in self.helpers)
+        return helpers + _stub(self.reference, worth + hints)
 
     def solution_source(self):
-        """The engine's own implementation: the solution, read from the engine."""
-        return textwrap.dedent(inspect.getsource(self.reference))
+        """The engine's own implementation (and helpers): the solution, read from the engine."""
+        return "\n\n".join(textwrap.dedent(inspect.getsource(f))
+                            for f in (*self.helpers, self.reference))
+
+
+def _stub(function, comments=""):
+    doc = textwrap.indent('"""' + inspect.getdoc(function) + '\n"""', "    ")
+    return (f"def {function.__name__}{inspect.signature(function)}:\n{doc}\n{comments}"
+            f"    raise NotImplementedError(\"{function.__name__}: your code here\")\n")
 
 
 EXERCISES = (
@@ -54,7 +66,7 @@ EXERCISES = (
         "The last 1-3 bytes fall through like a switch without break.",
         "Return the signed value: subtract 2**32 when bit 31 is set.")),
     Exercise("partitioning", partitioner.partition_for_key, points=2,
-             seam="partition_for_key", needs=("murmur2",), hints=(
+             seam="partition_for_key", needs=("murmur2",), helpers=(partitioner.to_positive,), hints=(
                  "toPositive is n & 0x7fffffff, not abs(n).",
                  "Use all partitions, available or not: a key must always map to the same one.")),
     Exercise("partitioning", partitioner.sticky_candidates, points=2,
@@ -86,11 +98,13 @@ EXERCISES = (
         "Walk the assignment in order; the first live ISR member wins.",
         "Unclean: only if enabled, and only when no live ISR member exists.",
         "Never leave the ISR empty.")),
-    Exercise("isr", isr.acks_all_accepted, points=1, seam="acks_all_accepted", hints=(
+    Exercise("isr", isr.acks_all_accepted, points=1, seam="acks_all_accepted",
+             helpers=(isr.effective_min_isr,), hints=(
         "Cap min.insync.replicas at the replication factor.",)),
 )
 
 BY_ID = {exercise.id: exercise for exercise in EXERCISES}
+BY_GRADE_ID = {exercise.grade_id: exercise for exercise in EXERCISES}
 ASSIGNMENTS = tuple(dict.fromkeys(exercise.assignment for exercise in EXERCISES))
 
 
@@ -102,25 +116,26 @@ def exercises_for(assignment):
 
 
 def stub_module(assignment):
-    """A learner's starting file for one assignment: every stub, in order."""
+    """A learner's starting file for one assignment: the givens, then every stub, in order."""
     header = (f'"""kafkadojo: the {assignment} exercises. Replace each raise with your code.\n'
-              f'Check your work with:  kafkadojo check {assignment}.py\n"""\n')
-    return header + "\n\n".join(e.stub_source() for e in exercises_for(assignment))
+              f'Check your work with:  kafkadojo check {assignment}.py\n"""\n\n')
+    return header + GIVENS.get(assignment, "") + "\n\n".join(
+        e.stub_source() for e in exercises_for(assignment))
 
 
 def solution_module(assignment):
     """The engine's own functions for one assignment, as one self-contained module."""
-    sources = [e.solution_source() for e in exercises_for(assignment)]
-    prelude = _PRELUDES.get(assignment, "")
-    return prelude + "\n\n".join(sources)
+    return GIVENS.get(assignment, "") + "\n\n".join(
+        e.solution_source() for e in exercises_for(assignment))
 
 
-# Module-level names the engine's functions use, which a standalone solution needs too.
-_PRELUDES = {
-    "partitioning": "SEED = 0x9747B28C\nM = 0x5BD1E995\nR = 24\nMASK = 0xFFFFFFFF\n\n\n"
-                    + textwrap.dedent(inspect.getsource(partitioner.to_positive)) + "\n\n",
-    "replication": "UNDEFINED_EPOCH = -1\nUNDEFINED_EPOCH_OFFSET = -1\n\n\n",
+# What every learner is given: Kafka's constants and result types, which the engine's
+# functions use and which are not the point of any exercise.
+GIVENS = {
+    "partitioning": "# murmur2's constants, as in Kafka's Utils.murmur2\n"
+                    "SEED = 0x9747B28C\nM = 0x5BD1E995\nR = 24\nMASK = 0xFFFFFFFF\n\n\n",
+    "replication": "# What OffsetForLeaderEpoch answers when it knows no such epoch\n"
+                   "UNDEFINED_EPOCH = -1\nUNDEFINED_EPOCH_OFFSET = -1\n\n\n",
     "isr": "from typing import NamedTuple\n\n\n"
-           + textwrap.dedent(inspect.getsource(election.Election)) + "\n\nNO_LEADER = -1\n\n\n"
-           + textwrap.dedent(inspect.getsource(isr.effective_min_isr)) + "\n\n",
+           + textwrap.dedent(inspect.getsource(election.Election)) + "\n\nNO_LEADER = -1\n\n\n",
 }

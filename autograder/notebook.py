@@ -1,0 +1,48 @@
+"""Grading from a notebook cell, for self-study:
+
+    from kafkadojo.autograder.notebook import check
+    check("replication.next_high_watermark")
+
+It grades the latest definition of the exercise's function (and of the other exercise
+functions it may call) from this kernel's history, in a separate process, prints what the
+hidden properties found, and returns the points earned (the value nbgrader reads as
+partial credit; under ``nbgrader autograde`` the score is recomputed outside the kernel
+anyway, so nothing in a notebook can change its own grade).
+"""
+
+import re
+
+from kafkadojo.exercises.catalog import BY_ID, EXERCISES
+
+from .grader import grade_source
+
+
+def _kernel_history():
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return []
+    shell = get_ipython()
+    return list(shell.user_ns.get("In", [])) if shell is not None else []
+
+
+def source_from_cells(cells):
+    """The latest cell defining each exercise function, in the order they were run."""
+    names = [e.function for e in EXERCISES]
+    latest = {}
+    for index, cell in enumerate(cells):
+        for name in names:
+            if re.search(rf"^def {re.escape(name)}\(", cell, re.M):
+                latest[name] = (index, cell)
+    chosen = sorted({index: cell for index, cell in latest.values()}.items())
+    return "\n\n".join(cell for _, cell in chosen)
+
+
+def check(exercise_id, cells=None, quiet=False):
+    if exercise_id not in BY_ID:
+        raise KeyError(f"no exercise {exercise_id!r}; see `kafkadojo exercises`")
+    source = source_from_cells(_kernel_history() if cells is None else cells)
+    report = grade_source(source, [exercise_id], submission="this notebook")
+    if not quiet:
+        print(report.format())
+    return report.earned

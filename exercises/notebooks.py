@@ -1,0 +1,325 @@
+"""Builds the course notebooks (nbgrader source format) from prose and the exercise catalog.
+
+    python -m kafkadojo.exercises.notebooks            # write notebooks/source/*/
+    python -m kafkadojo.exercises.notebooks --check    # fail if a committed notebook is stale
+
+A notebook's solution cells are the engine's own functions (inside nbgrader's
+``### BEGIN SOLUTION`` markers), generated here, so the notebooks never hold a copy of a
+solution that could drift from the engine.
+"""
+
+import ast
+import inspect
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+from kafkadojo.exercises.catalog import BY_ID, GIVENS, exercises_for
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "notebooks" / "source"
+
+VISIBLE_TESTS = {
+    "partitioning.murmur2": [
+        'assert murmur2(b"21") == -973932308          # Kafka\'s own test vectors',
+        'assert murmur2(b"foobar") == -790332482',
+        'assert murmur2(b"abc") == 479470107',
+    ],
+    "partitioning.partition_for_key": [
+        'assert partition_for_key(b"abc", 1000) == 107',
+        'assert partition_for_key(b"", 1000) == 681',
+    ],
+    "partitioning.sticky_candidates": [
+        "assert sticky_candidates(4, [3, 1], 1) == [3]",
+        "assert sticky_candidates(4, [], 2) == [0, 1, 3]",
+    ],
+    "replication.next_high_watermark": [
+        "assert next_high_watermark(0, 10, [7, 9], 3, 2) == 7",
+        "assert next_high_watermark(8, 10, [5], 2, 1) == 8      # never backwards",
+        "assert next_high_watermark(3, 10, [], 1, 2) == 3       # frozen below min ISR",
+    ],
+    "replication.end_offset_for_epoch": [
+        "assert end_offset_for_epoch([(0, 0), (2, 10), (5, 30)], 5, 42) == (5, 42)",
+        "assert end_offset_for_epoch([(0, 0), (2, 10), (5, 30)], 1, 42) == (0, 10)",
+    ],
+    "replication.truncation_offset": [
+        "assert truncation_offset(0, 2, [(0, 0)], 2, 1) == (2, True)    # KIP-101 case 1: keep m2",
+        "assert truncation_offset(2, 12, [(0, 0), (2, 10)], 15, 11) == (12, True)",
+    ],
+    "isr.last_caught_up_time": [
+        "assert last_caught_up_time(10, 500, 10, 100, 8, 400) == 500",
+        "assert last_caught_up_time(8, 500, 10, 100, 8, 400) == 400",
+    ],
+    "isr.is_caught_up": [
+        "assert is_caught_up(10, 10, 0, 99_999, 30_000)",
+        "assert not is_caught_up(9, 10, 0, 31_000, 30_000)",
+    ],
+    "isr.can_join_isr": [
+        "assert can_join_isr(10, 10, 8)",
+        "assert not can_join_isr(9, 10, 8)",
+    ],
+    "isr.elect_leader": [
+        "assert tuple(elect_leader((2, 0, 1), (0, 1), {0, 1, 2}, False)) == (0, (0, 1), False)",
+        "assert elect_leader((0, 1, 2), (0,), {1, 2}, False)[0] == -1",
+    ],
+    "isr.acks_all_accepted": [
+        "assert not acks_all_accepted(1, 2, 3)",
+        "assert acks_all_accepted(1, 3, 1)",
+    ],
+}
+
+
+def md(text):
+    return ("markdown", textwrap.dedent(text).strip(), {})
+
+
+def code(text, **nbgrader):
+    return ("code", textwrap.dedent(text).strip(), nbgrader)
+
+
+def solution_region(function, hints=()):
+    """The def line and contract stay visible; the body becomes the solution region."""
+    source = textwrap.dedent(inspect.getsource(function))
+    tree = ast.parse(source).body[0]
+    lines = source.splitlines()
+    doc_end = tree.body[0].end_lineno if ast.get_docstring(tree) else tree.lineno
+    hint_lines = "".join(f"    # Hint: {hint}\n" for hint in hints)
+    return ("\n".join(lines[:doc_end]) + "\n" + hint_lines + "    ### BEGIN SOLUTION\n"
+            + "\n".join(lines[doc_end:]).rstrip("\n") + "\n    ### END SOLUTION")
+
+
+def solution_cell(exercise):
+    parts = [solution_region(helper) for helper in exercise.helpers]
+    parts.append(solution_region(exercise.reference, exercise.hints))
+    return "\n\n\n".join(parts)
+
+
+def exercise_cells(exercise_id):
+    exercise = BY_ID[exercise_id]
+    seam = (f" The engine calls it through the seam `{exercise.seam}`." if exercise.seam
+            else "")
+    return [
+        md(f"""
+        ### Exercise: `{exercise.function}` ({exercise.points} points)
+
+        Implement the function below: its docstring is the contract.{seam} The visible
+        tests under it are a first check; the grade cell after them runs the hidden
+        properties in a separate process and prints what they found."""),
+        code(solution_cell(exercise), solution=True,
+             grade_id=f"{exercise.grade_id}-solution"),
+        code("\n".join(VISIBLE_TESTS[exercise_id]), grade_id=f"{exercise.grade_id}-visible",
+             locked=True),
+        code(f'check("{exercise_id}")', grade=True, points=exercise.points,
+             grade_id=exercise.grade_id, locked=True),
+    ]
+
+
+SETUP = code("""
+    # Setup: the grader (runs your code in a separate process) and the engine's pictures.
+    from kafkadojo.autograder.notebook import check
+    from kafkadojo.exercises import pictures""", grade_id="setup", locked=True)
+
+
+def _exercises(assignment):
+    cells = []
+    if GIVENS.get(assignment):
+        cells.append(md("""
+            These are given: Kafka's constants and types that the exercises use. Run the cell;
+            the grader includes it with your code."""))
+        cells.append(code(GIVENS[assignment], grade_id=f"{assignment}-givens", locked=True))
+    for exercise in exercises_for(assignment):
+        cells += exercise_cells(exercise.id)
+    return cells
+
+
+def partitioning():
+    return [
+        md("""
+        # Partitions and keys
+
+        A Kafka topic is split into **partitions**, and each partition is an ordered log of
+        its own. Order exists *inside* a partition, never across them. Which partition a
+        record joins is decided by the producer, before it ever reaches a broker:
+
+        1. a partition named explicitly wins;
+        2. otherwise a record with a **key** goes to `toPositive(murmur2(key)) % partitions`,
+           so every record of one key (one user, one order) lands in one partition and keeps
+           its order;
+        3. a record with **no key** goes wherever the producer's batches fill fastest: the
+           *sticky* partitioner (KIP-480) sticks to one partition until a batch is done.
+
+        You will write all three rules exactly as Kafka's Java client does, bit for bit:
+        a key must land on the same partition from Python as from Java."""),
+        SETUP,
+        md("""
+        ## Hot partitions
+
+        Hashing spreads *keys* evenly, not *traffic*. Drag the sliders: when one key carries
+        a large share of the records (a celebrity account, a default tenant id), its
+        partition does that share of the work, however many partitions you add. The cure is
+        in the key design (add a sub-key, split the entity), not in the partition count."""),
+        code("pictures.show_key_spread()", grade_id="picture_keys", locked=True),
+        md("""
+        ## murmur2, as Java computes it
+
+        Kafka hashes keys with MurmurHash2 in 32-bit Java ints, which wrap around on
+        overflow and shift with `>>>` (logical) as well as `>>`. Python's integers never
+        overflow, so the same arithmetic needs a mask after every multiplication. The seed
+        is `0x9747b28c`, the multiplier `0x5bd1e995`, the shift 24; the last one to three
+        bytes are folded in by a `switch` whose cases fall through.
+
+        *What an interviewer probes:* why must a key's partition never depend on which
+        partitions are currently available? (Because per-key order would break whenever a
+        leader is briefly offline.) And why `toPositive` and not `abs`?"""),
+        *_exercises("partitioning"),
+        md("""
+        ## Watch your rule
+
+        Pass your own `partition_for_key` to the picture: the bars should not change. If
+        they do, your partitioner disagrees with every Java producer sharing the topic."""),
+        code("pictures.show_key_spread(partition_rule=partition_for_key)",
+             grade_id="picture_yours", locked=True),
+    ]
+
+
+def replication():
+    return [
+        md("""
+        # Replication, the high watermark and leader epochs
+
+        Each partition has one **leader** and some **followers**. Followers *pull*: they
+        fetch from the leader like consumers do, and each fetch tells the leader how far the
+        follower has got (its log end offset, **LEO**). From those the leader computes the
+        **high watermark** (HW): the offset below which every in-sync replica has the
+        records. Records below the HW are *committed*: consumers may read them, and a
+        producer asking for `acks=all` is answered once its records fall below it.
+
+        When a leader fails, a follower takes over, and the others must make their logs
+        agree with it. How far back a follower cuts its log is where Kafka once lost data:
+        it used to cut to its own HW, which lags the leader's by a fetch (KIP-101). Today
+        each leader numbers its term with a **leader epoch** and followers ask the new
+        leader where their last epoch ended (OffsetForLeaderEpoch)."""),
+        SETUP,
+        md("""
+        ## A leader crash, step by step
+
+        Below, three replicas take writes with `acks=all` and `min.insync.replicas=2`; then
+        the network between the leader and its followers fails, more writes arrive, and the
+        leader crashes. Green records are committed (below the HW), amber are not. Step
+        through it: nothing acknowledged is lost, because the leader never counted a record
+        as committed before the followers had it."""),
+        code("pictures.show_leader_crash()", grade_id="picture_reference", locked=True),
+        *_exercises("replication"),
+        md("""
+        ## Your rules in the cluster
+
+        Run the same story with your `next_high_watermark` and `truncation_offset` plugged
+        into the engine. Then try the buggy rule in the next cell, which commits whatever
+        the leader has: watch acknowledged records disappear when the leader dies.
+
+        *What an interviewer probes:* with `acks=all` and `min.insync.replicas=1`, can an
+        acknowledged write be lost? (Yes: the ISR can shrink to the leader alone, which
+        then acknowledges by itself. That is why Kafka 3.7 froze the HW below the minimum,
+        and why `min.insync.replicas=2` with three replicas is the usual advice.)"""),
+        code("pictures.show_leader_crash(next_high_watermark, truncation_offset)",
+             grade_id="picture_yours", locked=True),
+        code("""
+            def commit_whatever_the_leader_has(current_hw, leader_leo, follower_leos, isr_size,
+                                               min_insync_replicas):
+                return max(current_hw, leader_leo)
+
+            pictures.show_leader_crash(commit_whatever_the_leader_has)""",
+             grade_id="picture_buggy", locked=True),
+    ]
+
+
+def isr():
+    return [
+        md("""
+        # In-sync replicas and elections
+
+        The **ISR** (in-sync replica set) is the set of replicas the leader waits for. A
+        follower leaves it when it has not caught up with the leader for
+        `replica.lag.time.max.ms`; it rejoins once it holds everything up to the leader's
+        high watermark and everything written since the leader's epoch began. The leader
+        changes the ISR only by asking the controller (AlterPartition), so a deposed leader
+        cannot quietly shrink the ISR to itself.
+
+        When a leader dies, the controller elects the first replica of the assignment that
+        is alive *and* in the ISR: a **clean** election, which keeps every committed record.
+        If none is alive, the partition stays offline, unless
+        `unclean.leader.election.enable` lets a replica from outside the ISR lead, trading
+        the records it lacks for availability."""),
+        SETUP,
+        md("""
+        ## A follower that falls behind
+
+        Cut a follower off from its leader for a while. Shorter than the lag bound, nothing
+        happens; longer, the ISR shrinks, and expands again soon after the network heals."""),
+        code("pictures.show_isr()", grade_id="picture_isr", locked=True),
+        *_exercises("isr"),
+        md("""
+        *What an interviewer probes:* why does a follower that is merely slow, not dead,
+        leave the ISR? (Because with `acks=all` every producer waits for the slowest ISR
+        member; dropping it trades durability margin for latency, bounded by
+        `min.insync.replicas`.) And what does `unclean.leader.election.enable=true` buy?"""),
+    ]
+
+
+BUILDERS = {"partitioning": partitioning, "replication": replication, "isr": isr}
+
+
+def build(assignment):
+    cells = []
+    for kind, source, nbgrader in BUILDERS[assignment]():
+        metadata = {}
+        if nbgrader:
+            metadata["nbgrader"] = {"grade": bool(nbgrader.get("grade", False)),
+                                    "grade_id": nbgrader["grade_id"],
+                                    "locked": bool(nbgrader.get("locked", False)),
+                                    "schema_version": 3,
+                                    "solution": bool(nbgrader.get("solution", False))}
+            if nbgrader.get("grade"):
+                metadata["nbgrader"]["points"] = nbgrader["points"]
+        cell = {"cell_type": kind, "id": f"{assignment}-{len(cells)}", "metadata": metadata,
+                "source": source}
+        if kind == "code":
+            cell.update(execution_count=None, outputs=[])
+        cells.append(cell)
+    return {"cells": cells, "metadata": {
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
+                       "name": "python3"},
+        "language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def path_for(assignment):
+    return SOURCE / assignment / f"{assignment}.ipynb"
+
+
+def render(assignment):
+    return json.dumps(build(assignment), indent=1, ensure_ascii=False) + "\n"
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    stale = []
+    for assignment in BUILDERS:
+        path = path_for(assignment)
+        text = render(assignment)
+        if "--check" in argv:
+            if not path.exists() or path.read_text() != text:
+                stale.append(str(path))
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            print(f"wrote {path}")
+    if stale:
+        print("stale notebooks (run python -m kafkadojo.exercises.notebooks):\n  "
+              + "\n  ".join(stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""Pictures for the notebooks, drawn from real runs of the engine.
+
+Each picture takes optional rules (a learner's functions) and plugs them into the engine
+through its seams, so a learner watches *their* rule run. The drawing functions return
+HTML strings (testable without a browser); the ``show_*`` functions wrap them in
+ipywidgets with sliders.
+"""
+
+import html
+
+from kafkadojo.reference import Cluster
+from kafkadojo.reference.monitoring import isr_events
+from kafkadojo.reference.partitioner import partition_for_key
+from kafkadojo.reference.seams import REFERENCE
+
+COMMITTED = "#4c9f70"
+UNCOMMITTED = "#e0a33b"
+LOST = "#c8553d"
+
+
+def _box(text, color, title=""):
+    return (f'<span title="{html.escape(title)}" style="display:inline-block;min-width:2.2em;'
+            f'margin:1px;padding:2px 4px;border-radius:3px;background:{color};color:white;'
+            f'font:12px monospace;text-align:center">{html.escape(str(text))}</span>')
+
+
+# -- partitioning ------------------------------------------------------------------------
+
+def key_spread(num_partitions, records=2_000, hot_key_share=0.0, partition_rule=None, seed=1):
+    """Records per partition for ``records`` keyed records; ``hot_key_share`` of them carry one
+    key (a celebrity user, say). Returns (counts, the hot key's partition)."""
+    import random
+    rule = partition_rule or partition_for_key
+    rng = random.Random(seed)
+    counts = [0] * num_partitions
+    hot = b"user-42"
+    for i in range(records):
+        key = hot if rng.random() < hot_key_share else b"user-%d" % rng.randrange(100_000)
+        counts[rule(key, num_partitions)] += 1
+    return counts, rule(hot, num_partitions)
+
+
+def draw_key_spread(num_partitions, hot_key_share=0.0, partition_rule=None):
+    counts, hot_partition = key_spread(num_partitions, hot_key_share=hot_key_share,
+                                       partition_rule=partition_rule)
+    top = max(counts) or 1
+    rows = []
+    for p, count in enumerate(counts):
+        width = int(300 * count / top)
+        color = LOST if p == hot_partition and hot_key_share > 0.2 else COMMITTED
+        rows.append(f'<div style="font:12px monospace">partition {p:>2} '
+                    f'<span style="display:inline-block;width:{width}px;height:10px;'
+                    f'background:{color}"></span> {count}</div>')
+    fair = sum(counts) / num_partitions
+    note = (f"<div>busiest partition: {max(counts)} records, {max(counts) / fair:.1f}x a fair "
+            f"share; the hot key lives on partition {hot_partition}</div>")
+    return "".join(rows) + note
+
+
+def show_key_spread(partition_rule=None):
+    import ipywidgets as widgets
+    partitions = widgets.IntSlider(value=6, min=1, max=16, description="partitions")
+    hot = widgets.FloatSlider(value=0.0, min=0.0, max=0.9, step=0.1, description="hot key")
+    out = widgets.HTML()
+
+    def redraw(_=None):
+        out.value = draw_key_spread(partitions.value, hot.value, partition_rule)
+    partitions.observe(redraw, "value")
+    hot.observe(redraw, "value")
+    redraw()
+    return widgets.VBox([partitions, hot, out])
+
+
+# -- replication: a leader crash, step by step ------------------------------------------------
+
+def leader_crash_story(next_high_watermark=None, truncation_offset=None, seed=3):
+    """Three replicas; the followers fall behind (their link to the leader is cut), records
+    keep coming with acks=all, the leader crashes, a follower takes over. Returns a list of
+    snapshots ``(caption, {broker: (role, values, hw, leo)}, acknowledged)``."""
+    rules = {}
+    if next_high_watermark is not None:
+        rules["next_high_watermark"] = next_high_watermark
+    if truncation_offset is not None:
+        rules["truncation_offset"] = truncation_offset
+    cluster = Cluster(brokers=3, seed=seed, seams=REFERENCE.with_rules(**rules))
+    cluster.create_topic("story", partitions=1, replication_factor=3,
+                         config={"min.insync.replicas": 2})
+    producer = cluster.producer(acks="all", linger_ms=0, request_timeout_ms=1_500,
+                                delivery_timeout_ms=1_500, retries=0)
+    acknowledged = []
+    snapshots = []
+
+    def snap(caption):
+        reg = cluster.registration("story", 0)
+        state = {}
+        for broker in cluster.brokers:
+            log = cluster.log(broker.node_id, "story", 0)
+            role = ("down" if not broker.alive else
+                    "leader" if broker.node_id == reg.leader else "follower")
+            state[broker.node_id] = (role, [v.decode() for v in log.values()],
+                                     log.high_watermark, log.log_end_offset)
+        snapshots.append((f"t={cluster.now} ms: {caption}", state, list(acknowledged)))
+
+    def produce(value):
+        future = producer.send("story", value.encode(), partition=0)
+        cluster.run_until(lambda: future.done, timeout_ms=3_000)
+        if future.succeeded:
+            acknowledged.append(value)
+        return future
+
+    snap("three in-sync replicas, empty logs")
+    for value in ("a", "b"):
+        produce(value)
+        snap(f"{value} acknowledged by the leader")
+    leader = cluster.leader("story", 0)
+    followers = [b for b in range(3) if b != leader]
+    cluster.partition_network([leader], followers)
+    snap(f"the network between leader {leader} and its followers fails")
+    for value in ("c", "d"):
+        future = produce(value)
+        snap(f"{value}: " + ("acknowledged!" if future.succeeded else f"not acknowledged ({future.error.name})"))
+    cluster.crash(leader)
+    cluster.heal()
+    snap(f"leader {leader} crashes")
+    cluster.run_for(12_000)
+    snap(f"broker {cluster.leader('story', 0)} is elected leader")
+    cluster.restart(leader)
+    cluster.run_for(6_000)
+    snap(f"broker {leader} returns as a follower and repairs its log")
+    return snapshots
+
+
+def draw_snapshot(snapshot):
+    caption, state, acknowledged = snapshot
+    rows = [f"<div style='font-weight:bold;margin-bottom:4px'>{html.escape(caption)}</div>"]
+    leader_values = next((values for role, values, _, _ in state.values() if role == "leader"), None)
+    for broker, (role, values, hw, leo) in sorted(state.items()):
+        boxes = "".join(_box(v, COMMITTED if i < hw else UNCOMMITTED,
+                             f"offset {i}: {'committed' if i < hw else 'not committed'}")
+                        for i, v in enumerate(values))
+        rows.append(f"<div style='font:12px monospace;margin:2px 0'>broker {broker} "
+                    f"{role:<8} HW={hw} LEO={leo} &nbsp;{boxes}</div>")
+    lost = [v for v in acknowledged if leader_values is not None and v not in leader_values]
+    rows.append(f"<div style='font:12px monospace'>acknowledged: {', '.join(acknowledged) or '-'}</div>")
+    if lost:
+        rows.append(f"<div style='color:{LOST};font-weight:bold'>LOST (acknowledged, gone from "
+                    f"the leader): {', '.join(lost)}</div>")
+    return "".join(rows)
+
+
+def show_leader_crash(next_high_watermark=None, truncation_offset=None):
+    import ipywidgets as widgets
+    snapshots = leader_crash_story(next_high_watermark, truncation_offset)
+    step = widgets.IntSlider(value=0, min=0, max=len(snapshots) - 1, description="step")
+    play = widgets.Play(min=0, max=len(snapshots) - 1, interval=1200)
+    widgets.jslink((play, "value"), (step, "value"))
+    out = widgets.HTML()
+
+    def redraw(_=None):
+        out.value = draw_snapshot(snapshots[step.value])
+    step.observe(redraw, "value")
+    redraw()
+    return widgets.VBox([widgets.HBox([play, step]), out])
+
+
+# -- the ISR: a follower that falls behind and catches up -----------------------------------------
+
+def isr_story(cut_ms, lag_max_ms=10_000, rules=None, seed=2):
+    """One follower is cut off for ``cut_ms``; returns (ISR events, final ISR)."""
+    # A follower whose fetch is lost retries after replica.socket.timeout.ms: 30 s in Kafka,
+    # 2 s here so that the picture shows the lag bound, not the retry.
+    cluster = Cluster(brokers=3, seed=seed, config={"replica.lag.time.max.ms": lag_max_ms,
+                                                    "replica.socket.timeout.ms": 2_000},
+                      seams=REFERENCE.with_rules(**(rules or {})))
+    cluster.create_topic("isr", partitions=1, replication_factor=3)
+    producer = cluster.producer(acks="1", linger_ms=0)
+    leader = cluster.leader("isr", 0)
+    follower = next(b for b in range(3) if b != leader)
+    cluster.partition_network([leader], [follower])
+    start = cluster.now
+    while cluster.now - start < cut_ms:
+        producer.send("isr", b"x", partition=0)
+        cluster.run_for(500)
+    cluster.heal()
+    cluster.run_for(lag_max_ms + 5_000)
+    return isr_events(cluster), cluster.isr("isr", 0), follower
+
+
+def draw_isr_story(cut_ms, lag_max_ms=10_000, rules=None):
+    events, final, follower = isr_story(cut_ms, lag_max_ms, rules)
+    lines = [f"<div>follower {follower} is cut off from the leader for {cut_ms} ms "
+             f"(replica.lag.time.max.ms = {lag_max_ms}; lost fetches retried after 2 s)</div>"]
+    lines += [f"<div style='font:12px monospace'>t={t:>6} ms  {html.escape(text)}</div>"
+              for t, text in events] or ["<div style='font:12px monospace'>no ISR change</div>"]
+    lines.append(f"<div>final ISR: {final}</div>")
+    return "".join(lines)
+
+
+def show_isr(rules=None):
+    import ipywidgets as widgets
+    cut = widgets.IntSlider(value=15_000, min=0, max=40_000, step=2_500, description="cut (ms)")
+    out = widgets.HTML()
+
+    def redraw(_=None):
+        out.value = draw_isr_story(cut.value, rules=rules)
+    cut.observe(redraw, "value")
+    redraw()
+    return widgets.VBox([cut, out])
