@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test soak bench clean help
 
 help:
-	@echo "make demo   set up .venv and run a scripted scenario of the engine"
+	@echo "make demo   set up .venv, release the course, autograde the sample submissions"
 	@echo "make test   set up .venv and run every test"
 	@echo "make soak   longer fault-schedule soaks (SOAK_SCHEDULES=5000 by default)"
 	@echo "make bench  throughput benchmark against mockafka-py"
@@ -15,11 +15,12 @@ help:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip setuptools 2>&1 | grep -v "is ignored" || true
-	$(BIN)/pip install --quiet -e '.[test,bench]' 2>&1 | grep -v "is ignored" || true
-	$(BIN)/python -c "import kafkadojo.reference, hypothesis, kafka, pytest"
+	$(BIN)/pip install --quiet -e '.[test,bench,course]' 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python -c "import kafkadojo.reference, hypothesis, kafka, pytest, nbgrader, nbclient"
 	touch $(STAMP)
 
 demo: $(STAMP)
+	$(BIN)/kafkadojo demo --engine
 	$(BIN)/kafkadojo demo
 
 test: $(STAMP)

@@ -12,7 +12,7 @@ anyway, so nothing in a notebook can change its own grade).
 
 import re
 
-from kafkadojo.exercises.catalog import BY_ID, EXERCISES
+from kafkadojo.exercises.catalog import BY_ID, EXERCISES, GIVENS
 
 from .grader import grade_source
 
@@ -27,10 +27,13 @@ def _kernel_history():
 
 
 def source_from_cells(cells):
-    """The latest cell defining each exercise function, in the order they were run."""
+    """The givens and the latest cell defining each exercise function, in the order run."""
     names = [e.function for e in EXERCISES]
+    givens = {text.strip() for text in GIVENS.values()}
     latest = {}
     for index, cell in enumerate(cells):
+        if cell.strip() in givens:
+            latest[cell.strip()] = (index, cell)
         for name in names:
             if re.search(rf"^def {re.escape(name)}\(", cell, re.M):
                 latest[name] = (index, cell)

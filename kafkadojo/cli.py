@@ -1,6 +1,7 @@
 """The ``kafkadojo`` command line.
 
-    kafkadojo demo                      a leader crash, then KIP-101's data loss and its fix
+    kafkadojo demo                      release the course, autograde the samples with nbgrader
+    kafkadojo demo --engine             a leader crash, then KIP-101's data loss and its fix
     kafkadojo exercises                 every exercise, its points and its seam
     kafkadojo stub replication -o .     write replication.py, a starter file of stubs
     kafkadojo check replication.py      grade your own work (a .py file or a notebook)
@@ -17,8 +18,11 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="run a scripted scenario of the engine")
-    demo.add_argument("--seed", type=int, default=7)
+    demo = sub.add_parser("demo", help="the nbgrader round trip on the sample submissions")
+    demo.add_argument("--engine", action="store_true",
+                      help="instead: a scripted scenario of the engine")
+    demo.add_argument("--seed", type=int, default=7, help="the engine scenario's seed")
+    demo.add_argument("--dir", default="build/course", help="scratch course folder")
 
     sub.add_parser("exercises", help="list the exercises")
 
@@ -46,8 +50,11 @@ def main(argv=None):
 
 
 def run_demo(args):
-    from kafkadojo.reference.demo import main as demo_main
-    return demo_main(seed=args.seed)
+    if args.engine:
+        from kafkadojo.reference.demo import main as demo_main
+        return demo_main(seed=args.seed)
+    from kafkadojo.autograder.course import main as course_main
+    return course_main(args.dir)
 
 
 def list_exercises(args):

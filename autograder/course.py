@@ -1,0 +1,133 @@
+"""The nbgrader round trip, driven from Python: what ``make demo`` shows and the tests check.
+
+    course = Course.scratch("build/course")     # a copy of notebooks/ to work in
+    course.release()                             # nbgrader generate_assignment
+    course.submit_samples()                      # the sample submissions, as students
+    course.autograde()                           # nbgrader autograde (grades out of process)
+    print(course.gradebook_table())
+    print(course.feedback_text("replication", "replication-hw-ignores-followers"))
+"""
+
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from kafkadojo.exercises.catalog import ASSIGNMENTS
+
+from .samples import SAMPLES, fill_notebook
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+class NbgraderFailed(RuntimeError):
+    pass
+
+
+class Course:
+    def __init__(self, root):
+        self.root = Path(root)
+
+    @classmethod
+    def scratch(cls, root):
+        """A fresh copy of the course (config and sources) at ``root``."""
+        root = Path(root)
+        if root.exists():
+            shutil.rmtree(root)
+        root.mkdir(parents=True)
+        shutil.copy(NOTEBOOKS / "nbgrader_config.py", root)
+        shutil.copytree(NOTEBOOKS / "source", root / "source")
+        return cls(root)
+
+    def nbgrader(self, *args):
+        """Run nbgrader in the course root; it needs this interpreter's bin/ on PATH (it
+        shells out to alembic)."""
+        bin_dir = str(Path(sys.executable).parent)
+        env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+        result = subprocess.run([str(Path(bin_dir) / "nbgrader"), *args], cwd=self.root, env=env,
+                                capture_output=True, text=True)
+        if result.returncode != 0 or "[ERROR]" in result.stderr or "| ERROR]" in result.stderr:
+            raise NbgraderFailed(f"nbgrader {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+        return result
+
+    def release(self, assignments=ASSIGNMENTS):
+        for assignment in assignments:
+            self.nbgrader("generate_assignment", assignment, "--force")
+
+    def release_notebook(self, assignment):
+        return json.loads((self.root / "release" / assignment / f"{assignment}.ipynb").read_text())
+
+    def submit(self, student, assignment, notebook):
+        folder = self.root / "submitted" / student / assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{assignment}.ipynb").write_text(json.dumps(notebook))
+
+    def submit_samples(self, names=None):
+        """Each sample becomes a student of the same name."""
+        for name in names or SAMPLES:
+            sample = SAMPLES[name]
+            notebook = fill_notebook(self.release_notebook(sample.assignment), sample.source())
+            self.submit(name, sample.assignment, notebook)
+
+    def autograde(self, assignments=ASSIGNMENTS):
+        for assignment in assignments:
+            if (self.root / "submitted").exists() and any(
+                    (student / assignment).exists() for student in (self.root / "submitted").iterdir()):
+                self.nbgrader("autograde", assignment, "--force")
+
+    def generate_feedback(self, assignments=ASSIGNMENTS):
+        for assignment in assignments:
+            self.nbgrader("generate_feedback", assignment, "--force")
+
+    def scores(self):
+        """``{(student, assignment): (score, max_score)}`` from the gradebook."""
+        from nbgrader.api import Gradebook, MissingEntry
+        out = {}
+        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gradebook:
+            for student in gradebook.students:
+                for assignment in gradebook.assignments:
+                    try:
+                        submission = gradebook.find_submission(assignment.name, student.id)
+                    except MissingEntry:
+                        continue
+                    out[(student.id, assignment.name)] = (submission.score, submission.max_score)
+        return out
+
+    def gradebook_table(self):
+        scores = self.scores()
+        lines = [f"{'student':<42} {'assignment':<14} {'score':>9}"]
+        for (student, assignment), (score, max_score) in sorted(scores.items()):
+            lines.append(f"{student:<42} {assignment:<14} {score:>4g}/{max_score:<4g}")
+        return "\n".join(lines)
+
+    def feedback_html(self, assignment, student):
+        return (self.root / "feedback" / student / assignment / f"{assignment}.html").read_text()
+
+    def feedback_text(self, assignment, student):
+        """The grader's reports inside a learner's feedback page, as plain text."""
+        text = html.unescape(re.sub(r"<[^>]+>", "", self.feedback_html(assignment, student)))
+        reports = re.findall(r"kafkadojo check:.*?(?=Out\[|\Z)", text, re.S)
+        return "\n\n".join(re.sub(r"\n\s*\n+", "\n", report).strip() for report in reports)
+
+
+def main(root="build/course"):
+    """``make demo``: release, submit the samples, autograde, show the gradebook and feedback."""
+    print(f"kafkadojo course demo in {root}\n")
+    course = Course.scratch(root)
+    print("1. nbgrader generate_assignment: releasing", ", ".join(ASSIGNMENTS))
+    course.release()
+    print(f"2. submitting {len(SAMPLES)} sample submissions as students "
+          "(reference, stubs, realistic bugs, hostile code)")
+    course.submit_samples()
+    print("3. nbgrader autograde (each grade computed in a sandboxed process)")
+    course.autograde()
+    course.generate_feedback()
+    print("\n" + course.gradebook_table())
+    student = "replication-hw-ignores-followers"
+    print(f"\n4. feedback for {student} (nbgrader generate_feedback):\n")
+    print(course.feedback_text("replication", student))
+    return 0
