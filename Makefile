@@ -27,6 +27,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 soak: $(STAMP)
+	KAFKADOJO_SOAK=1 $(BIN)/python -m pytest tests/test_stateful.py
 	$(BIN)/python -m pytest -m soak tests/test_fault_schedules.py --soak
 
 bench: $(STAMP)

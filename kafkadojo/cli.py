@@ -5,10 +5,12 @@
     kafkadojo exercises                 every exercise, its points and its seam
     kafkadojo stub replication -o .     write replication.py, a starter file of stubs
     kafkadojo check replication.py      grade your own work (a .py file or a notebook)
+    kafkadojo grade SUBMITTED_DIR       grade a class in parallel (CSV, JSON, Gradescope)
     kafkadojo samples DIR               write the sample submissions into DIR
 """
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -37,6 +39,15 @@ def main(argv=None):
                        help="grade only this exercise id (repeatable)")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.add_argument("--verbose", action="store_true", help="list passed properties too")
+
+    grade = sub.add_parser("grade", help="grade a class: nbgrader's submitted/ folder or loose files")
+    grade.add_argument("directory", help="submitted/<student>/<assignment>/, or a folder of files")
+    grade.add_argument("--assignment", help="only this assignment (or: loose files are this one)")
+    grade.add_argument("--jobs", type=int, default=None, help="parallel graders (default: cores)")
+    grade.add_argument("--csv", help="write per-exercise scores here")
+    grade.add_argument("--json", help="write full reports here")
+    grade.add_argument("--gradescope", help="write Gradescope's results.json here (one submission)")
+    grade.add_argument("--quiet", action="store_true", help="no progress bar")
 
     samples = sub.add_parser("samples", help="write the sample submissions")
     samples.add_argument("directory")
@@ -90,6 +101,31 @@ def run_check(args):
     return 0 if report.earned == report.possible else 1
 
 
+def run_grade(args):
+    from kafkadojo.autograder import classroom
+    submissions = classroom.find_submissions(args.directory, args.assignment)
+    if not submissions:
+        raise ValueError(f"no submissions under {args.directory}")
+    if args.gradescope and len(submissions) != 1:
+        raise ValueError("--gradescope writes one submission's results.json: give one submission")
+    results, seconds = classroom.grade_class(submissions, args.jobs,
+                                             progress=None if args.quiet else sys.stderr)
+    print(classroom.table(results))
+    print(f"\n{len(results)} submissions in {seconds:.1f} s "
+          f"({len(results) / seconds * 60:.0f} per minute)")
+    if args.csv:
+        classroom.write_csv(results, args.csv)
+    if args.json:
+        classroom.write_json(results, args.json)
+    if args.gradescope:
+        only = results[0]
+        if only.report is None:
+            raise ValueError(f"could not grade: {only.problem}")
+        Path(args.gradescope).write_text(json.dumps(
+            classroom.gradescope_results(only.report, seconds), indent=2))
+    return 0
+
+
 def write_samples(args):
     from kafkadojo.autograder.samples import write_samples as write
     for path in write(args.directory):
@@ -98,7 +134,7 @@ def write_samples(args):
 
 
 COMMANDS = {"demo": run_demo, "exercises": list_exercises, "stub": write_stub,
-            "check": run_check, "samples": write_samples}
+            "check": run_check, "grade": run_grade, "samples": write_samples}
 
 
 if __name__ == "__main__":

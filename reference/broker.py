@@ -75,6 +75,7 @@ class Partition:
         self.fetch_token = None             # follower only: identifies the current fetch session
         self.fetch_sent_ms = None           # follower only: when the in-flight request left
         self.fetch_offset_sent = None       # follower only: offset of the last fetch sent
+        self.fetch_leader_incarnation = None  # the leader process that request went to
 
     @property
     def is_leader(self):
@@ -412,6 +413,7 @@ class Broker:
     def send_offset_for_leader_epoch(self, partition, token):
         leader = self.leader_broker(partition)
         partition.fetch_sent_ms = self.sim.now
+        partition.fetch_leader_incarnation = leader.incarnation
         self.net.send(self, leader, leader.handle_offset_for_leader_epoch, self,
                       partition.topic, partition.index, partition.leader_epoch,
                       partition.log.epochs.latest_epoch,
@@ -439,6 +441,7 @@ class Broker:
     def send_fetch(self, partition, token):
         leader = self.leader_broker(partition)
         partition.fetch_sent_ms = self.sim.now
+        partition.fetch_leader_incarnation = leader.incarnation
         partition.fetch_offset_sent = partition.log.log_end_offset
         self.net.send(self, leader, leader.handle_fetch, self, partition.topic, partition.index,
                       partition.log.log_end_offset, partition.leader_epoch, self.node_id,
@@ -648,7 +651,8 @@ class Broker:
                 and now - self.metadata_request_sent_ms > 2 * self.config["broker.heartbeat.interval.ms"]):
             self.fetch_metadata()
         for partition in self.partitions.values():
-            if partition.fetch_sent_ms is not None and now - partition.fetch_sent_ms > timeout:
+            if partition.fetch_sent_ms is not None and (
+                    now - partition.fetch_sent_ms > timeout or self.connection_reset(partition)):
                 token = partition.fetch_token = object()
                 partition.fetch_sent_ms = None
                 if partition.leader >= 0 and not partition.is_leader:
@@ -656,6 +660,14 @@ class Broker:
                         if self.cluster.truncation == "leader-epoch" else self.send_fetch(partition, token)
             if partition.pending_isr is not None and now - partition.pending_isr_sent_ms > timeout:
                 partition.pending_isr = None
+
+    def connection_reset(self, partition):
+        """A crashed leader's connections are reset by its OS: the follower learns at once,
+        not after a request timeout (a network partition, by contrast, is silent)."""
+        if partition.leader < 0:
+            return False
+        leader = self.cluster.brokers[partition.leader]
+        return not leader.alive or leader.incarnation != partition.fetch_leader_incarnation
 
     def __repr__(self):
         state = "up" if self.alive else "down"

@@ -16,12 +16,14 @@ WATCHDOG_MS = 100
 
 
 class PartitionFetchState:
-    __slots__ = ("position", "in_flight", "sent_ms", "buffer", "resetting", "epoch", "token")
+    __slots__ = ("position", "in_flight", "sent_ms", "sent_to", "buffer", "resetting", "epoch",
+                 "token")
 
     def __init__(self):
         self.position = None        # unknown until reset by auto.offset.reset or seek()
         self.in_flight = False
         self.sent_ms = 0
+        self.sent_to = None         # (broker, incarnation) the request in flight went to
         self.buffer = []            # fetched records not yet returned by poll()
         self.resetting = False
         self.epoch = -1
@@ -124,6 +126,7 @@ class Consumer(Client):
                 continue
             state.in_flight = True
             state.sent_ms = self.sim.now
+            state.sent_to = (broker, broker.incarnation)
             state.epoch = registration.leader_epoch
             token = state.token
             if state.position is None:
@@ -209,7 +212,8 @@ class Consumer(Client):
         now = self.sim.now
         timeout = self.config["request.timeout.ms"]
         for state in self.assignment.values():
-            if state.in_flight and now - state.sent_ms >= timeout:
+            if state.in_flight and (now - state.sent_ms >= timeout or not state.sent_to[0].alive
+                                    or state.sent_to[0].incarnation != state.sent_to[1]):
                 state.in_flight = False
                 state.token += 1
                 self.request_metadata()

@@ -38,7 +38,7 @@ class ProducerBatch:
     """Records for one partition, sent and acknowledged together (``ProducerBatch``)."""
 
     __slots__ = ("topic", "partition", "keys", "values", "timestamps", "headers",
-                 "size_bytes", "created_ms", "attempts", "sent_ms", "awaiting_response",
+                 "size_bytes", "created_ms", "attempts", "sent_ms", "awaiting_response", "sent_to",
                  "base_offset", "error", "done", "callbacks", "closed")
 
     def __init__(self, topic, partition, now):
@@ -53,6 +53,7 @@ class ProducerBatch:
         self.attempts = 0
         self.sent_ms = None
         self.awaiting_response = False
+        self.sent_to = None             # (broker, incarnation) of the attempt in flight
         self.base_offset = -1
         self.error = None
         self.done = False
@@ -312,6 +313,7 @@ class Producer(Client):
         attempt = batch.attempts
         batch.sent_ms = self.sim.now
         batch.awaiting_response = True
+        batch.sent_to = (broker, broker.incarnation)
         if not broker.alive:
             # Connection refused: known after a reconnect backoff, not a request timeout.
             in_flight.append(batch)
@@ -383,8 +385,12 @@ class Producer(Client):
         delivery_timeout = self.config["delivery.timeout.ms"]
         for key, in_flight in self.in_flight.items():
             for batch in list(in_flight):
+                broker, incarnation = batch.sent_to
                 if now - batch.sent_ms >= request_timeout:
                     self.on_produce_response(batch, batch.attempts, _TIMED_OUT)
+                elif not broker.alive or broker.incarnation != incarnation:
+                    # The broker crashed: its OS reset the connection, so we know now.
+                    self.on_produce_response(batch, batch.attempts, _RESET)
         for key, queue in self.ready.items():
             for batch in list(queue):
                 if now - batch.created_ms >= delivery_timeout:
@@ -456,4 +462,5 @@ class _Answer:
 
 
 _REFUSED = _Answer(errors.NetworkError("connection refused: the broker is down"))
+_RESET = _Answer(errors.NetworkError("connection reset: the broker crashed"))
 _TIMED_OUT = _Answer(errors.RequestTimedOutError("no response within request.timeout.ms"))
