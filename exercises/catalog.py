@@ -10,7 +10,7 @@ import inspect
 import textwrap
 from dataclasses import dataclass, field
 
-from kafkadojo.reference import election, isr, partitioner, replication
+from kafkadojo.reference import election, isr, log, partitioner, replication
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,20 @@ EXERCISES = (
              seam="sticky_candidates", hints=(
                  "Prefer partitions with a leader; fall back to all partitions.",
                  "Leave the previous partition out, unless it is the only choice.")),
+    # -- the partition log --------------------------------------------------------------
+    Exercise("log", log.largest_lower_bound, points=1, seam="largest_lower_bound", hints=(
+        "The entries are sorted: binary search (the bisect module) instead of a scan.",)),
+    Exercise("log", log.should_roll, points=2, seam="should_roll", hints=(
+        "Size: would the segment pass segment.bytes with this batch in it?",
+        "Time: strictly longer than segment.ms.",)),
+    Exercise("log", log.fetch_upper_bound, points=2, seam="fetch_upper_bound", hints=(
+        "Out of range first: below the log start offset, or beyond the log end offset.",
+        "A consumer at the high watermark is in range; it just reads nothing yet.")),
+    Exercise("log", log.deletable_segments, points=3, seam="deletable_segments", hints=(
+        "Write one loop that deletes from the oldest while a condition holds, and call it "
+        "once per pass.",
+        "A segment ends where the next one starts; the last one ends at the log end offset.",
+        "retention.bytes is about what remains after the deletion, not what is deleted.")),
     # -- replication -------------------------------------------------------------------
     Exercise("replication", replication.next_high_watermark, points=4,
              seam="next_high_watermark", hints=(
@@ -134,6 +148,11 @@ def solution_module(assignment):
 GIVENS = {
     "partitioning": "# murmur2's constants, as in Kafka's Utils.murmur2\n"
                     "SEED = 0x9747B28C\nM = 0x5BD1E995\nR = 24\nMASK = 0xFFFFFFFF\n\n\n",
+    "log": "from bisect import bisect_right\n\n"
+           "# Kafka's error codes in a fetch response\nNONE = 0\nOFFSET_OUT_OF_RANGE = 1\n\n"
+           "# Kafka's FetchIsolation: how far a fetch may read\n"
+           'LOG_END = "LOG_END"                 # followers\n'
+           'HIGH_WATERMARK = "HIGH_WATERMARK"   # consumers\n\n\n',
     "replication": "# What OffsetForLeaderEpoch answers when it knows no such epoch\n"
                    "UNDEFINED_EPOCH = -1\nUNDEFINED_EPOCH_OFFSET = -1\n\n\n",
     "isr": "from typing import NamedTuple\n\n\n"

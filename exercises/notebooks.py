@@ -34,6 +34,28 @@ VISIBLE_TESTS = {
         "assert sticky_candidates(4, [3, 1], 1) == [3]",
         "assert sticky_candidates(4, [], 2) == [0, 1, 3]",
     ],
+    "log.largest_lower_bound": [
+        "assert largest_lower_bound([0, 10, 20], 15) == 1",
+        "assert largest_lower_bound([0, 10, 20], 20) == 2",
+        "assert largest_lower_bound([5, 10], 3) == -1",
+    ],
+    "log.should_roll": [
+        "assert should_roll(300, 150, 0, 400, 60_000)          # would pass segment.bytes",
+        "assert not should_roll(300, 100, 0, 400, 60_000)      # exactly full is fine",
+        "assert should_roll(10, 10, 60_001, 400, 60_000)       # too old",
+        "assert not should_roll(0, 900, 0, 400, 60_000)        # never roll an empty segment",
+    ],
+    "log.fetch_upper_bound": [
+        "assert fetch_upper_bound(5, 0, 7, 9, LOG_END) == (NONE, 9)",
+        "assert fetch_upper_bound(5, 0, 7, 9, HIGH_WATERMARK) == (NONE, 7)",
+        "assert fetch_upper_bound(10, 0, 7, 9, HIGH_WATERMARK) == (OFFSET_OUT_OF_RANGE, -1)",
+    ],
+    "log.deletable_segments": [
+        "segments = [(0, 100, 1_000), (10, 100, 2_000), (20, 100, 3_000)]",
+        "assert deletable_segments(segments, 0, 25, 25, 3_500, 1_000, -1) == (2, 20)   # retention.ms",
+        "assert deletable_segments(segments, 0, 25, 25, 0, -1, 150) == (1, 10)        # retention.bytes",
+        "assert deletable_segments(segments, 0, 15, 25, 9_999, 0, -1) == (1, 10)      # not past the HW",
+    ],
     "replication.next_high_watermark": [
         "assert next_high_watermark(0, 10, [7, 9], 3, 2) == 7",
         "assert next_high_watermark(8, 10, [5], 2, 1) == 8      # never backwards",
@@ -101,7 +123,7 @@ def exercise_cells(exercise_id):
             else "")
     return [
         md(f"""
-        ### Exercise: `{exercise.function}` ({exercise.points} points)
+        ### Exercise: `{exercise.function}` ({exercise.points} point{"s" if exercise.points != 1 else ""})
 
         Implement the function below: its docstring is the contract.{seam} The visible
         tests under it are a first check; the grade cell after them runs the hidden
@@ -121,13 +143,17 @@ SETUP = code("""
     from kafkadojo.exercises import pictures""", grade_id="setup", locked=True)
 
 
-def _exercises(assignment):
-    cells = []
-    if GIVENS.get(assignment):
-        cells.append(md("""
+def _givens(assignment):
+    if not GIVENS.get(assignment):
+        return []
+    return [md("""
             These are given: Kafka's constants and types that the exercises use. Run the cell;
-            the grader includes it with your code."""))
-        cells.append(code(GIVENS[assignment], grade_id=f"{assignment}-givens", locked=True))
+            the grader includes it with your code."""),
+            code(GIVENS[assignment], grade_id=f"{assignment}-givens", locked=True)]
+
+
+def _exercises(assignment):
+    cells = _givens(assignment)
     for exercise in exercises_for(assignment):
         cells += exercise_cells(exercise.id)
     return cells
@@ -180,6 +206,95 @@ def partitioning():
         they do, your partitioner disagrees with every Java producer sharing the topic."""),
         code("pictures.show_key_spread(partition_rule=partition_for_key)",
              grade_id="picture_yours", locked=True),
+    ]
+
+
+def log():
+    return [
+        md("""
+        # The partition log: offsets, segments and retention
+
+        A partition is an append-only log. Every record gets the next **offset**, and
+        offsets never change and are never reused: they are how consumers remember where
+        they were and how followers tell the leader how far they have copied. Three offsets
+        describe a log at any moment:
+
+        - the **log start offset**, the first record still stored;
+        - the **high watermark**, below which records are committed (the replication
+          notebook shows how the leader moves it);
+        - the **log end offset** (LEO), the offset the next record will get.
+
+        On disk the log is not one file but a list of **segments**, each named by its first
+        offset (its *base offset*). Only the newest, the *active* segment, takes appends;
+        when it is full (`segment.bytes`) or old enough (`segment.ms`) it is *rolled*:
+        closed, and a new active segment begins. Segments are what make old data cheap to
+        drop: **retention** deletes whole segments from the oldest end, when they are older
+        than `retention.ms` or the partition holds more than `retention.bytes`, and the log
+        start offset moves up to the first segment that remains. Nothing is ever deleted
+        from the middle of a log, and nothing above the high watermark is ever deleted.
+
+        Kafka simplifications here: sizes are estimates of the v2 batch format, the offset
+        index holds every batch (Kafka's is sparse, one entry per `index.interval.bytes`),
+        and `segment.jitter.ms` is not modelled."""),
+        SETUP,
+        md("""
+        ## Watch a log roll and shrink
+
+        One record a second; the follower trails by two records, then stalls for a while
+        (seconds 18 to 30), so the high watermark stops while the log end keeps going.
+        Every 8 seconds the broker checks retention. Move `segment.bytes` and
+        `retention.ms` and watch which segments go, and which never may."""),
+        code("pictures.show_log()", grade_id="picture_log", locked=True),
+        md("""
+        ## Finding an offset
+
+        A fetch asks for "records from offset 1,234,567". The broker finds the segment whose
+        base offset is the largest one not above it, then, in that segment's *offset index*,
+        the batch with the largest base offset not above it, and reads from there. Both
+        steps are one search in a sorted list, and both are yours to write."""),
+        *_givens("log"),
+        *exercise_cells("log.largest_lower_bound"),
+        md("""
+        ## Rolling, and how far a fetch may read
+
+        Rolling is decided just before an append. A follower and a consumer fetch from the
+        same log but not to the same place: a follower must copy everything (that is how
+        records become committed), while a consumer must never see a record that a leader
+        crash could still take back."""),
+        *exercise_cells("log.should_roll"),
+        *exercise_cells("log.fetch_upper_bound"),
+        md("""
+        ## Retention
+
+        *What an interviewer probes:* a topic has `retention.ms` of one hour, yet a consumer
+        still reads a record written yesterday. How? (Retention deletes whole segments, and
+        a segment goes only when its *newest* record has expired: a quiet partition's
+        active segment can hold a day of records. `segment.ms` bounds that.) And why may
+        retention never pass the high watermark? (The log start offset would pass records
+        that are not yet on every in-sync replica, and a follower could be asked to fetch
+        from before the start.)"""),
+        *exercise_cells("log.deletable_segments"),
+        md("""
+        ## Your rules in the log
+
+        The same story with your `should_roll` and `deletable_segments` plugged in. Then a
+        rule that forgets the high watermark, with a short retention: when the follower
+        stalls, it deletes records that were never committed, and the engine refuses."""),
+        code("""pictures.show_log({"should_roll": should_roll, "deletable_segments": deletable_segments})""",
+             grade_id="picture_yours", locked=True),
+        code("""
+            def forgets_the_high_watermark(segments, log_start_offset, high_watermark,
+                                           log_end_offset, now_ms, retention_ms, retention_bytes):
+                count = 0
+                for base_offset, size, largest_timestamp in segments:
+                    if now_ms - largest_timestamp <= retention_ms:
+                        break
+                    count += 1
+                first_kept = segments[count][0] if count < len(segments) else log_end_offset
+                return count, max(log_start_offset, first_kept)
+
+            pictures.show_log({"deletable_segments": forgets_the_high_watermark}, retention_ms=5_000)""",
+             grade_id="picture_buggy", locked=True),
     ]
 
 
@@ -267,7 +382,7 @@ def isr():
     ]
 
 
-BUILDERS = {"partitioning": partitioning, "replication": replication, "isr": isr}
+BUILDERS = {"partitioning": partitioning, "log": log, "replication": replication, "isr": isr}
 
 
 def build(assignment):

@@ -71,6 +71,102 @@ def show_key_spread(partition_rule=None):
     return widgets.VBox([partitions, hot, out])
 
 
+# -- the log: segments rolling, retention deleting -----------------------------------------------
+
+DELETED = "#9a9a9a"
+
+
+def log_story(rules=None, segment_bytes=400, retention_ms=15_000, steps=40):
+    """One leader's log over ``steps`` simulated seconds: a record a second, a follower that
+    lags a little (the high watermark trails the log end) and stalls from second 18 to 30
+    (the high watermark stops), and a retention check every 8 s.
+    ``rules`` maps seam names (``should_roll``, ``deletable_segments``, ...) to a learner's
+    functions. Returns snapshots ``(caption, segments, deleted, start, hw, leo, error)``,
+    where ``segments`` is ``[(base_offset, [offsets])]`` and ``deleted`` the offsets gone."""
+    from kafkadojo.reference.errors import KafkaError
+    from kafkadojo.reference.log import Log
+    log = Log("story", 0, segment_bytes=segment_bytes, segment_ms=10**9,
+              seams=REFERENCE.with_rules(**(rules or {})))
+    deleted, snapshots = [], []
+
+    def snap(caption, error=None):
+        segments = [(seg.base_offset, [o for b in seg.batches
+                                       for o in range(b.base_offset, b.next_offset)])
+                    for seg in log.segments]
+        snapshots.append((caption, segments, list(deleted), log.log_start_offset,
+                          log.high_watermark, log.log_end_offset, error))
+
+    snap("an empty log: one empty active segment at offset 0")
+    for second in range(1, steps + 1):
+        now = second * 1_000
+        try:
+            before = len(log.segments)
+            log.append_as_leader(None, [b"record %03d" % second], [now], None, 0, now)
+            stalled = 18 <= second <= 30
+            if not stalled:         # the follower is two records behind the leader
+                log.high_watermark = max(log.log_end_offset - 2, 0)
+            caption = (f"t={now} ms: offset {log.log_end_offset - 1} appended"
+                       + (", the active segment was full: rolled" if len(log.segments) > before else "")
+                       + (" (the follower has stalled: the HW stays put)" if stalled else ""))
+            if second % 8 == 2:
+                start = log.log_start_offset
+                gone = log.delete_old_segments(now, retention_ms, -1)
+                deleted.extend(range(start, log.log_start_offset))
+                caption += (f"; retention check: {gone} segment(s) older than {retention_ms} ms "
+                            f"deleted, the log now starts at {log.log_start_offset}")
+        except (KafkaError, Exception) as error:     # noqa: BLE001 - the rule broke the log
+            snap(f"t={now} ms: the engine stopped", f"{type(error).__name__}: {error}")
+            break
+        snap(caption)
+    return snapshots
+
+
+def draw_log(snapshot):
+    caption, segments, deleted, start, hw, leo, error = snapshot
+    rows = [f"<div style='font-weight:bold;margin-bottom:4px'>{html.escape(caption)}</div>",
+            f"<div style='font:12px monospace'>log start offset {start} &nbsp; high watermark "
+            f"{hw} &nbsp; log end offset {leo}</div>"]
+    if deleted:
+        rows.append("<div style='font:12px monospace;margin:2px 0'>deleted &nbsp;"
+                    + "".join(_box(o, DELETED, f"offset {o}: deleted by retention")
+                              for o in deleted[-24:]) + "</div>")
+    for i, (base, offsets) in enumerate(segments):
+        name = "active " if i == len(segments) - 1 else "segment"
+        boxes = "".join(_box(o, COMMITTED if o < hw else UNCOMMITTED,
+                             f"offset {o}: {'committed' if o < hw else 'not committed yet'}")
+                        for o in offsets) or "<i>empty</i>"
+        rows.append(f"<div style='font:12px monospace;margin:2px 0'>{name} {base:>4} &nbsp;{boxes}</div>")
+    if error:
+        rows.append(f"<div style='color:{LOST};font-weight:bold'>{html.escape(error)}</div>")
+    return "".join(rows)
+
+
+def show_log(rules=None, retention_ms=15_000):
+    import ipywidgets as widgets
+    size = widgets.IntSlider(value=400, min=150, max=1_200, step=50, description="segment.bytes")
+    retention = widgets.IntSlider(value=retention_ms, min=2_000, max=40_000, step=1_000,
+                                  description="retention.ms")
+    step = widgets.IntSlider(value=0, min=0, max=40, description="second")
+    play = widgets.Play(min=0, max=40, interval=600)
+    widgets.jslink((play, "value"), (step, "value"))
+    out = widgets.HTML()
+    state = {}
+
+    def rebuild(_=None):
+        state["snapshots"] = log_story(rules, size.value, retention.value)
+        step.max = play.max = len(state["snapshots"]) - 1
+        redraw()
+
+    def redraw(_=None):
+        snapshots = state["snapshots"]
+        out.value = draw_log(snapshots[min(step.value, len(snapshots) - 1)])
+    size.observe(rebuild, "value")
+    retention.observe(rebuild, "value")
+    step.observe(redraw, "value")
+    rebuild()
+    return widgets.VBox([size, retention, widgets.HBox([play, step]), out])
+
+
 # -- replication: a leader crash, step by step ------------------------------------------------
 
 def leader_crash_story(next_high_watermark=None, truncation_offset=None, seed=3):

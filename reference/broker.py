@@ -18,7 +18,7 @@ from typing import NamedTuple
 from . import errors
 from .config import BROKER_DEFAULTS, TOPIC_CONFIG_BROKER_NAME
 from .isr import acks_all_outcome, effective_min_isr
-from .log import Log
+from .log import HIGH_WATERMARK, LOG_END, NONE, Log
 from .metadata import MetadataImage
 from .replication import truncation_offset_from_high_watermark
 
@@ -179,8 +179,11 @@ class Partition:
         still_waiting = []
         for fetch in self.waiting_fetches:
             requester, fetch_offset, replica_id, max_bytes, deadline, respond = fetch
-            upper = log.log_end_offset if replica_id >= 0 else log.high_watermark
-            if fetch_offset < upper or (expired_only_at is not None and deadline <= expired_only_at):
+            error, upper = log.fetch_upper_bound(fetch_offset, isolation_of(replica_id))
+            if error != NONE:
+                self.broker.reply(requester, respond, self.out_of_range(fetch_offset))
+            elif fetch_offset < upper or (expired_only_at is not None
+                                          and deadline <= expired_only_at):
                 self.broker.reply(requester, respond,
                                   self.read_for_fetch(fetch_offset, max_bytes, upper))
             else:
@@ -191,6 +194,12 @@ class Partition:
         log = self.log
         return FetchResponse(None, log.read(fetch_offset, max_bytes, upper),
                              log.high_watermark, log.log_start_offset, log.log_end_offset)
+
+    def out_of_range(self, fetch_offset):
+        log = self.log
+        return self.error_fetch_response(errors.OffsetOutOfRangeError(
+            f"{self.topic}-{self.index}: fetch offset {fetch_offset} outside "
+            f"[{log.log_start_offset}, {log.log_end_offset}]"))
 
     def error_fetch_response(self, error):
         log = self.log
@@ -233,6 +242,11 @@ class Partition:
                 f"LEO {self.log.log_end_offset})")
 
 
+def isolation_of(replica_id):
+    """Followers (replica id >= 0) read to the log end; consumers (-1) to the high watermark."""
+    return LOG_END if replica_id >= 0 else HIGH_WATERMARK
+
+
 class Broker:
     """A Kafka broker: partition replicas, request handlers, and its background tasks."""
 
@@ -263,6 +277,8 @@ class Broker:
                    self.checkpoint_high_watermarks)
         self.every(PURGATORY_TICK_MS, incarnation, self.expire_requests)
         self.every(1_000, incarnation, self.watch_requests)
+        self.every(self.config["log.retention.check.interval.ms"], incarnation,
+                   self.delete_old_segments)
 
     def every(self, interval_ms, incarnation, task):
         def run():
@@ -292,6 +308,14 @@ class Broker:
         self.caught_up = False
         self.metadata_request_sent_ms = None
         self.start()
+
+    def delete_old_segments(self):
+        """The log manager's retention check: every replica, leader or follower, applies
+        retention to its own log, bounded by its own high watermark."""
+        now = self.sim.now
+        for (topic, _), log in self.logs.items():
+            log.delete_old_segments(now, self.topic_config(topic, "retention.ms"),
+                                    self.topic_config(topic, "retention.bytes"))
 
     def reply(self, requester, respond, response):
         self.net.send(self, requester, respond, response)
@@ -363,7 +387,7 @@ class Broker:
                       segment_ms=self.topic_config(topic, "segment.ms"),
                       flush_messages=self.topic_config(topic, "flush.messages"),
                       flush_ms=self.topic_config(topic, "flush.ms"),
-                      now=self.sim.now)
+                      now=self.sim.now, seams=self.seams)
             self.logs[key] = log
         return log
 
@@ -461,6 +485,11 @@ class Broker:
                 # The leader has less than we do (it was elected uncleanly): match it.
                 log.truncate_to(response.log_end_offset)
                 self.send_fetch(partition, token)
+            elif isinstance(response.error, errors.OffsetOutOfRangeError) \
+                    and log.log_end_offset < response.log_start_offset:
+                # Retention deleted what we still need: start over from the leader's start.
+                log.truncate_fully_and_start_at(response.log_start_offset, self.sim.now)
+                self.send_fetch(partition, token)
             else:
                 self.retry_later(partition, token, self.send_fetch)
             return
@@ -470,6 +499,10 @@ class Broker:
         hw = min(response.high_watermark, log.log_end_offset)
         if hw > log.high_watermark:
             log.high_watermark = hw
+        # Follow the leader's log start offset (retention, DeleteRecords) within what we hold.
+        start = min(response.log_start_offset, log.high_watermark)
+        if start > log.log_start_offset:
+            log.advance_log_start_offset(start)
         self.send_fetch(partition, token)
 
     def retry_later(self, partition, token, send):
@@ -549,18 +582,13 @@ class Broker:
             self.reply(requester, respond, response)
             return
         log = partition.log
-        if fetch_offset < log.log_start_offset or fetch_offset > log.log_end_offset:
-            self.reply(requester, respond, partition.error_fetch_response(
-                errors.OffsetOutOfRangeError(
-                    f"{topic}-{index}: fetch offset {fetch_offset} outside "
-                    f"[{log.log_start_offset}, {log.log_end_offset}]")))
+        error, upper = log.fetch_upper_bound(fetch_offset, isolation_of(replica_id))
+        if error != NONE:
+            self.reply(requester, respond, partition.out_of_range(fetch_offset))
             return
         now = self.sim.now
         if replica_id >= 0:
             partition.update_follower(replica_id, fetch_offset, now)
-            upper = log.log_end_offset
-        else:
-            upper = log.high_watermark
         if fetch_offset < upper or max_wait_ms <= 0:
             self.reply(requester, respond, partition.read_for_fetch(fetch_offset, max_bytes, upper))
         else:

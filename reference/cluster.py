@@ -115,6 +115,12 @@ class Cluster:
             if name == "min.insync.replicas":
                 require(isinstance(value, int) and value >= 1,
                         f"min.insync.replicas must be an integer >= 1, got {value!r}")
+            if name in ("retention.ms", "retention.bytes"):
+                require(isinstance(value, int) and value >= -1,
+                        f"{name} must be an integer >= -1 (-1: no limit), got {value!r}")
+            if name in ("segment.bytes", "segment.ms"):
+                require(isinstance(value, int) and value >= 1,
+                        f"{name} must be a positive integer, got {value!r}")
             if name == "unclean.leader.election.enable":
                 require(isinstance(value, bool), f"{name} must be True or False, got {value!r}")
             configs[name] = value

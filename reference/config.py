@@ -26,6 +26,9 @@ BROKER_DEFAULTS = {
     "broker.session.timeout.ms": 9_000,
     "log.segment.bytes": 1_073_741_824,
     "log.roll.ms": 604_800_000,
+    "log.retention.ms": 604_800_000,       # Kafka says log.retention.hours=168: seven days
+    "log.retention.bytes": -1,             # no size limit
+    "log.retention.check.interval.ms": 300_000,
     "log.flush.interval.messages": None,   # Kafka's default: never fsync, rely on replication
     "log.flush.interval.ms": None,
 }
@@ -36,6 +39,8 @@ TOPIC_CONFIG_BROKER_NAME = {
     "unclean.leader.election.enable": "unclean.leader.election.enable",
     "segment.bytes": "log.segment.bytes",
     "segment.ms": "log.roll.ms",
+    "retention.ms": "log.retention.ms",
+    "retention.bytes": "log.retention.bytes",
     "flush.messages": "log.flush.interval.messages",
     "flush.ms": "log.flush.interval.ms",
 }

@@ -12,7 +12,11 @@ Offsets to remember:
 
 The log is a list of segments; only the last, the *active* segment, takes appends. A
 segment is rolled (closed, a new one started) when it would pass ``segment.bytes`` or
-is older than ``segment.ms``.
+is older than ``segment.ms``. Retention deletes whole segments from the oldest end, and
+the log start offset follows: that is why a log only ever loses its *beginning*.
+
+The rules in this module (``largest_lower_bound``, ``should_roll``, ``fetch_upper_bound``,
+``deletable_segments``) are exercises: ``Log`` calls them through its seams.
 """
 
 from bisect import bisect_right
@@ -24,35 +28,141 @@ from .replication import end_offset_for_epoch
 UNDEFINED_EPOCH = -1
 UNDEFINED_EPOCH_OFFSET = -1
 
+# Kafka's error codes in a fetch response (Errors.NONE, Errors.OFFSET_OUT_OF_RANGE)
+NONE = 0
+OFFSET_OUT_OF_RANGE = 1
+
+# Kafka's FetchIsolation: how far a fetch may read
+LOG_END = "LOG_END"                 # followers copy everything the leader has
+HIGH_WATERMARK = "HIGH_WATERMARK"   # consumers see committed records only
+
+
+def largest_lower_bound(offsets, target):
+    """The index of the last entry in ``offsets`` (sorted, ascending) that is <= ``target``,
+    or -1 when every entry is above it.
+
+    Kafka finds the record at an offset with this one lookup, twice: which segment holds it
+    (the last segment whose base offset is <= the offset), then, inside that segment's
+    offset index, which batch (Kafka's ``AbstractIndex.largestLowerBoundSlotFor``).
+    Logs hold thousands of segments and indexes millions of entries: search, don't scan.
+    """
+    return bisect_right(offsets, target) - 1
+
+
+def should_roll(segment_size, batch_size, time_waited_ms, segment_bytes, segment_ms):
+    """Whether the active segment must be rolled (closed, a new one started) before a batch
+    of ``batch_size`` bytes is appended (Kafka's ``LogSegment.shouldRoll``).
+
+    ``segment_size`` is the active segment's size in bytes; ``time_waited_ms`` how long it
+    has been open, measured as Kafka does by record timestamps (the new batch's timestamp
+    minus that of the segment's first batch). Roll when the batch would take the segment
+    past ``segment.bytes``, or when it has waited longer than ``segment.ms``. An empty
+    segment is never rolled: its replacement would be just as empty.
+    """
+    if segment_size == 0:
+        return False
+    return segment_size + batch_size > segment_bytes or time_waited_ms > segment_ms
+
+
+def fetch_upper_bound(fetch_offset, log_start_offset, high_watermark, log_end_offset,
+                      isolation):
+    """Where a fetch starting at ``fetch_offset`` must stop: ``(error, upper_bound)``.
+
+    A fetch below the log start offset (deleted records) or beyond the log end offset
+    (records that don't exist) gets ``(OFFSET_OUT_OF_RANGE, -1)``. Otherwise the answer is
+    ``(NONE, upper_bound)``, the exclusive end of what it may read, by its isolation: a
+    follower (``LOG_END``) copies up to the log end offset; a consumer (``HIGH_WATERMARK``)
+    sees only committed records, up to the high watermark. A consumer already at or past
+    the high watermark is not out of range: it simply gets nothing yet.
+    """
+    if fetch_offset < log_start_offset or fetch_offset > log_end_offset:
+        return OFFSET_OUT_OF_RANGE, -1
+    if isolation == LOG_END:
+        return NONE, log_end_offset
+    return NONE, high_watermark
+
+
+def deletable_segments(segments, log_start_offset, high_watermark, log_end_offset, now_ms,
+                       retention_ms, retention_bytes):
+    """Retention (``cleanup.policy=delete``): how many of the oldest segments to delete, and
+    the log start offset afterwards, as ``(count, new_log_start_offset)``.
+
+    ``segments`` is ``[(base_offset, size_bytes, largest_timestamp_ms), ...]``, oldest first;
+    the last is the active segment. Kafka's ``UnifiedLog.deleteOldSegments`` makes three
+    passes, each deleting from the oldest segment for as long as its condition holds:
+
+    - log start offset: the segment lies wholly below the log start offset (the next
+      segment's base offset is <= it), as after DeleteRecords;
+    - ``retention.ms`` (skipped if negative): ``now_ms - largest_timestamp_ms > retention.ms``;
+    - ``retention.bytes`` (skipped if negative): deleting the segment still leaves at least
+      ``retention.bytes`` in the log.
+
+    So the count is the longest of the three runs. In every pass a segment may go only if
+    all of it is below the high watermark (its end, the next base offset or the log end
+    offset for the last segment, is <= the high watermark), and an empty last segment never
+    goes. The new log start offset is the base offset of the first segment kept (the log
+    end offset if every segment went: Kafka rolls a fresh one first), never lower than
+    the old log start offset.
+    """
+    def run(condition):
+        count, size = 0, sum(segment[1] for segment in segments)
+        for i, (_, segment_size, largest_timestamp) in enumerate(segments):
+            is_last = i == len(segments) - 1
+            end = log_end_offset if is_last else segments[i + 1][0]
+            if (end > high_watermark or (is_last and segment_size == 0)
+                    or not condition(i, segment_size, largest_timestamp, size)):
+                break
+            count, size = count + 1, size - segment_size
+        return count
+
+    runs = [run(lambda i, _, __, ___: i + 1 < len(segments)
+                and segments[i + 1][0] <= log_start_offset)]
+    if retention_ms >= 0:
+        runs.append(run(lambda _, __, largest, ___: now_ms - largest > retention_ms))
+    if retention_bytes >= 0:
+        runs.append(run(lambda _, size, __, total: total - size >= retention_bytes))
+    count = max(runs)
+    first_kept = segments[count][0] if count < len(segments) else log_end_offset
+    return count, max(log_start_offset, first_kept)
+
 
 class LogSegment:
     """A run of batches from ``base_offset``; in Kafka, one .log file with its indexes."""
 
-    __slots__ = ("base_offset", "batches", "batch_bases", "size_bytes", "created_ms")
+    __slots__ = ("base_offset", "batches", "batch_bases", "size_bytes", "created_ms",
+                 "first_timestamp", "largest_timestamp")
 
     def __init__(self, base_offset, created_ms):
         self.base_offset = base_offset
         self.batches = []
-        self.batch_bases = []       # the offset index: base offset of each batch, for bisect
+        self.batch_bases = []       # the offset index: base offset of each batch
         self.size_bytes = 0
         self.created_ms = created_ms
+        self.first_timestamp = -1   # what segment.ms is measured from
+        self.largest_timestamp = -1 # what retention.ms is measured against
 
     @property
     def next_offset(self):
         return self.batches[-1].next_offset if self.batches else self.base_offset
 
     def append(self, batch):
+        if not self.batches:
+            self.first_timestamp = batch.max_timestamp
         self.batches.append(batch)
         self.batch_bases.append(batch.base_offset)
         self.size_bytes += batch.size_bytes
+        self.largest_timestamp = max(self.largest_timestamp, batch.max_timestamp)
 
-    def batch_index_for(self, offset):
-        """Index of the batch holding ``offset`` (the last batch starting at or before it)."""
-        return bisect_right(self.batch_bases, offset) - 1
+    def time_waited_ms(self, timestamp, now):
+        """How long this segment has been open, by record timestamps (Kafka's
+        ``timeWaitedForRoll``); by the clock if it has no timestamped record yet."""
+        if self.first_timestamp >= 0:
+            return timestamp - self.first_timestamp
+        return now - self.created_ms
 
-    def truncate_to(self, offset):
+    def truncate_to(self, offset, lookup=largest_lower_bound):
         """Drop every record at or above ``offset``."""
-        i = self.batch_index_for(offset)
+        i = lookup(self.batch_bases, offset)
         keep = self.batches[:i + 1] if i >= 0 else []
         if keep and keep[-1].next_offset > offset:
             keep[-1] = keep[-1].slice(keep[-1].base_offset, offset)
@@ -61,6 +171,9 @@ class LogSegment:
         self.batches = keep
         self.batch_bases = [b.base_offset for b in keep]
         self.size_bytes = sum(b.size_bytes for b in keep)
+        self.largest_timestamp = max((b.max_timestamp for b in keep), default=-1)
+        if not keep:
+            self.first_timestamp = -1
 
     def __repr__(self):
         return f"LogSegment(base {self.base_offset}, next {self.next_offset}, {self.size_bytes} B)"
@@ -118,7 +231,10 @@ class Log:
     """One replica of one partition: segments, offsets and the epoch cache."""
 
     def __init__(self, topic, partition, segment_bytes=1 << 30, segment_ms=604_800_000,
-                 flush_messages=None, flush_ms=None, now=0):
+                 flush_messages=None, flush_ms=None, now=0, seams=None):
+        if seams is None:
+            from .seams import REFERENCE as seams   # seams.py imports this module's rules
+        self.seams = seams
         self.topic = topic
         self.partition = partition
         self.segment_bytes = segment_bytes
@@ -153,8 +269,13 @@ class Log:
         if batch.leader_epoch > self.epochs.latest_epoch:
             self.epochs.assign(batch.leader_epoch, batch.base_offset)
         segment = self.segments[-1]
-        if segment.batches and (segment.size_bytes + batch.size_bytes > self.segment_bytes
-                                or now - segment.created_ms >= self.segment_ms):
+        if self.seams.should_roll(segment.size_bytes, batch.size_bytes,
+                                  segment.time_waited_ms(batch.max_timestamp, now),
+                                  self.segment_bytes, self.segment_ms):
+            if not segment.batches:
+                raise InvalidRequestError(
+                    f"{self.topic}-{self.partition}: should_roll asked to roll the empty "
+                    f"segment at {segment.base_offset}")
             segment = self.roll(now)
         segment.append(batch)
         self.log_end_offset = batch.next_offset
@@ -189,8 +310,7 @@ class Log:
         if start_offset >= end:
             return result
         size = 0
-        s = bisect_right(self.segment_bases, start_offset) - 1
-        b = self.segments[s].batch_index_for(start_offset)
+        s, b = self.locate(start_offset)
         while s < len(self.segments):
             batches = self.segments[s].batches
             while b < len(batches):
@@ -208,11 +328,26 @@ class Log:
             b = 0
         return result
 
+    def locate(self, offset):
+        """``(segment index, batch index)`` of the batch holding ``offset``: two lookups."""
+        lookup = self.seams.largest_lower_bound
+        s = lookup(self.segment_bases, offset)
+        if not 0 <= s < len(self.segments):
+            raise InvalidRequestError(
+                f"{self.topic}-{self.partition}: largest_lower_bound({self.segment_bases}, "
+                f"{offset}) = {s} is not a segment")
+        b = lookup(self.segments[s].batch_bases, offset)
+        return s, max(b, 0)
+
+    def fetch_upper_bound(self, fetch_offset, isolation):
+        """``(error, upper_bound)`` for a fetch at ``fetch_offset``; see ``fetch_upper_bound``."""
+        return self.seams.fetch_upper_bound(fetch_offset, self.log_start_offset,
+                                            self.high_watermark, self.log_end_offset, isolation)
+
     def offset_epoch(self, offset):
         """The leader epoch of the record at ``offset``."""
-        s = bisect_right(self.segment_bases, offset) - 1
-        segment = self.segments[s]
-        return segment.batches[segment.batch_index_for(offset)].leader_epoch
+        s, b = self.locate(offset)
+        return self.segments[s].batches[b].leader_epoch
 
     # -- truncating and deleting -----------------------------------------------------
     def truncate_to(self, offset):
@@ -225,7 +360,7 @@ class Log:
         while len(self.segments) > 1 and self.segments[-1].base_offset >= offset:
             self.segments.pop()
             self.segment_bases.pop()
-        self.segments[-1].truncate_to(offset)
+        self.segments[-1].truncate_to(offset, self.seams.largest_lower_bound)
         self.log_end_offset = offset
         self.high_watermark = min(self.high_watermark, offset)
         self.recovery_point = min(self.recovery_point, offset)
@@ -236,8 +371,8 @@ class Log:
         self.truncate_to(self.recovery_point)
 
     def advance_log_start_offset(self, offset):
-        """Move the log start offset up (as retention or DeleteRecords do), deleting every
-        segment that lies wholly below it. The active segment is never deleted."""
+        """Move the log start offset up (as DeleteRecords does, or a follower that learns the
+        leader's), then delete the segments wholly below it."""
         if offset <= self.log_start_offset:
             return
         if offset > self.high_watermark:
@@ -245,10 +380,38 @@ class Log:
                 f"cannot move the log start offset to {offset}, above the high watermark "
                 f"{self.high_watermark}")
         self.log_start_offset = offset
-        while len(self.segments) > 1 and self.segments[1].base_offset <= offset:
-            self.segments.pop(0)
-            self.segment_bases.pop(0)
-        self.epochs.truncate_from_start(offset)
+        self.delete_old_segments(now=0, retention_ms=-1, retention_bytes=-1)
+
+    def delete_old_segments(self, now, retention_ms, retention_bytes):
+        """Retention: delete the segments the rules allow, move the log start offset.
+        Returns how many segments went."""
+        segments = [(s.base_offset, s.size_bytes, s.largest_timestamp) for s in self.segments]
+        count, log_start_offset = self.seams.deletable_segments(
+            segments, self.log_start_offset, self.high_watermark, self.log_end_offset, now,
+            retention_ms, retention_bytes)
+        if not (0 <= count <= len(segments)) or not (
+                self.log_start_offset <= log_start_offset <= self.high_watermark):
+            raise InvalidRequestError(
+                f"{self.topic}-{self.partition}: deleting {count} of {len(segments)} segments "
+                f"with log start offset {log_start_offset} would put the log start offset "
+                f"outside [{self.log_start_offset}, HW {self.high_watermark}]")
+        if count == len(self.segments):
+            self.roll(now)              # a log always keeps one (active) segment
+        if count:
+            del self.segments[:count]
+            del self.segment_bases[:count]
+        self.log_start_offset = log_start_offset
+        self.epochs.truncate_from_start(log_start_offset)
+        return count
+
+    def truncate_fully_and_start_at(self, offset, now):
+        """A follower that fell behind the leader's log start offset: drop everything and
+        start again, empty, at ``offset`` (Kafka's ``truncateFullyAndStartAt``)."""
+        self.segments = [LogSegment(offset, now)]
+        self.segment_bases = [offset]
+        self.log_start_offset = self.log_end_offset = offset
+        self.high_watermark = self.recovery_point = offset
+        self.epochs = LeaderEpochCache()
 
     # -- views ---------------------------------------------------------------------
     @property

@@ -79,6 +79,11 @@ class RecordBatch:
         return self.base_offset + len(self.values)
 
     @property
+    def max_timestamp(self):
+        """The batch's largest record timestamp (a v2 batch header field)."""
+        return max(self.timestamps) if self.timestamps else -1
+
+    @property
     def last_offset(self):
         return self.base_offset + len(self.values) - 1
 

@@ -9,7 +9,7 @@ there is no second copy of a solution anywhere.
 from dataclasses import dataclass, fields, replace
 from typing import Callable
 
-from . import election, isr, partitioner, replication
+from . import election, isr, log, partitioner, replication
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,11 @@ class Seams:
     # partitioning (partitioner.py)
     partition_for_key: Callable = partitioner.partition_for_key
     sticky_candidates: Callable = partitioner.sticky_candidates
+    # the partition log (log.py)
+    largest_lower_bound: Callable = log.largest_lower_bound
+    should_roll: Callable = log.should_roll
+    fetch_upper_bound: Callable = log.fetch_upper_bound
+    deletable_segments: Callable = log.deletable_segments
     # replication (replication.py)
     next_high_watermark: Callable = replication.next_high_watermark
     end_offset_for_epoch: Callable = replication.end_offset_for_epoch

@@ -328,3 +328,54 @@ def test_step_by_step_for_pictures():
         cluster.step()
         leos.append(tuple(cluster.log(b, "t", 0).log_end_offset for b in range(3)))
     assert leos[0] != leos[-1] and leos[-1] == (1, 1, 1)
+
+
+def test_retention_deletes_old_segments_on_every_replica_and_consumers_start_after_it():
+    cluster = make(config={"min.insync.replicas": 2, "segment.bytes": 400,
+                           "retention.ms": 250_000})
+    producer = cluster.producer(acks="all", linger_ms=0)
+    for i in range(40):
+        producer.send("t", b"old-%02d" % i, partition=0).get()
+    cluster.run_for(120_000)
+    for i in range(10):
+        producer.send("t", b"new-%02d" % i, partition=0).get()
+    cluster.run_for(200_000)      # past the first log.retention.check.interval.ms (300 s)
+    starts = set()
+    for broker in range(3):
+        log = cluster.log(broker, "t", 0)
+        assert 0 < log.log_start_offset <= log.high_watermark
+        assert log.log_start_offset == log.segments[0].base_offset
+        starts.add(log.log_start_offset)
+    values = [r.value for r in read_all(cluster)]
+    assert values[-10:] == [b"new-%02d" % i for i in range(10)]
+    assert len(values) == 50 - min(starts)
+    assert all(v.startswith(b"new") for v in values[40 - min(starts):])
+
+
+def test_a_follower_behind_the_leaders_log_start_starts_over_from_it():
+    cluster = make(config={"min.insync.replicas": 1, "segment.bytes": 300,
+                           "retention.ms": 10_000})
+    leader = cluster.leader("t", 0)
+    follower = next(b for b in range(3) if b != leader)
+    cluster.crash(follower)
+    producer = cluster.producer(acks="all", linger_ms=0)
+    for i in range(30):
+        producer.send("t", b"%02d" % i, partition=0).get()
+    cluster.run_for(400_000)                      # retention runs while the follower is away
+    leader_log = cluster.log(leader, "t", 0)
+    assert leader_log.log_start_offset > 0
+    cluster.restart(follower)
+    cluster.run_for(60_000)
+    log = cluster.log(follower, "t", 0)
+    assert log.log_start_offset >= leader_log.log_start_offset
+    assert log.log_end_offset == leader_log.log_end_offset
+    assert log.values() == leader_log.values(log.log_start_offset)
+    assert follower in cluster.isr("t", 0)
+
+
+@pytest.mark.parametrize("config", [{"retention.ms": -2}, {"retention.bytes": "1GB"},
+                                    {"segment.bytes": 0}])
+def test_bad_retention_and_segment_configs_are_rejected(config):
+    cluster = Cluster(brokers=1, seed=1)
+    with pytest.raises(errors.InvalidConfigurationError):
+        cluster.create_topic("t", config=config)

@@ -50,11 +50,11 @@ def test_segments_roll_by_size_and_reads_cross_them():
     assert [v for b in log.read(7, max_offset=12) for v in b.values] == [b"x" * 50] * 5
 
 
-def test_segments_roll_by_time():
+def test_segments_roll_once_older_than_segment_ms_by_record_timestamps():
     log = Log("t", 0, segment_ms=1_000)
     append(log, [b"a"], now=0)
-    append(log, [b"b"], now=500)
-    append(log, [b"c"], now=1_000)
+    append(log, [b"b"], now=1_000)      # waited exactly segment.ms: not yet
+    append(log, [b"c"], now=1_001)
     assert [s.base_offset for s in log.segments] == [0, 2]
 
 
@@ -154,3 +154,83 @@ def test_any_appends_and_a_truncation_read_back_exactly(batches, segment_bytes, 
     assert log.values() == expected[:cut] + [b"new"]
     start = data.draw(st.integers(0, cut + 1))
     assert [v for b in log.read(start) for v in b.values] == (expected[:cut] + [b"new"])[start:]
+
+
+# -- retention: whole segments from the oldest end ------------------------------------------
+from kafkadojo.reference.log import (HIGH_WATERMARK, LOG_END, NONE, OFFSET_OUT_OF_RANGE,  # noqa: E402
+                                     deletable_segments, fetch_upper_bound, largest_lower_bound,
+                                     should_roll)
+
+SEGMENTS = [(0, 100, 1_000), (10, 100, 2_000), (20, 100, 3_000), (30, 50, 4_000)]
+
+
+def test_retention_ms_deletes_the_run_of_expired_segments_and_moves_the_log_start():
+    # now 3_500, retention 1_000: segments whose newest record is older than 2_500 go
+    assert deletable_segments(SEGMENTS, 0, 35, 35, 3_500, 1_000, -1) == (2, 20)
+
+
+def test_retention_bytes_keeps_at_least_retention_bytes():
+    # 350 bytes, keep >= 200: deleting the first leaves 250, the second 150 (too few)
+    assert deletable_segments(SEGMENTS, 0, 35, 35, 0, -1, 200) == (1, 10)
+
+
+def test_retention_never_passes_the_high_watermark():
+    assert deletable_segments(SEGMENTS, 0, 15, 35, 10**9, 0, -1) == (1, 10)
+
+
+def test_the_whole_log_goes_only_when_committed_and_the_start_becomes_the_log_end():
+    assert deletable_segments(SEGMENTS, 0, 35, 35, 10**9, 0, -1) == (4, 35)
+    empty_active = SEGMENTS[:3] + [(30, 0, -1)]
+    assert deletable_segments(empty_active, 0, 30, 30, 10**9, 0, -1) == (3, 30)
+
+
+def test_segments_below_a_raised_log_start_offset_go_without_any_retention_limit():
+    assert deletable_segments(SEGMENTS, 25, 35, 35, 0, -1, -1) == (2, 25)
+
+
+def test_each_retention_pass_stops_at_its_first_survivor():
+    # the second segment's newest record is fresh, so time deletes only the first
+    fresh_second = [(0, 100, 1_000), (10, 100, 9_000), (20, 100, 1_000), (30, 50, 9_000)]
+    assert deletable_segments(fresh_second, 0, 35, 35, 5_000, 1_000, -1) == (1, 10)
+
+
+def test_log_applies_retention_and_reads_below_the_start_are_out_of_range():
+    log = Log("t", 0, segment_bytes=200)
+    for i in range(20):
+        log.append_as_leader(None, [b"x" * 50], [i * 100], None, 0, i * 100)
+    log.high_watermark = log.log_end_offset
+    deleted = log.delete_old_segments(now=2_000, retention_ms=1_000, retention_bytes=-1)
+    assert deleted > 0
+    assert log.log_start_offset == log.segments[0].base_offset > 0
+    # one record per segment, stamped i * 100: those older than 2_000 - 1_000 went
+    assert log.log_start_offset == 10
+    assert log.segments[0].largest_timestamp == 1_000
+    with pytest.raises(OffsetOutOfRangeError):
+        log.read(log.log_start_offset - 1)
+    assert log.values() == [b"x" * 50] * (20 - log.log_start_offset)
+
+
+def test_log_deleting_every_segment_rolls_a_fresh_one_at_the_log_end():
+    log = Log("t", 0)
+    append(log, [b"a", b"b"], now=0)
+    log.high_watermark = 2
+    assert log.delete_old_segments(now=10_000, retention_ms=1, retention_bytes=-1) == 1
+    assert (log.log_start_offset, log.log_end_offset, len(log.segments)) == (2, 2, 1)
+    append(log, [b"c"], now=10_000)
+    assert log.values() == [b"c"]
+
+
+def test_fetch_upper_bound_by_isolation():
+    assert fetch_upper_bound(5, 2, 7, 9, LOG_END) == (NONE, 9)
+    assert fetch_upper_bound(5, 2, 7, 9, HIGH_WATERMARK) == (NONE, 7)
+    assert fetch_upper_bound(8, 2, 7, 9, HIGH_WATERMARK) == (NONE, 7)     # nothing yet
+    assert fetch_upper_bound(1, 2, 7, 9, LOG_END) == (OFFSET_OUT_OF_RANGE, -1)
+    assert fetch_upper_bound(10, 2, 7, 9, HIGH_WATERMARK) == (OFFSET_OUT_OF_RANGE, -1)
+
+
+def test_largest_lower_bound_and_should_roll():
+    assert [largest_lower_bound([0, 10, 20], t) for t in (-1, 0, 9, 10, 25)] == [-1, 0, 0, 1, 2]
+    assert should_roll(150, 60, 0, 200, 1_000)
+    assert not should_roll(150, 50, 0, 200, 1_000)
+    assert should_roll(1, 1, 1_001, 200, 1_000)
+    assert not should_roll(0, 500, 5_000, 200, 1_000)       # never roll an empty segment

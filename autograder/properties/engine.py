@@ -7,9 +7,10 @@ from . import Failure, LearnerError
 
 # Small schedules: enough faults to matter, quick enough for a class.
 SCHEDULE = WorkloadConfig(operations=300, fault_interval_ms=600)
+SCHEDULE_SOURCE = "WorkloadConfig(operations=300, fault_interval_ms=600)"
 
 
-def in_the_engine(learner, seam, function, seeds, config=SCHEDULE):
+def in_the_engine(learner, seam, function, seeds, config=SCHEDULE, config_source=SCHEDULE_SOURCE):
     """Run fault schedules with the learner's ``function`` plugged into ``seam``; the first
     schedule that loses an acknowledged write, forks the log or breaks an invariant fails."""
     seams = REFERENCE.with_rules(**{seam: learner.function(function)})
@@ -18,12 +19,12 @@ def in_the_engine(learner, seam, function, seeds, config=SCHEDULE):
             outcome = run(seed, config, seams=seams)
         except LearnerError as error:
             return Failure(error.outcome.kind, f"fault schedule seed {seed}: the engine called {error.call}",
-                           got=error.outcome.describe(), replay=_replay(seam, seed))
+                           got=error.outcome.describe(), replay=_replay(seam, seed, config_source))
         except Exception as error:      # the engine could not use what the learner returned
             return Failure("engine-error", f"fault schedule seed {seed}",
                            got=f"the engine failed on your function's answers: "
                                f"{type(error).__name__}: {error}",
-                           replay=_replay(seam, seed))
+                           replay=_replay(seam, seed, config_source))
         if not outcome.valid:
             kinds = [k for k in outcome.result.anomalies if k not in ("duplicate", "nonmonotonic-send")]
             kinds += [v.kind for v in outcome.violations]
@@ -32,12 +33,12 @@ def in_the_engine(learner, seam, function, seeds, config=SCHEDULE):
                 detail = "\n".join(str(v) for v in outcome.violations[:3]) + "\n" + detail
             return Failure(kinds[0] if kinds else "invalid", f"fault schedule seed {seed}",
                            expected="no acknowledged record lost, no forked log",
-                           got=detail, replay=_replay(seam, seed))
+                           got=detail, replay=_replay(seam, seed, config_source))
     return None
 
 
-def _replay(seam, seed):
+def _replay(seam, seed, config_source=SCHEDULE_SOURCE):
     return (">>> from kafkadojo.reference.workload import run, WorkloadConfig\n"
             ">>> from kafkadojo.reference.seams import REFERENCE\n"
-            f">>> run({seed}, WorkloadConfig(operations=300, fault_interval_ms=600),\n"
+            f">>> run({seed}, {config_source},\n"
             f"...     seams=REFERENCE.with_rules({seam}=YOUR_FUNCTION)).report()")
