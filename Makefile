@@ -4,13 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test soak bench clean help
+.PHONY: demo test soak bench bench-grading clean help
 
 help:
 	@echo "make demo   set up .venv, release the course, autograde the sample submissions"
 	@echo "make test   set up .venv and run every test"
 	@echo "make soak   longer fault-schedule soaks (SOAK_SCHEDULES=5000 by default)"
 	@echo "make bench  throughput benchmark against mockafka-py"
+	@echo "make bench-grading  kafkadojo grade vs nbgrader autograde, 50 learners (LEARNERS=50)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,10 @@ soak: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
+
+LEARNERS ?= 50
+bench-grading: $(STAMP)
+	$(BIN)/python benchmarks/bench_grading.py --learners $(LEARNERS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -140,3 +140,9 @@ def gradescope_results(report, seconds):
                           "visibility": "visible"})
     return {"score": report.earned, "execution_time": round(seconds, 2),
             "output": f"{report.earned}/{report.possible} points", "tests": tests}
+
+
+def gradescope_ungradable(problem, seconds):
+    """A submission that could not be graded still gets a results.json: zero, and why."""
+    return {"score": 0, "execution_time": round(seconds, 2),
+            "output": f"kafkadojo could not grade this submission: {problem}", "tests": []}

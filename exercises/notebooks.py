@@ -375,6 +375,17 @@ def isr():
         code("pictures.show_isr()", grade_id="picture_isr", locked=True),
         *_exercises("isr"),
         md("""
+        ## Your rules in the cluster
+
+        The same follower, cut off for as long as you like, with your caught-up tracking,
+        ISR test and election plugged into the engine. The ISR should shrink and expand
+        exactly as it did above."""),
+        code("""
+            pictures.show_isr({"last_caught_up_time": last_caught_up_time,
+                               "is_caught_up": is_caught_up, "can_join_isr": can_join_isr,
+                               "elect_leader": elect_leader})""",
+             grade_id="picture_yours", locked=True),
+        md("""
         *What an interviewer probes:* why does a follower that is merely slow, not dead,
         leave the ISR? (Because with `acks=all` every producer waits for the slowest ISR
         member; dropping it trades durability margin for latency, bounded by

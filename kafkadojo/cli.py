@@ -72,7 +72,8 @@ def list_exercises(args):
     from kafkadojo.exercises.catalog import EXERCISES
     for exercise in EXERCISES:
         seam = f"seam {exercise.seam}" if exercise.seam else "graded on its own"
-        print(f"{exercise.id:<38} {exercise.points} points  {seam}")
+        worth = f"{exercise.points} point{'s' if exercise.points != 1 else ''}"
+        print(f"{exercise.id:<38} {worth:<9} {seam}")
     return 0
 
 
@@ -119,10 +120,9 @@ def run_grade(args):
         classroom.write_json(results, args.json)
     if args.gradescope:
         only = results[0]
-        if only.report is None:
-            raise ValueError(f"could not grade: {only.problem}")
-        Path(args.gradescope).write_text(json.dumps(
-            classroom.gradescope_results(only.report, seconds), indent=2))
+        results_json = (classroom.gradescope_results(only.report, seconds) if only.report
+                        else classroom.gradescope_ungradable(only.problem, seconds))
+        Path(args.gradescope).write_text(json.dumps(results_json, indent=2))
     return 0
 
 

@@ -303,7 +303,9 @@ class Broker:
         self.incarnation += 1
         self.alive = True
         for key, log in self.logs.items():
-            log.high_watermark = min(self.hw_checkpoint.get(key, 0), log.log_end_offset)
+            # As Kafka's updateHighWatermark: within [log start offset, log end offset].
+            log.high_watermark = max(log.log_start_offset,
+                                     min(self.hw_checkpoint.get(key, 0), log.log_end_offset))
         self.partitions = {}
         self.caught_up = False
         self.metadata_request_sent_ms = None
@@ -502,7 +504,7 @@ class Broker:
         # Follow the leader's log start offset (retention, DeleteRecords) within what we hold.
         start = min(response.log_start_offset, log.high_watermark)
         if start > log.log_start_offset:
-            log.advance_log_start_offset(start)
+            log.advance_log_start_offset(start, now)
         self.send_fetch(partition, token)
 
     def retry_later(self, partition, token, send):

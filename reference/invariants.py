@@ -7,6 +7,9 @@ From the TLA+ models of Kafka's replication protocol:
 - ``replicas-diverged``: any two replicas agree below the smaller of their high watermarks.
 - ``acknowledged-missing``: the leader holds every record acknowledged with acks=all
   (checked by ``acknowledged_records_present``, which needs the acknowledgements).
+- ``log-offsets-disordered``: on every replica, log start offset <= high watermark <= log
+  end offset, and the segments run in order, the first holding the log start offset and
+  the last ending at the log end offset.
 
 Each violation is a ``Violation`` naming the partition and the replicas involved.
 """
@@ -70,6 +73,11 @@ def check_cluster(cluster):
                         "isr-diverged", topic, partition,
                         f"ISR member {replica} has {mine[at]!r} at offset {start + at}, "
                         f"leader {reg.leader} has {theirs[at]!r} (leader HW {hw})"))
+        for broker_id, log in sorted(logs.items()):
+            problem = log_shape_problem(log)
+            if problem:
+                violations.append(Violation("log-offsets-disordered", topic, partition,
+                                            f"broker {broker_id}: {problem}"))
         ids = sorted(logs)
         for i, a in enumerate(ids):
             for b in ids[i + 1:]:
@@ -86,6 +94,22 @@ def check_cluster(cluster):
                         f"below both high watermarks, broker {a} has {va[at]!r} and broker {b} "
                         f"has {vb[at]!r} at offset {start + at}"))
     return violations
+
+
+def log_shape_problem(log):
+    """What is wrong with one log's offsets and segments, or None."""
+    if not log.log_start_offset <= log.high_watermark <= log.log_end_offset:
+        return (f"log start {log.log_start_offset}, HW {log.high_watermark}, "
+                f"LEO {log.log_end_offset} are out of order")
+    bases = [segment.base_offset for segment in log.segments]
+    if bases != log.segment_bases or bases != sorted(set(bases)):
+        return f"segment base offsets {bases} are not strictly increasing"
+    if not bases[0] <= log.log_start_offset:
+        return f"the first segment starts at {bases[0]}, above the log start {log.log_start_offset}"
+    if log.segments[-1].next_offset != log.log_end_offset:
+        return (f"the last segment ends at {log.segments[-1].next_offset}, not at the "
+                f"log end offset {log.log_end_offset}")
+    return None
 
 
 def acknowledged_records_present(cluster, acknowledged):

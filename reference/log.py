@@ -370,7 +370,7 @@ class Log:
         """What a power loss does: everything above the recovery point is gone."""
         self.truncate_to(self.recovery_point)
 
-    def advance_log_start_offset(self, offset):
+    def advance_log_start_offset(self, offset, now=0):
         """Move the log start offset up (as DeleteRecords does, or a follower that learns the
         leader's), then delete the segments wholly below it."""
         if offset <= self.log_start_offset:
@@ -380,7 +380,7 @@ class Log:
                 f"cannot move the log start offset to {offset}, above the high watermark "
                 f"{self.high_watermark}")
         self.log_start_offset = offset
-        self.delete_old_segments(now=0, retention_ms=-1, retention_bytes=-1)
+        self.delete_old_segments(now, retention_ms=-1, retention_bytes=-1)
 
     def delete_old_segments(self, now, retention_ms, retention_bytes):
         """Retention: delete the segments the rules allow, move the log start offset.

@@ -120,3 +120,36 @@ def test_the_invariants_catch_a_high_watermark_rule_that_ignores_followers():
     text = repr(failure.value) + "".join(
         repr(e) for e in getattr(failure.value, "exceptions", ()))
     assert "acknowledged" in text
+
+
+class RetentionMachine(ReplicationMachine):
+    """The same faults on a topic whose small segments expire fast, so that retention runs
+    on every replica while leaders change: log start offsets stay at or below each high
+    watermark, segments stay in order, and every acknowledged record not yet expired is
+    still on the leader."""
+
+    def __init__(self):
+        RuleBasedStateMachine.__init__(self)
+        self.cluster = Cluster(brokers=3, seed=0, seams=self.seams,
+                               config={**FAST, "log.retention.check.interval.ms": 1_000})
+        self.cluster.create_topic("t", partitions=2, replication_factor=3, config={
+            "min.insync.replicas": 2, "segment.bytes": 300, "retention.ms": 4_000})
+        self.producer = self.cluster.producer(acks="all", linger_ms=1, request_timeout_ms=1_500,
+                                              delivery_timeout_ms=4_000)
+        self.acknowledged = {}
+        self.next_value = 0
+
+    def teardown(self):
+        cluster = self.cluster
+        cluster.heal()
+        for broker in range(3):
+            cluster.restart(broker)
+        cluster.run_for(30_000)
+        violations = check_cluster(cluster) + acknowledged_records_present(cluster, self.acknowledged)
+        assert not violations, "\n".join(map(str, violations))
+
+
+RetentionMachine.TestCase.settings = settings(
+    max_examples=40, stateful_step_count=40, deadline=None, database=None,
+    derandomize=os.environ.get("KAFKADOJO_SOAK") is None)
+TestRetention = RetentionMachine.TestCase
