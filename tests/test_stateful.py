@@ -131,9 +131,9 @@ class RetentionMachine(ReplicationMachine):
     def __init__(self):
         RuleBasedStateMachine.__init__(self)
         self.cluster = Cluster(brokers=3, seed=0, seams=self.seams,
-                               config={**FAST, "log.retention.check.interval.ms": 1_000})
+                               config={**FAST, "log.retention.check.interval.ms": 500})
         self.cluster.create_topic("t", partitions=2, replication_factor=3, config={
-            "min.insync.replicas": 2, "segment.bytes": 300, "retention.ms": 4_000})
+            "min.insync.replicas": 2, "segment.bytes": 200, "retention.ms": 1_000})
         self.producer = self.cluster.producer(acks="all", linger_ms=1, request_timeout_ms=1_500,
                                               delivery_timeout_ms=4_000)
         self.acknowledged = {}
