@@ -47,7 +47,7 @@ class RecordBatch:
     """
 
     __slots__ = ("base_offset", "leader_epoch", "keys", "values", "timestamps", "headers",
-                 "size_bytes")
+                 "size_bytes", "_max_timestamp")
 
     def __init__(self, base_offset, leader_epoch, keys, values, timestamps, headers=None,
                  size_bytes=None):
@@ -60,6 +60,7 @@ class RecordBatch:
         if size_bytes is None:
             size_bytes = self._estimate_size()
         self.size_bytes = size_bytes
+        self._max_timestamp = None
 
     def _estimate_size(self):
         size = BATCH_OVERHEAD_BYTES + RECORD_OVERHEAD_BYTES * len(self.values)
@@ -81,7 +82,9 @@ class RecordBatch:
     @property
     def max_timestamp(self):
         """The batch's largest record timestamp (a v2 batch header field)."""
-        return max(self.timestamps) if self.timestamps else -1
+        if self._max_timestamp is None:     # computed once: every replica appends the batch
+            self._max_timestamp = max(self.timestamps) if self.timestamps else -1
+        return self._max_timestamp
 
     @property
     def last_offset(self):
