@@ -104,24 +104,33 @@ def deletable_segments(segments, log_start_offset, high_watermark, log_end_offse
     end offset if every segment went: Kafka rolls a fresh one first), never lower than
     the old log start offset.
     """
-    def run(condition):
-        count, size = 0, sum(segment[1] for segment in segments)
-        for i, (_, segment_size, largest_timestamp) in enumerate(segments):
+    def run(deletable):
+        """How many segments one pass deletes: from the oldest, while it may."""
+        count, remaining = 0, sum(size for _, size, _ in segments)
+        for i, (_, size, largest_timestamp) in enumerate(segments):
             is_last = i == len(segments) - 1
             end = log_end_offset if is_last else segments[i + 1][0]
-            if (end > high_watermark or (is_last and segment_size == 0)
-                    or not condition(i, segment_size, largest_timestamp, size)):
+            if (end > high_watermark or (is_last and size == 0)
+                    or not deletable(i, size, largest_timestamp, remaining)):
                 break
-            count, size = count + 1, size - segment_size
+            count, remaining = count + 1, remaining - size
         return count
 
-    runs = [run(lambda i, _, __, ___: i + 1 < len(segments)
-                and segments[i + 1][0] <= log_start_offset)]
+    def below_log_start(i, size, largest_timestamp, remaining):
+        return i + 1 < len(segments) and segments[i + 1][0] <= log_start_offset
+
+    def expired(i, size, largest_timestamp, remaining):
+        return now_ms - largest_timestamp > retention_ms
+
+    def over_retention_bytes(i, size, largest_timestamp, remaining):
+        return remaining - size >= retention_bytes
+
+    passes = [below_log_start]
     if retention_ms >= 0:
-        runs.append(run(lambda _, __, largest, ___: now_ms - largest > retention_ms))
+        passes.append(expired)
     if retention_bytes >= 0:
-        runs.append(run(lambda _, size, __, total: total - size >= retention_bytes))
-    count = max(runs)
+        passes.append(over_retention_bytes)
+    count = max(run(deletable) for deletable in passes)
     first_kept = segments[count][0] if count < len(segments) else log_end_offset
     return count, max(log_start_offset, first_kept)
 
