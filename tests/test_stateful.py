@@ -25,12 +25,14 @@ class ReplicationMachine(RuleBasedStateMachine):
     process crashes (no power loss). Nothing acknowledged may ever be lost."""
 
     seams = REFERENCE
+    broker_config = FAST
+    topic_config = {"min.insync.replicas": 2}
 
     def __init__(self):
         super().__init__()
-        self.cluster = Cluster(brokers=3, seed=0, config=FAST, seams=self.seams)
+        self.cluster = Cluster(brokers=3, seed=0, config=self.broker_config, seams=self.seams)
         self.cluster.create_topic("t", partitions=2, replication_factor=3,
-                                  config={"min.insync.replicas": 2})
+                                  config=self.topic_config)
         self.producer = self.cluster.producer(acks="all", linger_ms=1, request_timeout_ms=1_500,
                                               delivery_timeout_ms=4_000)
         self.acknowledged = {}
@@ -79,13 +81,17 @@ class ReplicationMachine(RuleBasedStateMachine):
         violations += acknowledged_records_present(self.cluster, self.acknowledged)
         assert not violations, "\n".join(map(str, violations))
 
-    def teardown(self):
-        # Heal everything: every acknowledged record must become readable again.
+    def heal_everything(self):
         cluster = self.cluster
         cluster.heal()
         for broker in range(3):
             cluster.restart(broker)
         cluster.run_for(30_000)
+
+    def teardown(self):
+        # Heal everything: every acknowledged record must become readable again.
+        self.heal_everything()
+        cluster = self.cluster
         for (topic, partition), by_offset in self.acknowledged.items():
             log = cluster.log(cluster.leader(topic, partition), topic, partition)
             values = log.values(0, log.high_watermark)
@@ -128,23 +134,13 @@ class RetentionMachine(ReplicationMachine):
     watermark, segments stay in order, and every acknowledged record not yet expired is
     still on the leader."""
 
-    def __init__(self):
-        RuleBasedStateMachine.__init__(self)
-        self.cluster = Cluster(brokers=3, seed=0, seams=self.seams,
-                               config={**FAST, "log.retention.check.interval.ms": 500})
-        self.cluster.create_topic("t", partitions=2, replication_factor=3, config={
-            "min.insync.replicas": 2, "segment.bytes": 200, "retention.ms": 1_000})
-        self.producer = self.cluster.producer(acks="all", linger_ms=1, request_timeout_ms=1_500,
-                                              delivery_timeout_ms=4_000)
-        self.acknowledged = {}
-        self.next_value = 0
+    broker_config = {**FAST, "log.retention.check.interval.ms": 500}
+    topic_config = {"min.insync.replicas": 2, "segment.bytes": 200, "retention.ms": 1_000}
 
     def teardown(self):
+        # Expired records are gone by design; everything else must be on the leader.
+        self.heal_everything()
         cluster = self.cluster
-        cluster.heal()
-        for broker in range(3):
-            cluster.restart(broker)
-        cluster.run_for(30_000)
         violations = check_cluster(cluster) + acknowledged_records_present(cluster, self.acknowledged)
         assert not violations, "\n".join(map(str, violations))
 

@@ -17,14 +17,9 @@ def in_the_engine(learner, seam, function, seeds, config=SCHEDULE, config_source
     for seed in seeds:
         try:
             outcome = run(seed, config, seams=seams)
-        except LearnerError as error:
-            return Failure(error.outcome.kind, f"fault schedule seed {seed}: the engine called {error.call}",
-                           got=error.outcome.describe(), replay=_replay(seam, seed, config_source))
-        except Exception as error:      # the engine could not use what the learner returned
-            return Failure("engine-error", f"fault schedule seed {seed}",
-                           got=f"the engine failed on your function's answers: "
-                               f"{type(error).__name__}: {error}",
-                           replay=_replay(seam, seed, config_source))
+        except Exception as error:      # noqa: BLE001 - judged by engine_failure
+            return engine_failure(error, f"fault schedule seed {seed}",
+                                  _replay(seam, seed, config_source))
         if not outcome.valid:
             kinds = [k for k in outcome.result.anomalies if k not in ("duplicate", "nonmonotonic-send")]
             kinds += [v.kind for v in outcome.violations]
@@ -35,6 +30,17 @@ def in_the_engine(learner, seam, function, seeds, config=SCHEDULE, config_source
                            expected="no acknowledged record lost, no forked log",
                            got=detail, replay=_replay(seam, seed, config_source))
     return None
+
+
+def engine_failure(error, where, replay):
+    """The engine stopped on the learner's rule: it did not return (``LearnerError``), or
+    the engine could not use what it returned."""
+    if isinstance(error, LearnerError):
+        return Failure(error.outcome.kind, f"{where}: the engine called {error.call}",
+                       got=error.outcome.describe(), replay=replay)
+    return Failure("engine-error", where,
+                   got=f"the engine failed on your function's answers: "
+                       f"{type(error).__name__}: {error}", replay=replay)
 
 
 def _replay(seam, seed, config_source=SCHEDULE_SOURCE):

@@ -6,8 +6,8 @@ from kafkadojo.reference import log
 from kafkadojo.reference.seams import REFERENCE
 from kafkadojo.reference.workload import WorkloadConfig, run_retention
 
-from . import Failure, LearnerError, differential, examples, prop
-from .engine import in_the_engine
+from . import Failure, differential, examples, prop
+from .engine import engine_failure, in_the_engine
 
 # Small segments, so that every run rolls dozens of them and reads cross their borders.
 SEGMENT_BYTES = 500
@@ -137,14 +137,11 @@ def retention_in_the_engine(learner):
         expected = run_retention(seed)
         try:
             got = run_retention(seed, seams=seams)
-        except LearnerError as error:
-            return Failure(error.outcome.kind, f"retention seed {seed}: the engine called "
-                           f"{error.call}", got=error.outcome.describe(), replay=replay)
-        except Exception as error:      # noqa: BLE001 - the engine refused the answer
-            anomaly = ("deleted-uncommitted" if "high watermark" in str(error)
-                       or "HW" in str(error) else "engine-error")
-            return Failure(anomaly, f"retention seed {seed}",
-                           got=f"the engine refused your answer: {error}", replay=replay)
+        except Exception as error:      # noqa: BLE001 - judged by engine_failure
+            failure = engine_failure(error, f"retention seed {seed}", replay)
+            if failure.anomaly == "engine-error" and "HW" in str(error):
+                failure.anomaly = "deleted-uncommitted"     # Log refuses a start above the HW
+            return failure
         if got.violations:
             return Failure("deleted-uncommitted", f"retention seed {seed}",
                            expected="every log starts at or below its high watermark",
