@@ -87,6 +87,34 @@ def _bugs():
                mutation=(("    if unclean_enabled:\n        for replica in assignment:",
                           "    if True:\n        for replica in assignment:"),),
                expected_failures=("isr.elect_leader",)),
+        Sample("groups-dynamic-members-first", "groups",
+               "orders dynamic members before static ones (MemberInfo.compareTo says the opposite)",
+               mutation=(("        return (0, member.group_instance_id, member.member_id)",
+                          "        return (2, member.group_instance_id, member.member_id)"),),
+               expected_failures=("groups.range_assign", "groups.round_robin_assign")),
+        Sample("groups-sticky-forgets-owners", "groups",
+               "a 'sticky' assignor that ignores who owned what: balanced, but partitions move",
+               mutation=(("    owners = valid_claims(members, partitions_per_topic)\n    if len(",
+                          "    owners = {}\n    if len("),),
+               expected_failures=("groups.sticky_assign",)),
+        Sample("groups-revoke-nothing", "groups",
+               "a cooperative member that never gives a partition up",
+               mutation=(("    return sorted(set(owned) - set(assigned))", "    return []"),),
+               expected_failures=("groups.partitions_to_revoke",)),
+        Sample("offsets-commit-last-processed", "offsets",
+               "commits the offset of the last processed record, not the next one to read",
+               mutation=(("record.offset + 1", "record.offset"),),
+               expected_failures=("offsets.committed_offsets", "offsets.plan_batch")),
+        Sample("offsets-always-commit-first", "offsets",
+               "commits before processing whatever the guarantee: at-least-once loses records",
+               mutation=(("    if guarantee == AT_MOST_ONCE:\n        return [commit, *process]",
+                          "    return [commit, *process]"),),
+               expected_failures=("offsets.plan_batch",)),
+        Sample("offsets-no-commit-means-no-lag", "offsets",
+               "a group that never committed shows lag 0, hiding that it reads nothing",
+               mutation=(("    if committed_offset is None:\n        return None",
+                          "    if committed_offset is None:\n        return 0"),),
+               expected_failures=("offsets.partition_lag",)),
         # Hostile code: each costs only the exercise it is in.
         Sample("hostile-hang", "partitioning", "murmur2 loops forever, swallowing interrupts",
                appended=("def murmur2(data):\n    while True:\n        try:\n            pass\n"
@@ -136,7 +164,7 @@ def fill_notebook(release_notebook, source):
     notebook = copy.deepcopy(release_notebook)
     owner = {}
     for exercise in EXERCISES:
-        for function in (*exercise.helpers, exercise.reference):
+        for function in (*exercise.helpers, exercise.reference, *exercise.internals):
             owner[function.__name__] = exercise.grade_id
     lines = source.splitlines()
     pieces = {}

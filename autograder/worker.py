@@ -40,6 +40,30 @@ def to_plain(value, depth=0):
     raise NotPlainData(f"a {kind.__name__} object (return built-in types: int, list, tuple, ...)")
 
 
+# A NamedTuple argument travels as (NAMED_TUPLE, class name, fields) and is rebuilt here with
+# the learner's class of that name (one of the givens, e.g. Member), so the learner's code
+# reads member.topics as the contract says; without such a class it stays a plain tuple.
+NAMED_TUPLE = "\x00namedtuple"
+
+
+def from_wire(value, namespace):
+    kind = type(value)
+    if kind is tuple and len(value) == 3 and value[0] == NAMED_TUPLE:
+        fields = tuple(from_wire(v, namespace) for v in value[2])
+        cls = namespace.get(value[1])
+        if isinstance(cls, type) and issubclass(cls, tuple) and hasattr(cls, "_fields"):
+            try:
+                return cls(*fields)
+            except TypeError:
+                return fields
+        return fields
+    if kind in (list, tuple, set, frozenset):
+        return kind(from_wire(v, namespace) for v in value)
+    if kind is dict:
+        return {from_wire(k, namespace): from_wire(v, namespace) for k, v in value.items()}
+    return value
+
+
 def send(fd, message):
     data = pickle.dumps(message, protocol=4)
     os.write(fd, struct.pack(">I", len(data)))
@@ -132,7 +156,7 @@ def main():
             send(response_fd, ("missing", name))
             continue
         try:
-            result = function(*args)
+            result = function(*[from_wire(a, namespace) for a in args])
         except BaseException as error:      # including SystemExit and KeyboardInterrupt
             send(response_fd, ("raised", type(error).__name__,
                                learner_traceback(error, filename)))

@@ -10,7 +10,7 @@ import inspect
 import textwrap
 from dataclasses import dataclass, field
 
-from kafkadojo.reference import election, isr, log, partitioner, replication
+from kafkadojo.reference import assignors, delivery, election, isr, log, monitoring, partitioner, record, replication
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class Exercise:
     seam: str | None = None     # the Seams field it plugs into, if the engine calls it there
     needs: tuple = ()           # other exercises' functions it may call (same notebook)
     helpers: tuple = ()         # small engine functions it calls, written by the learner too
+    internals: tuple = ()       # engine functions it calls that the learner designs freely:
+                                # in the solution, never stubbed
 
     @property
     def function(self):
@@ -49,7 +51,7 @@ class Exercise:
     def solution_source(self):
         """The engine's own implementation (and helpers): the solution, read from the engine."""
         return "\n\n".join(textwrap.dedent(inspect.getsource(f))
-                            for f in (*self.helpers, self.reference))
+                            for f in (*self.helpers, self.reference, *self.internals))
 
 
 def _stub(function, comments=""):
@@ -115,6 +117,35 @@ EXERCISES = (
     Exercise("isr", isr.acks_all_accepted, points=1, seam="acks_all_accepted",
              helpers=(isr.effective_min_isr,), hints=(
         "Cap min.insync.replicas at the replication factor.",)),
+    # -- consumer groups ---------------------------------------------------------------------
+    Exercise("groups", assignors.range_assign, points=2, seam="range_assign",
+             helpers=(assignors.member_order,), hints=(
+                 "Static members (with a group.instance.id) sort before dynamic ones.",
+                 "Topic by topic: only the members subscribed to it share it.",
+                 "divmod(partitions, members): the first `extra` members get one more.")),
+    Exercise("groups", assignors.round_robin_assign, points=2, seam="round_robin_assign",
+             needs=("member_order",), hints=(
+                 "One turn counter over the members in member order, shared by all topics.",
+                 "Skip a member (advance the turn) when it is not subscribed to the topic.")),
+    Exercise("groups", assignors.sticky_assign, points=3, seam="sticky_assign",
+             helpers=(assignors.valid_claims,), needs=("member_order",),
+             internals=(assignors._constrained_sticky, assignors._general_sticky,
+                        assignors._unbalancing_partition), hints=(
+                 "First decide which previous claims count (valid_claims).",
+                 "Same subscription for everyone: quotas P // C and P // C + 1; keep up to "
+                 "the quota, hand out the rest to the members with fewest.",
+                 "Different subscriptions: hand out, then move partitions from a member to an "
+                 "eligible one with two fewer until none can move.")),
+    Exercise("groups", assignors.partitions_to_revoke, points=2, seam="partitions_to_revoke"),
+    # -- offsets and delivery semantics -------------------------------------------------------
+    Exercise("offsets", delivery.committed_offsets, points=1, hints=(
+        "The committed offset is where the next instance starts reading.",)),
+    Exercise("offsets", delivery.plan_batch, points=2, seam="plan_batch",
+             needs=("committed_offsets",), hints=(
+                 "Ask where a crash between two steps leaves the next instance.",
+                 "Commit once per batch, with committed_offsets(records).")),
+    Exercise("offsets", monitoring.partition_lag, points=1, seam="partition_lag", hints=(
+        "Only committed records (below the high watermark) count.",)),
 )
 
 BY_ID = {exercise.id: exercise for exercise in EXERCISES}
@@ -155,6 +186,11 @@ GIVENS = {
            'HIGH_WATERMARK = "HIGH_WATERMARK"   # consumers\n\n\n',
     "replication": "# What OffsetForLeaderEpoch answers when it knows no such epoch\n"
                    "UNDEFINED_EPOCH = -1\nUNDEFINED_EPOCH_OFFSET = -1\n\n\n",
+    "groups": "from typing import NamedTuple\n\n\n"
+              + textwrap.dedent(inspect.getsource(assignors.Member)) + "\n\n",
+    "offsets": "from typing import NamedTuple\n\n\n"
+               + textwrap.dedent(inspect.getsource(record.Record))
+               + '\n\nAT_MOST_ONCE = "at-most-once"\nAT_LEAST_ONCE = "at-least-once"\n\n\n',
     "isr": "from typing import NamedTuple\n\n\n"
            + textwrap.dedent(inspect.getsource(election.Election)) + "\n\nNO_LEADER = -1\n\n\n",
 }

@@ -85,6 +85,41 @@ VISIBLE_TESTS = {
         "assert tuple(elect_leader((2, 0, 1), (0, 1), {0, 1, 2}, False)) == (0, (0, 1), False)",
         "assert elect_leader((0, 1, 2), (0,), {1, 2}, False)[0] == -1",
     ],
+    "groups.range_assign": [
+        'members = [Member("m1", ("t", "u")), Member("m2", ("t", "u"))]',
+        'assert range_assign(members, {"t": 3, "u": 3}) == {',
+        '    "m1": [("t", 0), ("t", 1), ("u", 0), ("u", 1)], "m2": [("t", 2), ("u", 2)]}',
+    ],
+    "groups.round_robin_assign": [
+        'members = [Member("m1", ("t", "u")), Member("m2", ("t", "u"))]',
+        'assert round_robin_assign(members, {"t": 3, "u": 1}) == {',
+        '    "m1": [("t", 0), ("t", 2)], "m2": [("t", 1), ("u", 0)]}',
+    ],
+    "groups.sticky_assign": [
+        'before = [Member("m1", ("t",), None, (("t", 0), ("t", 1), ("t", 2)), 1),',
+        '          Member("m2", ("t",), None, (("t", 3),), 1), Member("m3", ("t",))]',
+        'after = sticky_assign(before, {"t": 4})',
+        'assert sorted(len(owned) for owned in after.values()) == [1, 1, 2]',
+        'assert ("t", 3) in after["m2"] and len(set(after["m1"]) & {("t", 0), ("t", 1), ("t", 2)}) == 2',
+    ],
+    "groups.partitions_to_revoke": [
+        'assert partitions_to_revoke([("t", 0), ("t", 1)], [("t", 1), ("t", 2)]) == [("t", 0)]',
+    ],
+    "offsets.committed_offsets": [
+        'batch = [Record("t", 0, 40, None, b"a", 0), Record("t", 0, 41, None, b"b", 0),',
+        '         Record("t", 1, 7, None, b"c", 0)]',
+        'assert committed_offsets(batch) == {("t", 0): 42, ("t", 1): 8}',
+    ],
+    "offsets.plan_batch": [
+        'batch = [Record("t", 0, 0, None, b"a", 0), Record("t", 0, 1, None, b"b", 0)]',
+        'steps = plan_batch(batch, AT_LEAST_ONCE)',
+        'assert [kind for kind, _ in steps].count("commit") >= 1',
+        'assert [record for kind, record in steps if kind == "process"] == batch',
+    ],
+    "offsets.partition_lag": [
+        "assert partition_lag(100, 60) == 40",
+        "assert partition_lag(100, None) is None      # nothing committed: unknown",
+    ],
     "isr.acks_all_accepted": [
         "assert not acks_all_accepted(1, 2, 3)",
         "assert acks_all_accepted(1, 3, 1)",
@@ -114,7 +149,13 @@ def solution_region(function, hints=()):
 def solution_cell(exercise):
     parts = [solution_region(helper) for helper in exercise.helpers]
     parts.append(solution_region(exercise.reference, exercise.hints))
-    return "\n\n\n".join(parts)
+    cell = "\n\n\n".join(parts)
+    if exercise.internals:
+        # Functions of the learner's own design: wholly inside a solution region.
+        internals = "\n\n".join(textwrap.dedent(inspect.getsource(f)).rstrip()
+                                 for f in exercise.internals)
+        cell += ("\n\n\n### BEGIN SOLUTION\n" + internals + "\n### END SOLUTION")
+    return cell
 
 
 def exercise_cells(exercise_id):
@@ -393,7 +434,142 @@ def isr():
     ]
 
 
-BUILDERS = {"partitioning": partitioning, "log": log, "replication": replication, "isr": isr}
+def groups():
+    return [
+        md("""
+        # Consumer groups and rebalancing
+
+        A **consumer group** shares the partitions of its topics among its members: each
+        partition is read by exactly one member, so adding members (up to the number of
+        partitions) adds throughput, and a member that dies hands its partitions to the
+        others.
+
+        One broker, the group's **coordinator** (the leader of partition
+        `abs(hash(group.id)) % 50` of `__consumer_offsets`), keeps the membership. Members
+        **join** (JoinGroup); once every known member has rejoined, the coordinator bumps
+        the **generation** and names one member the **leader**. The leader runs the
+        **assignor** over every member's subscription and sends the result back
+        (SyncGroup); the coordinator hands each member its share. Members then
+        **heartbeat**: one silent for `session.timeout.ms` is removed, and one that does not
+        call `poll()` within `max.poll.interval.ms` leaves by itself. Either way the group
+        **rebalances**.
+
+        In the **eager** protocol every member gives up all its partitions before it
+        rejoins, so the whole group stops reading during every rebalance. The
+        **cooperative** protocol (KIP-429) lets members keep their partitions; after the
+        rebalance each gives up only the partitions that moved away, and a second,
+        short rebalance hands those to their new owners. With **static membership**
+        (`group.instance.id`, KIP-345) a restarted member takes its old place back without
+        any rebalance; an old process still using that id is fenced (`FENCED_INSTANCE_ID`).
+
+        Simplifications: a new member gets its id at once (Kafka first answers
+        MEMBER_ID_REQUIRED), and group membership lives only in the coordinator's memory:
+        after the coordinator moves, members join the new one again (their committed
+        offsets are safe in `__consumer_offsets`)."""),
+        SETUP,
+        md("""
+        ## Watch partitions move
+
+        Three members read six partitions while members join, leave and crash (the same
+        faults for every assignor). Each row is a partition, each colour a member; grey is a
+        partition nobody owns, whose records wait. Compare `range` with
+        `cooperative-sticky`, then tick static membership."""),
+        code("pictures.show_groups()", grade_id="picture_reference", locked=True),
+        *_exercises("groups"),
+        md("""
+        ## Your assignors in the group
+
+        The same group, with the engine's leader running your assignors and your revocation
+        rule. Partitions should never turn red (two owners at once)."""),
+        code("""
+            pictures.show_groups({"range_assign": range_assign,
+                                  "round_robin_assign": round_robin_assign,
+                                  "sticky_assign": sticky_assign,
+                                  "partitions_to_revoke": partitions_to_revoke})""",
+             grade_id="picture_yours", locked=True),
+        md("""
+        And a cooperative member that revokes nothing. The assignor never hands out a
+        partition its owner still claims, so nobody reads a partition twice; instead the
+        partitions meant for a newcomer never move, and it sits idle (no colour of its own)
+        while the group stays unbalanced."""),
+        code("""
+            def revoke_nothing(owned, assigned):
+                return []
+
+            pictures.show_groups({"partitions_to_revoke": revoke_nothing})""",
+             grade_id="picture_buggy", locked=True),
+        md("""
+        *What an interviewer probes:* a consumer takes 10 minutes for some batches; what
+        happens with the default `max.poll.interval.ms` (5 minutes)? (It leaves the group,
+        its partitions move, and its commit fails with CommitFailedException: the records
+        are read again by the new owner. Lower `max.poll.records`, or raise the interval.)
+        Why would you choose static membership for a stateful service on Kubernetes?"""),
+    ]
+
+
+def offsets():
+    return [
+        md("""
+        # Offsets and delivery semantics
+
+        A consumer group remembers how far it has read with **committed offsets**: for each
+        partition, the offset of the *next* record to read. They are stored as records in
+        the internal topic `__consumer_offsets`, written by the group's coordinator and
+        replicated like any other partition, so they survive the coordinator's crash.
+        (That topic is `cleanup.policy=compact`: Kafka keeps only the latest commit per
+        partition. The engine does not compact yet, so here its log keeps every commit; the
+        newest still wins when a new coordinator reads it back.)
+
+        A consumer can commit automatically (`enable.auto.commit`, every
+        `auto.commit.interval.ms`, the positions of what `poll()` returned), or itself, with
+        `commit()` (waits) or `commit_async()` (does not). When it commits, relative to the
+        side effects of processing, decides what a crash costs:
+
+        | commit ...            | a crash between the two ...     | guarantee      |
+        |-----------------------|---------------------------------|----------------|
+        | before processing     | skips what was not processed    | at-most-once   |
+        | after processing      | reprocesses what was not committed | at-least-once |
+
+        Exactly-once *effects* need more: an idempotent sink (each record's effect written
+        under a key such as its partition and offset, so a second write changes nothing), or
+        Kafka transactions, which commit the offsets and the output atomically."""),
+        SETUP,
+        md("""
+        ## Crash anywhere
+
+        The application below reads 12 payments in batches of up to four, processes each
+        one (a write into a sink) and commits. Choose a guarantee, a step at which the
+        process dies (each process and commit call is a step), and whether the sink is
+        idempotent. A new instance (the same `group.instance.id`, so it takes over without
+        a rebalance) resumes from the committed offsets. Red records were lost, orange ones
+        processed twice."""),
+        code("pictures.show_delivery()", grade_id="picture_reference", locked=True),
+        *_exercises("offsets"),
+        md("""
+        ## Your loop in the engine
+
+        The same application, running your `plan_batch` (and through it your
+        `committed_offsets`). The grader crashes it at every step, before and after each
+        effect, and checks the guarantee you were asked for."""),
+        code("pictures.show_delivery(plan_batch)", grade_id="picture_yours", locked=True),
+        md("""
+        ## Lag
+
+        **Consumer lag** is how far a group is behind: per partition, the high watermark
+        minus the committed offset (`kafka-consumer-groups --describe` shows it in the LAG
+        column). A growing lag means the group reads slower than producers write; a lag
+        that jumps to zero and back is a group that commits rarely.
+
+        *What an interviewer probes:* with `enable.auto.commit=true`, which guarantee do you
+        get? (At-least-once, as long as you finish processing a batch before the next
+        `poll()`: auto-commit commits the positions of what earlier polls returned. Hand
+        records to another thread and you can lose them.) And why is the committed offset
+        the last processed offset *plus one*?"""),
+    ]
+
+
+BUILDERS = {"partitioning": partitioning, "log": log, "replication": replication, "isr": isr,
+            "groups": groups, "offsets": offsets}
 
 
 def build(assignment):

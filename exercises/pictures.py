@@ -301,3 +301,127 @@ def show_isr(rules=None):
     cut.observe(redraw, "value")
     redraw()
     return widgets.VBox([cut, out])
+
+
+# -- consumer groups: who owns which partition, over time ------------------------------------
+
+MEMBER_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#b279a2", "#9d755d", "#e45756", "#72b7b2",
+                 "#eeca3b")
+PAUSED = "#d9d9d9"
+
+
+def group_story(strategy="range", static=False, rules=None, seed=4, faults=("join", "leave", "crash")):
+    """A group of three under member faults (the same faults for every strategy)."""
+    from kafkadojo.reference.rebalance import run_group
+    return run_group(seed=seed, strategy=strategy, static=static, duration_ms=60_000,
+                     fault_interval_ms=12_000, faults=faults,
+                     seams=REFERENCE.with_rules(**(rules or {})))
+
+
+def draw_ownership(outcome, width=640):
+    """One row per partition: a bar per owner (one colour per member), grey where nobody
+    owned it (its records waited), red where two members owned it at once."""
+    start, end = outcome.start_ms, outcome.end_ms
+    scale = width / max(1, end - start)
+    owners = sorted({o.owner for o in outcome.intervals}, key=lambda n: int(n.split("-")[-1]))
+    color = {owner: MEMBER_COLORS[i % len(MEMBER_COLORS)] for i, owner in enumerate(owners)}
+    doubled = {(partition, t) for t, partition, _ in outcome.double_ownership}
+    rows = [f"<div style='font-weight:bold'>{html.escape(outcome.strategy)}: "
+            f"{outcome.generations} generations, {outcome.pause_ms / 1000:.1f} partition-seconds "
+            f"paused, {len(outcome.double_ownership)} double ownership</div>"]
+    partitions = sorted({o.partition for o in outcome.intervals})
+    for partition in partitions:
+        bars = [f"<div style='position:absolute;left:0;top:0;width:{width}px;height:14px;"
+                f"background:{PAUSED}'></div>"]
+        mine = [o for o in outcome.intervals if o.partition == partition and o.end_ms > start]
+        for o in mine:
+            left = int((max(o.start_ms, start) - start) * scale)
+            right = int((min(o.end_ms, end) - start) * scale)
+            bars.append(f"<div title='{html.escape(o.owner)} {o.start_ms}-{o.end_ms} ms' "
+                        f"style='position:absolute;left:{left}px;top:0;width:{max(1, right - left)}px;"
+                        f"height:14px;background:{color[o.owner]};opacity:0.85'></div>")
+        for t, p in doubled:
+            if p == partition:
+                bars.append(f"<div title='two owners at {t} ms' style='position:absolute;"
+                            f"left:{int((t - start) * scale)}px;top:-2px;width:4px;height:18px;"
+                            f"background:{LOST}'></div>")
+        rows.append(f"<div style='font:12px monospace;display:flex;align-items:center;margin:2px 0'>"
+                    f"<span style='width:7em'>{partition[0]}-{partition[1]}</span>"
+                    f"<div style='position:relative;width:{width}px;height:14px'>{''.join(bars)}</div></div>")
+    for t, text in outcome.faults:
+        left = int((t - start) * scale)
+        rows.append(f"<div style='font:11px monospace;margin-left:calc(7em + {left}px)'>"
+                    f"&#9650; t={t / 1000:.0f}s {html.escape(text)}</div>")
+    legend = " ".join(f"<span style='color:{color[o]}'>&#9632; {html.escape(o)}</span>" for o in owners)
+    rows.append(f"<div style='font:12px monospace;margin-top:4px'>{legend} "
+                f"<span style='color:#999'>&#9632; nobody (paused)</span></div>")
+    return "".join(rows)
+
+
+def show_groups(rules=None):
+    import ipywidgets as widgets
+    strategy = widgets.Dropdown(options=["range", "roundrobin", "sticky", "cooperative-sticky"],
+                                value="range", description="assignor")
+    static = widgets.Checkbox(value=False, description="static membership")
+    seed = widgets.IntSlider(value=4, min=1, max=20, description="seed")
+    out = widgets.HTML()
+
+    def redraw(_=None):
+        out.value = draw_ownership(group_story(strategy.value, static.value, rules, seed.value))
+    for control in (strategy, static, seed):
+        control.observe(redraw, "value")
+    redraw()
+    return widgets.VBox([widgets.HBox([strategy, static, seed]), out])
+
+
+# -- delivery semantics: process, commit, crash ------------------------------------------------
+
+def draw_delivery(outcome):
+    """The timeline of one run, then every produced record: processed once (green), lost
+    (red) or processed twice (orange)."""
+    lost, duplicated = set(outcome.lost), set(outcome.duplicated)
+    rows = [f"<div style='font-weight:bold'>{html.escape(outcome.guarantee)}"
+            f"{' into an idempotent sink' if outcome.idempotent_sink else ''}</div>"]
+    for step in outcome.timeline:
+        color = LOST if step.what == "crash" else "#333"
+        rows.append(f"<div style='font:12px monospace;color:{color}'>t={step.time_ms:>6} "
+                    f"instance {step.instance} {html.escape(step.what):<8} {html.escape(step.detail)}</div>")
+    boxes = []
+    for partition, offset in outcome.produced:
+        if (partition, offset) in lost:
+            boxes.append(_box(f"p{partition}@{offset}", LOST, "lost: never processed"))
+        elif (partition, offset) in duplicated:
+            boxes.append(_box(f"p{partition}@{offset}", UNCOMMITTED, "processed twice"))
+        else:
+            boxes.append(_box(f"p{partition}@{offset}", COMMITTED, "processed once"))
+    rows.append("<div style='margin-top:6px'>" + "".join(boxes) + "</div>")
+    verdict = outcome.violations()
+    rows.append(f"<div style='font-weight:bold;color:{LOST if verdict else COMMITTED}'>"
+                + (html.escape("; ".join(f"{k}: breaks {outcome.guarantee}" for k, _ in verdict))
+                   if verdict else f"{len(outcome.lost)} lost, {len(outcome.duplicated)} duplicated: "
+                                   f"within the {outcome.guarantee} guarantee") + "</div>")
+    return "".join(rows)
+
+
+def show_delivery(plan_batch=None):
+    import ipywidgets as widgets
+    from kafkadojo.reference.delivery import GUARANTEES, run_delivery
+    seams = REFERENCE.with_rules(plan_batch=plan_batch) if plan_batch else None
+    guarantee = widgets.Dropdown(options=GUARANTEES, value=GUARANTEES[1], description="guarantee")
+    crash = widgets.IntSlider(value=5, min=0, max=16, description="crash at step")
+    when = widgets.ToggleButtons(options=["before", "after"], value="after")
+    sink = widgets.Checkbox(value=False, description="idempotent sink")
+    out = widgets.HTML()
+
+    def redraw(_=None):
+        try:
+            outcome = run_delivery(guarantee.value, crash_at=[(crash.value, when.value)],
+                                   idempotent_sink=sink.value, seams=seams)
+            out.value = draw_delivery(outcome)
+        except Exception as error:      # noqa: BLE001 - a learner's plan may be anything
+            out.value = (f"<div style='color:{LOST}'>the engine could not run your plan: "
+                         f"{html.escape(type(error).__name__)}: {html.escape(str(error))}</div>")
+    for control in (guarantee, crash, when, sink):
+        control.observe(redraw, "value")
+    redraw()
+    return widgets.VBox([widgets.HBox([guarantee, sink]), widgets.HBox([crash, when]), out])

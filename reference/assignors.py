@@ -1,9 +1,15 @@
 """Partition assignors: who in a consumer group reads which partitions.
 
 The group leader (one of the consumers) runs an assignor over every member's subscription
-and hands the result back through the coordinator. Kafka's results are exact and
-deterministic, so every client library must agree with them; these follow Kafka's
-``RangeAssignor`` and ``RoundRobinAssignor`` (without rack awareness).
+and hands the result back through the coordinator. Range and round-robin results are
+exact and deterministic, so every client library must agree with them; these follow
+Kafka's ``RangeAssignor`` and ``RoundRobinAssignor`` (without rack awareness).
+
+The sticky assignors (``StickyAssignor``, ``CooperativeStickyAssignor``) also look at what
+each member owned before: balance first, then keep as many partitions where they were as
+balance allows. Among equally good answers Kafka's choice depends on Java hash-map order,
+so Kafka (and its own tests) judge sticky assignments by those properties; ours makes its
+choices in member order and partition order.
 
 Members are ordered as Kafka's ``MemberInfo.compareTo`` orders them: static members (those
 with a ``group.instance.id``) first, by that id, then dynamic members by member id. A
@@ -17,6 +23,8 @@ class Member(NamedTuple):
     member_id: str
     topics: tuple                       # its subscription
     group_instance_id: str | None = None
+    owned: tuple = ()                   # (topic, partition) it owned before this rebalance
+    generation: int = -1                # the generation in which it owned them
 
 
 def member_order(member):
@@ -64,4 +72,116 @@ def round_robin_assign(members, partitions_per_topic):
     return assignment
 
 
-ASSIGNORS = {"range": range_assign, "roundrobin": round_robin_assign}
+def valid_claims(members, partitions_per_topic):
+    """``{(topic, partition): member_id}``: the previous owners that still count. A claim
+    counts if the member still subscribes to the topic and the partition still exists. Two
+    claims on one partition: the higher generation wins; in the same generation, neither
+    counts (Kafka logs it as an invalid assignment)."""
+    claims = {}
+    for member in sorted(members, key=member_order):
+        for topic, partition in dict.fromkeys(tuple(tp) for tp in member.owned):
+            if topic in member.topics and 0 <= partition < partitions_per_topic.get(topic, 0):
+                claims.setdefault((topic, partition), []).append((member.generation, member.member_id))
+    owners = {}
+    for tp, claimants in claims.items():
+        newest = max(generation for generation, _ in claimants)
+        at_newest = [member_id for generation, member_id in claimants if generation == newest]
+        if len(at_newest) == 1:
+            owners[tp] = at_newest[0]
+    return owners
+
+
+def sticky_assign(members, partitions_per_topic):
+    """Kafka's StickyAssignor: every subscribed partition to one subscribed member, balanced
+    (counts differ by at most one when all subscribe to the same topics; otherwise no
+    partition could move to an eligible member with two fewer), keeping as many partitions
+    with their valid previous owners (``valid_claims``) as that balance allows."""
+    ordered = sorted(members, key=member_order)
+    partitions = sorted((t, p) for t in {t for m in members for t in m.topics if t in partitions_per_topic}
+                        for p in range(partitions_per_topic[t]))
+    owners = valid_claims(members, partitions_per_topic)
+    if len({tuple(sorted(m.topics)) for m in members}) == 1:
+        return _constrained_sticky(ordered, partitions, owners)
+    return _general_sticky(ordered, partitions, owners)
+
+
+def _constrained_sticky(ordered, partitions, owners):
+    """Same subscription for all: each member keeps up to its quota of what it owned, in
+    member order; the first P % C members that owned more keep one extra."""
+    quota, extra = divmod(len(partitions), len(ordered))
+    assignment = {m.member_id: [] for m in ordered}
+    to_assign = [tp for tp in partitions if tp not in owners]
+    for member in ordered:
+        mine = sorted(tp for tp, owner in owners.items() if owner == member.member_id)
+        keep = quota
+        if len(mine) > quota and extra > 0:
+            keep, extra = quota + 1, extra - 1
+        assignment[member.member_id] = mine[:keep]
+        to_assign += mine[keep:]
+    for tp in sorted(to_assign):
+        below = [m.member_id for m in ordered if len(assignment[m.member_id]) < quota]
+        if below:
+            target = min(below, key=lambda member_id: len(assignment[member_id]))
+        else:
+            target = next(m.member_id for m in ordered if len(assignment[m.member_id]) == quota)
+            extra -= 1
+        assignment[target].append(tp)
+    return {member_id: sorted(owned) for member_id, owned in assignment.items()}
+
+
+def _general_sticky(ordered, partitions, owners):
+    """Different subscriptions: keep the valid claims, hand out the rest to the eligible
+    member with fewest partitions (hardest-to-place partitions first), then move partitions
+    from a member to an eligible one with at least two fewer until none can move."""
+    rank = {m.member_id: i for i, m in enumerate(ordered)}
+    eligible = {tp: [m.member_id for m in ordered if tp[0] in m.topics] for tp in partitions}
+    assignment = {m.member_id: [] for m in ordered}
+    for tp, owner in owners.items():
+        assignment[owner].append(tp)
+    for tp in sorted((tp for tp in partitions if tp not in owners),
+                     key=lambda tp: (len(eligible[tp]), tp)):
+        target = min(eligible[tp], key=lambda m: (len(assignment[m]), rank[m]))
+        assignment[target].append(tp)
+    while True:
+        move = _unbalancing_partition(ordered, assignment, eligible, owners, rank)
+        if move is None:
+            break
+        tp, source, target = move
+        assignment[source].remove(tp)
+        assignment[target].append(tp)
+    return {member_id: sorted(owned) for member_id, owned in assignment.items()}
+
+
+def _unbalancing_partition(ordered, assignment, eligible, owners, rank):
+    """A partition that could move to an eligible member with two fewer, preferring the
+    busiest member and partitions it did not own before. (Each move shrinks the sum of
+    squared counts, so the search ends.)"""
+    for source in sorted(assignment, key=lambda m: (-len(assignment[m]), rank[m])):
+        for tp in sorted(assignment[source], key=lambda tp: (owners.get(tp) == source, tp)):
+            lighter = [m for m in eligible[tp] if len(assignment[m]) + 1 < len(assignment[source])]
+            if lighter:
+                return tp, source, min(lighter, key=lambda m: (len(assignment[m]), rank[m]))
+    return None
+
+
+def cooperative_sticky_assign(members, partitions_per_topic, sticky=sticky_assign):
+    """Kafka's CooperativeStickyAssignor (KIP-429): the sticky target, minus every partition
+    another member still owns. That owner revokes it; a follow-up rebalance then gives it
+    to its new owner, so no partition ever has two owners at once."""
+    target = sticky(members, partitions_per_topic)
+    claimed = {tuple(tp): m.member_id for m in members for tp in m.owned}
+    return {member_id: [tp for tp in owned if claimed.get(tuple(tp), member_id) == member_id]
+            for member_id, owned in target.items()}
+
+
+def partitions_to_revoke(owned, assigned):
+    """In a cooperative rebalance: the partitions a member owned (``(topic, partition)``
+    pairs) that its new assignment no longer has. It must stop reading them (and commit
+    their offsets) before they can move; everything else it keeps reading."""
+    return sorted(set(owned) - set(assigned))
+
+
+ASSIGNORS = {"range": range_assign, "roundrobin": round_robin_assign, "sticky": sticky_assign,
+             "cooperative-sticky": cooperative_sticky_assign}
+REBALANCE_PROTOCOL = {"range": "eager", "roundrobin": "eager", "sticky": "eager",
+                      "cooperative-sticky": "cooperative"}

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from . import errors
 from .config import BROKER_DEFAULTS, TOPIC_CONFIG_BROKER_NAME
+from .coordinator import OFFSETS_TOPIC, GroupCoordinator
 from .isr import acks_all_outcome, effective_min_isr
 from .log import HIGH_WATERMARK, LOG_END, NONE, Log
 from .metadata import MetadataImage
@@ -267,6 +268,7 @@ class Broker:
         self.partitions = {}            # (topic, partition) -> Partition
         self.caught_up = False          # has this incarnation applied the controller's metadata?
         self.metadata_request_sent_ms = None
+        self.group_coordinator = GroupCoordinator(self)
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self):
@@ -309,6 +311,7 @@ class Broker:
         self.partitions = {}
         self.caught_up = False
         self.metadata_request_sent_ms = None
+        self.group_coordinator = GroupCoordinator(self)
         self.start()
 
     def delete_old_segments(self):
@@ -316,6 +319,8 @@ class Broker:
         retention to its own log, bounded by its own high watermark."""
         now = self.sim.now
         for (topic, _), log in self.logs.items():
+            if self.topic_config(topic, "cleanup.policy") == "compact":
+                continue        # a compacted topic is cleaned by key, never by age or size
             log.delete_old_segments(now, self.topic_config(topic, "retention.ms"),
                                     self.topic_config(topic, "retention.bytes"))
 
@@ -371,10 +376,14 @@ class Broker:
         if registration.leader == self.node_id:
             if not partition.is_leader or registration.leader_epoch > partition.leader_epoch:
                 self.become_leader(partition, registration)
+                if key[0] == OFFSETS_TOPIC:
+                    self.group_coordinator.on_elected(key[1], partition.log)
             elif registration.partition_epoch > partition.partition_epoch:
                 partition.apply_isr(registration, now)
         elif (partition.is_leader or registration.leader_epoch > partition.leader_epoch
               or registration.leader != partition.leader):
+            if key[0] == OFFSETS_TOPIC:
+                self.group_coordinator.on_resigned(key[1])
             self.become_follower(partition, registration)
         elif registration.partition_epoch > partition.partition_epoch:
             partition.isr = registration.isr
@@ -539,6 +548,17 @@ class Broker:
 
     def handle_produce(self, requester, topic, index, keys, values, timestamps, headers,
                        acks, timeout_ms, respond):
+        if topic == OFFSETS_TOPIC:
+            # Only the group coordinator writes there (ReplicaManager's internalTopicsAllowed).
+            if acks != 0:
+                self.reply(requester, respond, ProduceResponse(errors.InvalidTopicError(
+                    f"cannot append to internal topic {topic}"), -1))
+            return
+        self.append_records(requester, topic, index, keys, values, timestamps, headers,
+                            acks, timeout_ms, respond)
+
+    def append_records(self, requester, topic, index, keys, values, timestamps, headers,
+                       acks, timeout_ms, respond):
         partition, error = self.partition_for_request(topic, index, None)
         if error is None and acks not in (0, 1, -1):
             error = errors.InvalidRequiredAcksError(f"acks={acks}")
@@ -623,6 +643,29 @@ class Broker:
         log = partition.log
         offset = log.log_start_offset if which == "earliest" else log.high_watermark
         self.reply(requester, respond, (None, offset))
+
+    # -- consumer groups -----------------------------------------------------------------
+    def handle_find_coordinator(self, requester, group_id, respond):
+        """FindCoordinator: the leader of the group's ``__consumer_offsets`` partition. The
+        first request creates that topic (Kafka creates it on demand, too)."""
+        if OFFSETS_TOPIC not in self.metadata.topics:
+            controller = self.cluster.controller
+            self.net.send(self, controller, controller.handle_create_offsets_topic)
+            self.reply(requester, respond, (errors.CoordinatorNotAvailableError(
+                f"{OFFSETS_TOPIC} is being created"), -1))
+            return
+        index = self.group_coordinator.partition_for(group_id)
+        registration = self.metadata.partitions.get((OFFSETS_TOPIC, index))
+        if not self.caught_up or registration is None or registration.leader < 0:
+            self.reply(requester, respond, (errors.CoordinatorNotAvailableError(
+                f"{OFFSETS_TOPIC}-{index} has no leader"), -1))
+            return
+        self.reply(requester, respond, (None, registration.leader))
+
+    def handle_group_request(self, request, *args):
+        """JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch: the
+        coordinator answers them (``request`` names its handler)."""
+        getattr(self.group_coordinator, request)(*args)
 
     def handle_metadata(self, requester, topics, respond):
         """Answer from this broker's own (possibly stale) metadata image."""

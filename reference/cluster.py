@@ -19,6 +19,7 @@ import re
 from . import errors
 from .broker import Broker
 from .config import (BROKER_DEFAULTS, TOPIC_CONFIG_BROKER_NAME, merged, require)
+from .coordinator import OFFSETS_TOPIC, coordinator_partition
 from .consumer import Consumer
 from .controller import Controller
 from .producer import Producer
@@ -62,6 +63,7 @@ class Cluster:
         for broker in self.brokers:
             broker.start()
         self.clients = []
+        self.ownership_log = []     # (time, group, client, "assigned"|"revoked"|"lost", partitions)
         self.run_for(10)
 
     # -- time ----------------------------------------------------------------------------
@@ -89,6 +91,9 @@ class Cluster:
         if not isinstance(name, str) or not LEGAL_TOPIC_NAME.match(name) or name in (".", ".."):
             raise errors.InvalidTopicError(
                 f"illegal topic name {name!r}: use 1-249 characters from [a-zA-Z0-9._-]")
+        if name == OFFSETS_TOPIC:
+            raise errors.InvalidTopicError(
+                f"{name} is internal: the group coordinator creates it when a group first needs it")
         if name in self.controller.topics:
             raise errors.TopicExistsError(f"topic {name!r} already exists")
         if not isinstance(partitions, int) or partitions < 1:
@@ -121,6 +126,9 @@ class Cluster:
             if name in ("segment.bytes", "segment.ms"):
                 require(isinstance(value, int) and value >= 1,
                         f"{name} must be a positive integer, got {value!r}")
+            if name == "cleanup.policy":
+                require(value in ("delete", "compact", "compact,delete"),
+                        f"cleanup.policy must be delete, compact or compact,delete, got {value!r}")
             if name == "unclean.leader.election.enable":
                 require(isinstance(value, bool), f"{name} must be True or False, got {value!r}")
             configs[name] = value
@@ -198,6 +206,26 @@ class Cluster:
 
     def partitions(self, topic=None):
         return sorted(key for key in self.controller.partitions if topic is None or key[0] == topic)
+
+    # -- consumer groups -----------------------------------------------------------------------
+    def group_coordinator(self, group_id):
+        """The broker coordinating ``group_id`` now (None while nobody can)."""
+        index = coordinator_partition(group_id, self.broker_config["offsets.topic.num.partitions"])
+        registration = self.controller.partitions.get((OFFSETS_TOPIC, index))
+        if registration is None or registration.leader < 0:
+            return None
+        broker = self.brokers[registration.leader]
+        return broker if broker.alive and index in broker.group_coordinator.owned_partitions else None
+
+    def describe_group(self, group_id):
+        """State, generation, members and their partitions, committed offsets and history
+        (like ``kafka-consumer-groups --describe``). GROUP_ID_NOT_FOUND if there is none."""
+        broker = self.group_coordinator(group_id)
+        description = broker.group_coordinator.describe(group_id) if broker else None
+        if description is None:
+            raise errors.GroupIdNotFoundError(f"no consumer group {group_id!r}"
+                                              + ("" if broker else " (or its coordinator is down)"))
+        return description
 
     @property
     def events(self):

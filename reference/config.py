@@ -31,6 +31,16 @@ BROKER_DEFAULTS = {
     "log.retention.check.interval.ms": 300_000,
     "log.flush.interval.messages": None,   # Kafka's default: never fsync, rely on replication
     "log.flush.interval.ms": None,
+    # "compact" keeps each key's latest value instead of deleting by age or size. The engine
+    # does not compact yet: a compacted topic simply keeps everything (nothing is deleted).
+    "log.cleanup.policy": "delete",
+    # The group coordinator and its __consumer_offsets topic
+    "offsets.topic.num.partitions": 50,
+    "offsets.topic.replication.factor": 3,   # capped at the number of brokers, as in tests
+    "offsets.commit.timeout.ms": 5_000,
+    "group.initial.rebalance.delay.ms": 3_000,
+    "group.min.session.timeout.ms": 6_000,
+    "group.max.session.timeout.ms": 1_800_000,
 }
 
 # Topic-level overrides and the broker config each one defaults to.
@@ -43,6 +53,7 @@ TOPIC_CONFIG_BROKER_NAME = {
     "retention.bytes": "log.retention.bytes",
     "flush.messages": "log.flush.interval.messages",
     "flush.ms": "log.flush.interval.ms",
+    "cleanup.policy": "log.cleanup.policy",
 }
 
 PRODUCER_DEFAULTS = {
@@ -67,6 +78,15 @@ CONSUMER_DEFAULTS = {
     "request.timeout.ms": 30_000,
     "retry.backoff.ms": 100,
     "isolation.level": "read_uncommitted",
+    # consumer groups
+    "group.id": None,
+    "group.instance.id": None,          # set it for static membership (KIP-345)
+    "session.timeout.ms": 45_000,
+    "heartbeat.interval.ms": 3_000,
+    "max.poll.interval.ms": 300_000,
+    "enable.auto.commit": True,         # Kafka's default whenever group.id is set
+    "auto.commit.interval.ms": 5_000,
+    "partition.assignment.strategy": ("range", "cooperative-sticky"),   # Kafka 3.x default
 }
 
 

@@ -5,19 +5,22 @@ It keeps a *position* per partition (the next offset to read), fetches from the 
 watermark: a record is readable once it is committed. Its fetches carry the leader epoch
 it knows (KIP-320), so a deposed leader cannot serve it stale data.
 
-Consumer groups, offset commits and rebalances build on this in ``group.py``.
+With a ``group.id``, ``subscribe(topics)`` hands the choice of partitions to the group
+(``group.py``): the consumer joins, gets its share, starts each partition from the group's
+committed offset, and commits its progress to ``__consumer_offsets``.
 """
 
 from . import errors
 from .client import Client
 from .config import CONSUMER_DEFAULTS, merged, require
+from .group import ConsumerCoordinator
 
 WATCHDOG_MS = 100
 
 
 class PartitionFetchState:
-    __slots__ = ("position", "in_flight", "sent_ms", "sent_to", "buffer", "resetting", "epoch",
-                 "token")
+    __slots__ = ("position", "in_flight", "sent_ms", "sent_to", "buffer", "epoch", "token",
+                 "awaiting_committed", "high_watermark")
 
     def __init__(self):
         self.position = None        # unknown until reset by auto.offset.reset or seek()
@@ -25,9 +28,10 @@ class PartitionFetchState:
         self.sent_ms = 0
         self.sent_to = None         # (broker, incarnation) the request in flight went to
         self.buffer = []            # fetched records not yet returned by poll()
-        self.resetting = False
         self.epoch = -1
         self.token = 0
+        self.awaiting_committed = False     # group member: asking the group where to start
+        self.high_watermark = -1            # as of the last fetch answer
 
 
 class Consumer(Client):
@@ -44,17 +48,48 @@ class Consumer(Client):
         self.pending_error = None
         self.polling = False            # inside a blocking poll(): keep fetching as answers arrive
         self.closed = False
+        self.group = ConsumerCoordinator(self) if self.config["group.id"] is not None else None
         self.sim.schedule(WATCHDOG_MS, self.watchdog)
 
     # -- assignment and positions ------------------------------------------------------
     def assign(self, partitions):
         """Read exactly these ``(topic, partition)`` pairs (replacing any earlier assignment)."""
+        if self.group is not None and self.group.topics:
+            raise errors.IllegalStateError(
+                "subscribe() and assign() are mutually exclusive: this consumer subscribed")
         partitions = [tuple(tp) for tp in partitions]
         for topic, partition in partitions:
             if type(partition) is not int or partition < 0:
                 raise errors.UnknownTopicOrPartitionError(f"invalid partition {topic}-{partition}")
         self.assignment = {tp: self.assignment.get(tp) or PartitionFetchState() for tp in partitions}
         self.request_metadata()
+
+    def subscribe(self, topics, listener=None):
+        """Join the consumer group ``group.id`` and read the partitions it assigns. A
+        ``RebalanceListener`` hears of partitions revoked, assigned and lost."""
+        if self.group is None:
+            raise errors.InvalidGroupIdError(
+                "to use group management (subscribe) or commit offsets, set group.id")
+        if isinstance(topics, str):
+            topics = [topics]
+        if not topics:
+            raise errors.IllegalStateError("subscribe to at least one topic")
+        if self.assignment and not self.group.topics:
+            raise errors.IllegalStateError(
+                "subscribe() and assign() are mutually exclusive: this consumer used assign()")
+        self.group.subscribe(topics, listener)
+
+    def add_partitions(self, partitions):
+        """The group gave us these: start each from the group's committed offset."""
+        for tp in partitions:
+            state = self.assignment[tp] = PartitionFetchState()
+            state.awaiting_committed = True
+        if partitions:
+            self.request_metadata()
+
+    def remove_partitions(self, partitions):
+        for tp in partitions:
+            self.assignment.pop(tp, None)
 
     def seek(self, topic, partition, offset):
         if type(offset) is not int or offset < 0:
@@ -78,6 +113,8 @@ class Consumer(Client):
     def poll(self, timeout_ms=0, max_records=None):
         """Return buffered records, first running the simulation up to ``timeout_ms`` for
         fetches to answer. Raises the Kafka error that made a partition unreadable."""
+        if self.group is not None:
+            self.group.on_poll()
         self.start_fetches()
         if timeout_ms:
             self.polling = True
@@ -89,14 +126,19 @@ class Consumer(Client):
 
     def poll_nowait(self, max_records=None):
         """For code running inside the simulation: take what is buffered, start fetches."""
+        if self.group is not None:
+            self.group.on_poll()
         records = self.take_records(max_records)
         self.start_fetches()
         return records
 
     def has_records(self):
-        return self.pending_error is not None or any(s.buffer for s in self.assignment.values())
+        return (self.pending_error is not None or any(s.buffer for s in self.assignment.values())
+                or (self.group is not None and self.group.fatal_error is not None))
 
     def take_records(self, max_records=None):
+        if self.group is not None and self.group.fatal_error is not None:
+            raise self.group.fatal_error
         if self.pending_error is not None:
             error, self.pending_error = self.pending_error, None
             raise error
@@ -113,7 +155,7 @@ class Consumer(Client):
 
     def start_fetches(self):
         for (topic, partition), state in self.assignment.items():
-            if state.in_flight or state.buffer:
+            if state.in_flight or state.buffer or state.awaiting_committed:
                 continue
             registrations = self.metadata.get(topic)
             if registrations is None or registrations[partition].leader < 0:
@@ -183,6 +225,7 @@ class Consumer(Client):
             self.fetch_again(self.config["retry.backoff.ms"])
             return
         topic, partition = tp
+        state.high_watermark = response.high_watermark
         records = []
         position = state.position
         for batch in response.batches:
@@ -194,7 +237,10 @@ class Consumer(Client):
 
     # -- metadata ------------------------------------------------------------------------
     def metadata_topics(self):
-        return sorted({tp[0] for tp in self.assignment})
+        topics = {tp[0] for tp in self.assignment}
+        if self.group is not None:
+            topics.update(self.group.topics, self.group.extra_topics)
+        return sorted(topics)
 
     def metadata_updated(self, topics):
         for topic, registrations in topics.items():
@@ -206,6 +252,11 @@ class Consumer(Client):
                 if assigned_topic == topic and partition >= len(registrations):
                     self.pending_error = errors.UnknownTopicOrPartitionError(
                         f"{topic}-{partition}: the topic has {len(registrations)} partition(s)")
+        if self.group is not None:
+            if self.group.extra_topics & {t for t, r in topics.items() if r is not None}:
+                self.group.extra_topics.clear()
+                self.group.rejoin_needed = True     # the leader can now assign those topics
+            self.group.tick()
         self.fetch_again(0)
 
     def watchdog(self):
@@ -218,9 +269,109 @@ class Consumer(Client):
                 state.token += 1
                 self.request_metadata()
         self.expire_metadata_request(now, timeout)
+        if self.group is not None:
+            self.group.tick()
         if not self.closed:
             self.sim.schedule(WATCHDOG_MS, self.watchdog)
 
+    # -- offsets ---------------------------------------------------------------------------
+    def commit_async(self, offsets=None, callback=None):
+        """Commit ``{(topic, partition): offset}`` (default: every position, the offset of
+        the next record poll() would return) without waiting. ``callback(error)`` runs when
+        the coordinator answers; error is None on success. The committed offset is the
+        *next* record to read: after processing offset 41, commit 42."""
+        group = self.require_group()
+        offsets = self.checked_offsets(offsets)
+        group.commit(offsets, callback or (lambda error: None))
+
+    def commit(self, offsets=None, timeout_ms=None):
+        """Commit and wait (KafkaConsumer.commitSync), retrying while the coordinator moves.
+        Raises CommitFailedError if the group rebalanced the partitions away."""
+        group = self.require_group()
+        offsets = self.checked_offsets(offsets)
+        timeout_ms = timeout_ms or self.config["request.timeout.ms"]
+        deadline = self.sim.now + timeout_ms
+        while True:
+            outcome = []
+            group.commit(offsets, outcome.append)
+            self.cluster.run_until(lambda: bool(outcome), timeout_ms=max(1, deadline - self.sim.now))
+            if not outcome:
+                raise errors.RequestTimedOutError(f"commit not answered within {timeout_ms} ms")
+            error = outcome[0]
+            if error is None:
+                return
+            if not error.retriable or self.sim.now >= deadline:
+                raise error
+            self.cluster.run_for(self.config["retry.backoff.ms"])
+
+    def committed(self, topic, partition, timeout_ms=None):
+        """The group's committed offset for a partition, or None if it has none."""
+        group = self.require_group()
+        timeout_ms = timeout_ms or self.config["request.timeout.ms"]
+        answer = []
+        if group.coordinator is None:
+            group.find_coordinator()
+            self.cluster.run_until(lambda: group.coordinator is not None, timeout_ms=timeout_ms)
+        if group.coordinator is None:
+            raise errors.CoordinatorNotAvailableError(f"no coordinator for {group.group_id}")
+        group.send("handle_offset_fetch", [(topic, partition)], answer.append)
+        self.cluster.run_until(lambda: bool(answer), timeout_ms=timeout_ms)
+        if not answer:
+            raise errors.RequestTimedOutError("OffsetFetch not answered")
+        error, offsets = answer[0]
+        if error is not None:
+            raise error
+        offset = offsets.get((topic, partition), -1)
+        return None if offset < 0 else offset
+
+    def require_group(self):
+        if self.group is None:
+            raise errors.InvalidGroupIdError(
+                "to use group management (subscribe) or commit offsets, set group.id")
+        return self.group
+
+    def checked_offsets(self, offsets):
+        """Refuse commits that can only be mistakes, before they reach the group."""
+        if offsets is None:
+            return {tp: s.position for tp, s in self.assignment.items() if s.position is not None}
+        checked = {}
+        for tp, offset in dict(offsets).items():
+            tp = tuple(tp)
+            state = self.assignment.get(tp)
+            if state is None:
+                raise errors.IllegalStateError(
+                    f"cannot commit {tp[0]}-{tp[1]}: it is not assigned to this consumer "
+                    f"(assigned: {sorted(self.assignment)})")
+            if type(offset) is not int or offset < 0:
+                raise errors.OffsetOutOfRangeError(f"cannot commit offset {offset!r}: offsets are >= 0")
+            if state.high_watermark >= 0 and offset > state.high_watermark:
+                raise errors.OffsetOutOfRangeError(
+                    f"cannot commit offset {offset} for {tp[0]}-{tp[1]}: the log ends at "
+                    f"{state.high_watermark} (commit the last processed offset + 1)")
+            checked[tp] = offset
+        return checked
+
+    # -- leaving -----------------------------------------------------------------------------
     def close(self):
+        """Close: with enable.auto.commit, commit the positions first; a dynamic group member
+        leaves the group so its partitions move at once."""
+        if self.group is not None:
+            if (self.group.state == "stable" and self.config["enable.auto.commit"]
+                    and not self.sim.running):
+                try:
+                    self.commit()
+                except errors.KafkaError:
+                    pass                # Kafka logs and closes anyway
+            self.group.leave()
+        self.closed = True
+        self.assignment = {}
+
+    def crash(self):
+        """The consumer's process dies: no commit, no LeaveGroup. The group notices only
+        when its session times out."""
+        if self.group is not None:
+            self.group.record("lost", self.group.owned())
+        self.alive = False
+        self.incarnation += 1
         self.closed = True
         self.assignment = {}

@@ -14,6 +14,7 @@ brokers replicate by long-polling it; their requests double as heartbeats.
 """
 
 from . import errors
+from .coordinator import OFFSETS_TOPIC
 from .metadata import BrokerRecord, PartitionRecord, PartitionRegistration, TopicRecord
 
 SESSION_CHECK_INTERVAL_MS = 500
@@ -88,6 +89,14 @@ class Controller:
             self.append(PartitionRecord(name, p, PartitionRegistration(replicas, isr, leader, 0, 0)))
         self.log_event(f"created topic {name} with {num_partitions} partition(s), "
                        f"replication factor {replication_factor}")
+
+    def handle_create_offsets_topic(self):
+        """Create ``__consumer_offsets`` on a broker's request (once)."""
+        if OFFSETS_TOPIC in self.topics:
+            return
+        replication_factor = min(self.config["offsets.topic.replication.factor"], len(self.brokers))
+        self.create_topic(OFFSETS_TOPIC, self.config["offsets.topic.num.partitions"],
+                          replication_factor, {"cleanup.policy": "compact"})
 
     def topic_config(self, topic, name):
         return self.topics[topic].configs.get(name, self.config[name])

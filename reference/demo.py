@@ -1,6 +1,10 @@
-"""``make demo``: a leader crash on a three-broker cluster, then KIP-101's data loss and its fix."""
+"""``make demo``: a leader crash on a three-broker cluster, KIP-101's data loss and its fix,
+then a consumer group: eager and cooperative rebalances, and what a crash costs each
+delivery guarantee."""
 
 from .cluster import Cluster
+from .delivery import run_delivery
+from .rebalance import run_group
 from .monitoring import format_partition
 from .scenarios import run_scenario
 
@@ -37,4 +41,14 @@ def main(seed=7):
     for fixed in (False, True):
         print(run_scenario("kip-101-case-1", fixed=fixed).report())
         print()
+    print("-" * 78 + "\n")
+    print("A consumer group of three under the same member faults, eager then cooperative:\n")
+    for strategy in ("sticky", "cooperative-sticky"):
+        print(run_group(seed=4, strategy=strategy, faults=("join", "leave"),
+                        duration_ms=90_000).report().splitlines()[0])
+    print("\nA crash just after processing one record, for each guarantee:\n")
+    for guarantee in ("at-most-once", "at-least-once"):
+        outcome = run_delivery(guarantee, crash_at=[(1, "after")])
+        print(f"  {guarantee:<14} lost {len(outcome.lost)}, duplicated {len(outcome.duplicated)}"
+              f"   (replay: run_delivery({guarantee!r}, crash_at=[(1, 'after')]))")
     return 0

@@ -80,6 +80,53 @@ IneligibleReplicaError = _error(
     "IneligibleReplicaError", "INELIGIBLE_REPLICA", 107,
     doc="AlterPartition tried to add a fenced or shutting-down broker to the ISR.")
 
+# -- consumer groups and offsets --------------------------------------------------------
+OffsetMetadataTooLargeError = _error("OffsetMetadataTooLargeError", "OFFSET_METADATA_TOO_LARGE", 12)
+CoordinatorLoadInProgressError = _error(
+    "CoordinatorLoadInProgressError", "COORDINATOR_LOAD_IN_PROGRESS", 14, retriable=True,
+    doc="The coordinator is still reading its __consumer_offsets partition.")
+CoordinatorNotAvailableError = _error(
+    "CoordinatorNotAvailableError", "COORDINATOR_NOT_AVAILABLE", 15, retriable=True,
+    doc="No broker can act as this group's coordinator right now.")
+NotCoordinatorError = _error(
+    "NotCoordinatorError", "NOT_COORDINATOR", 16, retriable=True,
+    doc="This broker is not the group's coordinator (its __consumer_offsets partition moved).")
+IllegalGenerationError = _error(
+    "IllegalGenerationError", "ILLEGAL_GENERATION", 22,
+    doc="The member's generation is not the group's: a rebalance happened without it.")
+InconsistentGroupProtocolError = _error(
+    "InconsistentGroupProtocolError", "INCONSISTENT_GROUP_PROTOCOL", 23,
+    doc="The member supports none of the assignors the rest of the group uses.")
+InvalidGroupIdError = _error(
+    "InvalidGroupIdError", "INVALID_GROUP_ID", 24,
+    doc="Group management and offset commits need a group.id.")
+UnknownMemberIdError = _error(
+    "UnknownMemberIdError", "UNKNOWN_MEMBER_ID", 25,
+    doc="The coordinator does not know this member: it was removed (session timeout, "
+        "max.poll.interval.ms, or the coordinator moved) and must join again.")
+InvalidSessionTimeoutError = _error(
+    "InvalidSessionTimeoutError", "INVALID_SESSION_TIMEOUT", 26,
+    doc="session.timeout.ms is outside group.min/max.session.timeout.ms.")
+RebalanceInProgressError = _error(
+    "RebalanceInProgressError", "REBALANCE_IN_PROGRESS", 27,
+    doc="The group is rebalancing: the member must rejoin.")
+GroupIdNotFoundError = _error(
+    "GroupIdNotFoundError", "GROUP_ID_NOT_FOUND", 69, doc="No such consumer group.")
+FencedInstanceIdError = _error(
+    "FencedInstanceIdError", "FENCED_INSTANCE_ID", 82,
+    doc="Another consumer with the same group.instance.id joined: this one is a zombie.")
+
+# Client-side errors: Java exceptions a KafkaConsumer throws without asking a broker.
+CommitFailedError = _error(
+    "CommitFailedError", "CommitFailedException", None,
+    doc="The commit cannot complete: the group rebalanced and the partitions went to another "
+        "member (the poll loop took longer than max.poll.interval.ms, or the member was "
+        "removed). The records since the last commit will be read again by the new owner.")
+IllegalStateError = _error(
+    "IllegalStateError", "IllegalStateException", None,
+    doc="The consumer was asked for something its state does not allow, such as committing "
+        "a partition that is not assigned to it.")
+
 ALL_ERRORS = {cls.name: cls for cls in list(globals().values())
               if isinstance(cls, type) and issubclass(cls, KafkaError)}
 

@@ -1,8 +1,10 @@
-"""What an operator watches: under-replicated partitions, ISR churn, replica progress.
+"""What an operator watches: under-replicated partitions, ISR churn, replica progress,
+consumer lag.
 
 These are the engine's versions of Kafka's ``UnderReplicatedPartitions``,
-``IsrShrinksPerSec``/``IsrExpandsPerSec`` and the per-replica log end offsets that
-``kafka-topics --describe`` and ``kafka-log-dirs`` show.
+``IsrShrinksPerSec``/``IsrExpandsPerSec``, the per-replica log end offsets that
+``kafka-topics --describe`` and ``kafka-log-dirs`` show, and the LAG column of
+``kafka-consumer-groups --describe``.
 """
 
 from typing import NamedTuple
@@ -63,3 +65,34 @@ def format_partition(cluster, topic, partition):
         lines.append(f"  {row.broker:>6}  {row.role:<8}  {'yes' if row.in_isr else 'no':<3}  "
                      f"{row.log_start_offset:>5}  {row.high_watermark:>5}  {row.log_end_offset:>5}")
     return "\n".join(lines)
+
+
+# -- consumer lag -----------------------------------------------------------------------------
+def partition_lag(high_watermark, committed_offset):
+    """How far a group is behind on one partition: the records it could read (below the
+    high watermark) that it has not committed yet. None when the group has committed nothing
+    there (``kafka-consumer-groups`` prints "-")."""
+    if committed_offset is None:
+        return None
+    return high_watermark - committed_offset
+
+
+def group_lag(partition_lags):
+    """A group's total lag: the sum over partitions whose lag is known."""
+    return sum(lag for lag in partition_lags.values() if lag is not None)
+
+
+def consumer_group_lag(cluster, group_id, topics=None):
+    """``{(topic, partition): lag}`` for every partition of the group's topics (those it
+    committed offsets for, or ``topics``), from each leader's high watermark."""
+    offsets = cluster.describe_group(group_id)["offsets"]
+    topics = sorted(set(topics or ()) | {t for t, _ in offsets})
+    lags = {}
+    for topic in topics:
+        for _, partition in cluster.partitions(topic):
+            leader = cluster.leader(topic, partition)
+            log = cluster.log(leader, topic, partition) if leader >= 0 else None
+            high_watermark = log.high_watermark if log is not None else 0
+            lags[(topic, partition)] = cluster.seams.partition_lag(
+                high_watermark, offsets.get((topic, partition)))
+    return lags

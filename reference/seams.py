@@ -9,7 +9,7 @@ there is no second copy of a solution anywhere.
 from dataclasses import dataclass, fields, replace
 from typing import Callable
 
-from . import election, isr, log, partitioner, replication
+from . import assignors, delivery, election, isr, log, monitoring, partitioner, replication
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,14 @@ class Seams:
     acks_all_accepted: Callable = isr.acks_all_accepted
     # the controller (election.py)
     elect_leader: Callable = election.elect_leader
+    # consumer groups (assignors.py)
+    range_assign: Callable = assignors.range_assign
+    round_robin_assign: Callable = assignors.round_robin_assign
+    sticky_assign: Callable = assignors.sticky_assign
+    partitions_to_revoke: Callable = assignors.partitions_to_revoke
+    # consumers: delivery semantics (delivery.py) and lag (monitoring.py)
+    plan_batch: Callable = delivery.plan_batch
+    partition_lag: Callable = monitoring.partition_lag
 
     def with_rules(self, **rules):
         """A copy with some rules replaced; unknown names are an error."""

@@ -33,6 +33,11 @@ class Simulator:
         self._running = False
         self.events_run = 0
 
+    @property
+    def running(self):
+        """True inside an event: blocking calls (run_until) are not allowed then."""
+        return self._running
+
     def schedule(self, delay_ms, callback, *args):
         """Run ``callback(*args)`` ``delay_ms`` from now."""
         self._sequence += 1

@@ -149,3 +149,114 @@ RetentionMachine.TestCase.settings = settings(
     max_examples=40, stateful_step_count=40, deadline=None, database=None,
     derandomize=os.environ.get("KAFKADOJO_SOAK") is None)
 TestRetention = RetentionMachine.TestCase
+
+
+class GroupMachine(RuleBasedStateMachine):
+    """A consumer group under member faults and broker crashes (the coordinator among them).
+    Invariants: no partition is owned by two members at once, except by a zombie the
+    coordinator had already removed; committed offsets never pass the high watermark; after
+    healing, the group settles with every partition owned exactly once."""
+
+    strategy = "cooperative-sticky"
+
+    def __init__(self):
+        super().__init__()
+        self.cluster = Cluster(brokers=3, seed=0, config={**FAST, "offsets.topic.num.partitions": 3})
+        self.cluster.create_topic("t", partitions=4, replication_factor=3,
+                                  config={"min.insync.replicas": 2})
+        self.producer = self.cluster.producer(linger_ms=0)
+        self.members = []
+        self.started = 0
+        for _ in range(2):
+            self.join()
+
+    def make_member(self):
+        from kafkadojo.reference.rebalance import App
+        self.started += 1
+        config = {"group.id": "g", "partition.assignment.strategy": self.strategy,
+                  "session.timeout.ms": 6_000, "heartbeat.interval.ms": 1_000,
+                  "max.poll.interval.ms": 8_000, "auto.offset.reset": "earliest"}
+        return App(self.cluster, f"member-{self.started}", config, 100, 500, seed=self.started,
+                   topic="t")
+
+    @rule()
+    def join(self):
+        self.members.append(self.make_member())
+
+    @rule(which=st.integers(0, 5), crash=st.booleans())
+    def stop(self, which, crash):
+        running = [m for m in self.members if m.running]
+        if len(running) > 1:
+            running[which % len(running)].stop(crash=crash)
+
+    @rule(which=st.integers(0, 5))
+    def stall(self, which):
+        running = [m for m in self.members if m.running]
+        running[which % len(running)].stalled_until = self.cluster.now + 10_000
+
+    @rule(broker=BROKERS)
+    def bounce_broker(self, broker):
+        self.cluster.crash(broker)
+        self.cluster.run_for(3_000)
+        self.cluster.restart(broker)
+
+    @rule(count=st.integers(1, 10))
+    def produce(self, count):
+        for i in range(count):
+            self.producer.send("t", b"%d" % i, key=b"%d" % i)
+
+    @rule(ms=st.sampled_from([100, 1_000, 5_000, 15_000]))
+    def wait(self, ms):
+        self.cluster.run_for(ms)
+
+    def outcome_now(self):
+        from kafkadojo.reference.rebalance import double_ownership, ownership_intervals, removals
+        intervals = ownership_intervals(self.cluster.ownership_log, "g", self.cluster.now)
+        history = ()
+        for broker in self.cluster.brokers:     # every coordinator's notes, old and new
+            group = broker.group_coordinator.describe("g") if broker.alive else None
+            history += tuple(group["history"]) if group else ()
+        return intervals, double_ownership(intervals, removals(history))
+
+    @invariant()
+    def no_double_ownership(self):
+        _, (double, _zombies) = self.outcome_now()
+        assert not double, f"two owners at once: {double[:3]}"
+
+    @invariant()
+    def commits_stay_below_the_high_watermark(self):
+        coordinator = self.cluster.group_coordinator("g")
+        group = coordinator.group_coordinator.describe("g") if coordinator else None
+        for (topic, partition), offset in (group or {}).get("offsets", {}).items():
+            leader = self.cluster.leader(topic, partition)
+            if leader >= 0 and self.cluster.brokers[leader].alive:
+                log = self.cluster.log(leader, topic, partition)
+                assert offset <= log.log_end_offset, (topic, partition, offset)
+
+    def teardown(self):
+        from kafkadojo.reference.rebalance import settle
+        self.cluster.heal()
+        for broker in range(3):
+            self.cluster.restart(broker)
+        for member in self.members:
+            member.stalled_until = 0
+        settle(self.cluster, self.members, quiet_ms=20_000, limit_ms=60_000)
+        intervals, (double, _) = self.outcome_now()
+        assert not double
+        now = self.cluster.now
+        owned = sorted(o.partition for o in intervals if o.end_ms == now)
+        assert owned == [("t", p) for p in range(4)], f"owned at the end: {owned}"
+
+
+GroupMachine.TestCase.settings = settings(
+    max_examples=60, stateful_step_count=25, deadline=None, database=None,
+    derandomize=os.environ.get("KAFKADOJO_SOAK") is None)
+TestGroups = GroupMachine.TestCase
+
+
+class EagerGroupMachine(GroupMachine):
+    strategy = "range"
+
+
+EagerGroupMachine.TestCase.settings = GroupMachine.TestCase.settings
+TestEagerGroups = EagerGroupMachine.TestCase

@@ -1,0 +1,205 @@
+"""Hidden properties: the assignors, and the cooperative protocol's revocations."""
+
+from hypothesis import strategies as st
+
+from kafkadojo.reference import assignors
+from kafkadojo.reference.assignors import Member
+from kafkadojo.reference.rebalance import run_group
+from kafkadojo.reference.seams import REFERENCE
+
+from . import Failure, LearnerError, differential, examples, prop
+from .engine import engine_failure
+
+TOPICS = ("a", "b", "c")
+
+
+@st.composite
+def groups(draw, uniform=False, owned=False):
+    """``(members, partitions_per_topic)``: static and dynamic members, any subscriptions
+    (or the same one), and (``owned``) what each owned in a previous generation."""
+    partitions = {t: draw(st.integers(1, 6)) for t in draw(st.sets(st.sampled_from(TOPICS), min_size=1))}
+    names = draw(st.lists(st.sampled_from("pqrstuvw"), min_size=1, max_size=5, unique=True))
+    every = tuple(sorted(partitions))
+    members = []
+    for name in names:
+        topics = every if uniform else tuple(sorted(draw(st.sets(st.sampled_from(every), min_size=1))))
+        static = f"instance-{draw(st.integers(0, 9))}{name}" if draw(st.booleans()) else None
+        members.append(Member(f"{name}-member", topics, static))
+    if owned:
+        previous = assignors.sticky_assign(
+            [m for m in members if draw(st.booleans())] or members[:1], partitions)
+        generation = draw(st.integers(1, 5))
+        members = [m._replace(owned=tuple(previous.get(m.member_id, ())), generation=generation)
+                   for m in members]
+    return members, partitions
+
+
+def _replay_call(function, members, partitions):
+    return f"{function}({members!r}, {partitions!r})"
+
+
+# -- range and round robin: Kafka's results are exact ------------------------------------------
+@prop("groups.range_assign", "gives Kafka's RangeAssignor result for any group", 2)
+def range_exact(learner):
+    failure = examples(learner, "range_assign", [
+        (([Member("a-dynamic", ("t",)), Member("z-static", ("t",), "instance-1")], {"t": 3}),
+         {"z-static": [("t", 0), ("t", 1)], "a-dynamic": [("t", 2)]})], anomaly="wrong-member-order")
+    return failure or differential(learner, "range_assign", assignors.range_assign,
+                                   groups(), anomaly="wrong-assignment")
+
+
+@prop("groups.round_robin_assign", "gives Kafka's RoundRobinAssignor result for any group", 2)
+def round_robin_exact(learner):
+    failure = examples(learner, "round_robin_assign", [
+        (([Member("consumer1", ("topic1",)), Member("consumer2", ("topic1", "topic2")),
+           Member("consumer3", ("topic1",))], {"topic1": 3, "topic2": 2}),
+         {"consumer1": [("topic1", 0)], "consumer2": [("topic1", 1), ("topic2", 0), ("topic2", 1)],
+          "consumer3": [("topic1", 2)]})], anomaly="wrong-assignment")
+    return failure or differential(learner, "round_robin_assign", assignors.round_robin_assign,
+                                   groups(), anomaly="wrong-assignment")
+
+
+# -- sticky: judged by Kafka's own properties ---------------------------------------------------
+def ownership_problem(members, partitions, result):
+    """Every subscribed partition owned by exactly one member subscribed to its topic."""
+    if not isinstance(result, dict) or set(result) != {m.member_id for m in members}:
+        return "not one entry per member id"
+    owners = {}
+    subscribed = {m.member_id: set(m.topics) for m in members}
+    for member_id, owned in result.items():
+        for item in owned:
+            topic, partition = item
+            if topic not in subscribed[member_id]:
+                return f"{member_id} got {topic}-{partition} without subscribing to {topic}"
+            if (topic, partition) in owners:
+                return f"{topic}-{partition} given to {owners[(topic, partition)]} and {member_id}"
+            owners[(topic, partition)] = member_id
+    wanted = {(t, p) for m in members for t in m.topics for p in range(partitions[t])}
+    missing = sorted(wanted - set(owners))
+    return f"nobody owns {missing}" if missing else None
+
+
+def balance_problem(members, result):
+    """Kafka's isBalanced: no partition could move to an eligible member with at least two
+    fewer partitions than its owner."""
+    count = {m: len(owned) for m, owned in result.items()}
+    topics = {m.member_id: set(m.topics) for m in members}
+    for owner, owned in result.items():
+        for topic, partition in owned:
+            for other in result:
+                if topic in topics[other] and count[other] + 1 < count[owner]:
+                    return (f"{topic}-{partition} could move from {owner} ({count[owner]}) to "
+                            f"{other} ({count[other]})")
+    return None
+
+
+def most_keepable(members, partitions):
+    """With one subscription for all: how many previous claims a balanced assignment keeps
+    at most (each member keeps up to its quota; only P % C members get the larger one)."""
+    total = sum(partitions[t] for t in members[0].topics)
+    quota, extra = divmod(total, len(members))
+    owned = [len(m.owned) for m in members]
+    return sum(min(n, quota) for n in owned) + min(extra, sum(1 for n in owned if n > quota))
+
+
+def _sticky_search(learner, uniform):
+    from hypothesis import HealthCheck, Phase, given, settings
+    found = []
+
+    @settings(max_examples=150, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
+              phases=[Phase.generate, Phase.shrink])
+    @given(groups(uniform=uniform, owned=True))
+    def search(group):
+        if found and found[0][0] == "fatal":
+            return
+        members, partitions = group
+        try:
+            result = learner.call("sticky_assign", members, partitions)
+        except LearnerError as error:
+            found[:] = [("fatal", error)]
+            return
+        result = {k: [tuple(tp) for tp in v] for k, v in result.items()} if isinstance(result, dict) else result
+        problem = ownership_problem(members, partitions, result)
+        anomaly = "partition-not-owned-once"
+        if problem is None:
+            problem, anomaly = balance_problem(members, result), "unbalanced"
+        if problem is None and uniform:
+            kept = sum(1 for m in members for tp in m.owned if tp in result[m.member_id])
+            best = most_keepable(members, partitions)
+            if kept < best:
+                problem, anomaly = (f"kept {kept} of the previous owners' partitions; a balanced "
+                                    f"assignment keeps {best}"), "not-sticky"
+        if problem is not None:
+            found[:] = [(anomaly, members, partitions, result, problem)]
+            raise AssertionError(problem)
+
+    try:
+        search()
+    except AssertionError:
+        pass
+    if not found:
+        return None
+    if found[0][0] == "fatal":
+        error = found[0][1]
+        return Failure(error.outcome.kind, error.call, got=error.outcome.describe(),
+                       replay=f">>> {error.call}")
+    anomaly, members, partitions, result, problem = found[0]
+    call = _replay_call("sticky_assign", members, partitions)
+    return Failure(anomaly, call, expected="every partition owned once, balanced, and as "
+                   "many previous owners kept as balance allows", got=f"{result!r}: {problem}",
+                   replay=f">>> {call}")
+
+
+@prop("groups.sticky_assign", "owns every partition once and balances any group", 1)
+def sticky_balanced(learner):
+    return _sticky_search(learner, uniform=False)
+
+
+@prop("groups.sticky_assign", "keeps as many previous owners as balance allows", 1)
+def sticky_sticky(learner):
+    return _sticky_search(learner, uniform=True)
+
+
+def _group_run(learner, seam, function, strategy):
+    seams = REFERENCE.with_rules(**{seam: learner.function(function)})
+    replay = (">>> from kafkadojo.reference.rebalance import run_group\n"
+              ">>> from kafkadojo.reference.seams import REFERENCE\n"
+              f">>> print(run_group(seed={{seed}}, strategy={strategy!r}, duration_ms=60_000,\n"
+              f"...     seams=REFERENCE.with_rules({seam}={function})).report())")
+    for seed in range(3):
+        try:
+            outcome = run_group(seed=seed, strategy=strategy, duration_ms=60_000, seams=seams)
+        except Exception as error:      # noqa: BLE001 - judged by engine_failure
+            return engine_failure(error, f"group run seed {seed}", replay.format(seed=seed))
+        final = {o.partition for o in outcome.intervals if o.end_ms == outcome.end_ms}
+        counts = outcome.final_counts()
+        anomaly = ("double-ownership" if outcome.double_ownership else
+                   "partition-not-owned" if len(final) < 6 else
+                   "never-rebalanced" if counts and max(counts.values()) - min(counts.values()) > 1
+                   else None)
+        if anomaly:
+            return Failure(anomaly, f"group run seed {seed}",
+                           expected="at every moment, each partition owned by at most one member; "
+                                    "in the end, by exactly one, and the group balanced",
+                           got=outcome.report() + f"\n  partitions per member at the end: {counts}",
+                           replay=replay.format(seed=seed))
+    return None
+
+
+@prop("groups.sticky_assign", "in a group whose members join, leave and crash", 1)
+def sticky_in_the_engine(learner):
+    return _group_run(learner, "sticky_assign", "sticky_assign", "sticky")
+
+
+@prop("groups.partitions_to_revoke", "revokes exactly what moved away", 1)
+def revoke_exact(learner):
+    partition = st.tuples(st.sampled_from(TOPICS), st.integers(0, 4))
+    sets = st.lists(partition, unique=True, max_size=6).map(sorted)
+    return differential(learner, "partitions_to_revoke", assignors.partitions_to_revoke,
+                        st.tuples(sets, sets), anomaly="wrong-revocation")
+
+
+@prop("groups.partitions_to_revoke", "cooperative rebalances never give a partition two owners", 1)
+def revoke_in_the_engine(learner):
+    return _group_run(learner, "partitions_to_revoke", "partitions_to_revoke", "cooperative-sticky")

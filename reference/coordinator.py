@@ -1,0 +1,536 @@
+"""The group coordinator: the broker-side half of consumer groups (Kafka's classic protocol).
+
+Every group has one coordinator: the broker leading partition
+``abs(hash(group.id)) % offsets.topic.num.partitions`` of the internal topic
+``__consumer_offsets``. The coordinator
+
+- runs the group's membership protocol. Members *join* (JoinGroup), the coordinator waits
+  until every known member has rejoined (or ``max.poll.interval.ms``, the rebalance
+  timeout, passes), bumps the *generation*, and names a *leader*; the leader runs the
+  assignor and hands the result back in SyncGroup; the coordinator passes each member its
+  share. Members then *heartbeat*; a member silent for ``session.timeout.ms`` is removed,
+  and the group rebalances.
+- stores committed offsets as records in its ``__consumer_offsets`` partition, and answers
+  OffsetCommit only once the record is committed (replicated to the ISR), so a new
+  coordinator elected after a crash finds every offset it acknowledged.
+
+Group states are Kafka's: Empty, PreparingRebalance, CompletingRebalance, Stable.
+
+Simplifications, said plainly: a new member gets its member id at once (Kafka 2.2+ first
+answers MEMBER_ID_REQUIRED and the member joins again with it); group membership lives in
+the coordinator's memory only (Kafka also writes it to ``__consumer_offsets``), so after a
+coordinator moves, members find the new one and join again, keeping their committed offsets;
+``__consumer_offsets`` is ``cleanup.policy=compact`` but the engine does not compact yet, so
+its log keeps every commit and loading replays them all, the last one per partition winning.
+"""
+
+import struct
+from typing import NamedTuple
+
+from . import errors
+
+OFFSETS_TOPIC = "__consumer_offsets"
+
+EMPTY = "Empty"
+PREPARING_REBALANCE = "PreparingRebalance"
+COMPLETING_REBALANCE = "CompletingRebalance"
+STABLE = "Stable"
+
+
+def java_string_hash(text):
+    """Java's ``String.hashCode``: 31-based over UTF-16 code units, as a signed 32-bit int."""
+    h = 0
+    for unit in struct.unpack(f">{len(text.encode('utf-16-be')) // 2}H", text.encode("utf-16-be")):
+        h = (31 * h + unit) & 0xFFFFFFFF
+    return h - (1 << 32) if h >= 1 << 31 else h
+
+
+def coordinator_partition(group_id, num_partitions):
+    """``GroupMetadataManager.partitionFor``: ``Utils.abs(groupId.hashCode) % partitions``
+    (``Utils.abs`` maps Integer.MIN_VALUE to 0)."""
+    h = java_string_hash(group_id)
+    return (0 if h == -(1 << 31) else abs(h)) % num_partitions
+
+
+# -- __consumer_offsets records, in Kafka's schemas (OffsetCommitKey v1, OffsetCommitValue v3)
+def _string(text):
+    data = text.encode()
+    return struct.pack(">h", len(data)) + data
+
+
+def _read_string(data, at):
+    (length,) = struct.unpack_from(">h", data, at)
+    return data[at + 2:at + 2 + length].decode(), at + 2 + length
+
+
+def offset_commit_key(group_id, topic, partition):
+    return struct.pack(">h", 1) + _string(group_id) + _string(topic) + struct.pack(">i", partition)
+
+
+def offset_commit_value(offset, leader_epoch, metadata, commit_timestamp):
+    return (struct.pack(">hqi", 3, offset, leader_epoch) + _string(metadata)
+            + struct.pack(">q", commit_timestamp))
+
+
+def decode_offset_commit(key, value):
+    """``(group_id, topic, partition, offset)`` from a commit record (offset None: deleted)."""
+    (version,) = struct.unpack_from(">h", key, 0)
+    if version > 1:
+        return None                     # a group metadata record, not an offset
+    group_id, at = _read_string(key, 2)
+    topic, at = _read_string(key, at)
+    (partition,) = struct.unpack_from(">i", key, at)
+    offset = None if value is None else struct.unpack_from(">hq", value, 0)[1]
+    return group_id, topic, partition, offset
+
+
+# -- what the protocol carries ----------------------------------------------------------------
+class Subscription(NamedTuple):
+    """A member's ConsumerProtocolSubscription: its topics, and (cooperative, sticky) what it
+    owns now and since which generation."""
+    topics: tuple
+    owned: tuple = ()
+    generation: int = -1
+
+
+class JoinResponse(NamedTuple):
+    error: errors.KafkaError | None
+    generation: int = -1
+    protocol: str | None = None
+    leader_id: str = ""
+    member_id: str = ""
+    members: tuple = ()                 # leader only: (member_id, group_instance_id, Subscription)
+
+
+class MemberMetadata:
+    def __init__(self, member_id, group_instance_id, client_id, session_timeout_ms,
+                 rebalance_timeout_ms, protocols, now):
+        self.member_id = member_id
+        self.group_instance_id = group_instance_id
+        self.client_id = client_id
+        self.session_timeout_ms = session_timeout_ms
+        self.rebalance_timeout_ms = rebalance_timeout_ms
+        self.protocols = protocols              # [(assignor name, Subscription)], preferred first
+        self.last_heartbeat_ms = now
+        self.awaiting_join = None               # (requester, respond) of a JoinGroup in waiting
+        self.awaiting_sync = None
+        self.assignment = ()
+
+    def subscription(self, protocol):
+        return dict(self.protocols)[protocol]
+
+
+class GroupMetadata:
+    def __init__(self, group_id):
+        self.group_id = group_id
+        self.state = EMPTY
+        self.generation = 0
+        self.protocol = None
+        self.leader_id = None
+        self.members = {}                       # member id -> MemberMetadata, in join order
+        self.static_members = {}                # group.instance.id -> member id
+        self.offsets = {}                       # (topic, partition) -> committed offset
+        self.rebalance_timer = None
+        self.initial_delay = False              # waiting group.initial.rebalance.delay.ms
+        self.history = []                       # (time, generation, what happened)
+
+    def has_member(self, member_id):
+        return member_id in self.members
+
+    def all_joined(self):
+        return all(m.awaiting_join is not None for m in self.members.values())
+
+    def rebalance_timeout_ms(self):
+        return max((m.rebalance_timeout_ms for m in self.members.values()), default=0)
+
+    def select_protocol(self):
+        """Kafka's vote: each member votes for the assignor it prefers among those every
+        member supports; the most votes win (ties: the first name)."""
+        common = set.intersection(*(set(dict(m.protocols)) for m in self.members.values()))
+        votes = {}
+        for member in self.members.values():
+            choice = next(name for name, _ in member.protocols if name in common)
+            votes[choice] = votes.get(choice, 0) + 1
+        return max(sorted(votes), key=lambda name: votes[name])
+
+    def supports(self, protocols):
+        if not self.members:
+            return True
+        names = {name for name, _ in protocols}
+        return all(names & set(dict(m.protocols)) for m in self.members.values())
+
+
+class GroupCoordinator:
+    """One per broker; it serves the groups whose ``__consumer_offsets`` partition the
+    broker leads. Its state lives in memory: a crash loses it, and the next leader of the
+    partition rebuilds the offsets from the log."""
+
+    def __init__(self, broker):
+        self.broker = broker
+        self.sim = broker.sim
+        self.groups = {}                        # group id -> GroupMetadata
+        self.owned_partitions = set()           # __consumer_offsets partitions led here
+        self.running = False
+
+    @property
+    def num_partitions(self):
+        return self.broker.config["offsets.topic.num.partitions"]
+
+    def partition_for(self, group_id):
+        return coordinator_partition(group_id, self.num_partitions)
+
+    # -- becoming (and ceasing to be) coordinator ---------------------------------------
+    def on_elected(self, index, log):
+        """Load the offsets of every group this partition holds: replay its log, the last
+        commit of each (group, topic, partition) winning, as compaction would keep it."""
+        self.owned_partitions.add(index)
+        for group_id in [g for g in self.groups if self.partition_for(g) == index]:
+            del self.groups[group_id]
+        for batch in log.batches:
+            for record in batch.records(OFFSETS_TOPIC, index):
+                decoded = decode_offset_commit(record.key, record.value)
+                if decoded is None:
+                    continue
+                group_id, topic, partition, offset = decoded
+                group = self.group(group_id, create=True)
+                if offset is None:
+                    group.offsets.pop((topic, partition), None)
+                else:
+                    group.offsets[(topic, partition)] = offset
+        if not self.running:
+            self.running = True
+            self.broker.every(SESSION_CHECK_MS, self.broker.incarnation, self.expire_sessions)
+
+    def on_resigned(self, index):
+        self.owned_partitions.discard(index)
+        for group_id in [g for g in self.groups if self.partition_for(g) == index]:
+            group = self.groups.pop(group_id)
+            for member in group.members.values():
+                self.answer_waiting(member, errors.NotCoordinatorError(
+                    f"group {group_id}: this broker is no longer its coordinator"))
+
+    def check_coordinator(self, group_id):
+        if not self.broker.caught_up or self.partition_for(group_id) not in self.owned_partitions:
+            return errors.NotCoordinatorError(
+                f"broker {self.broker.node_id} is not the coordinator of group {group_id!r}")
+        return None
+
+    def group(self, group_id, create=False):
+        group = self.groups.get(group_id)
+        if group is None and create:
+            group = self.groups[group_id] = GroupMetadata(group_id)
+        return group
+
+    def reply(self, requester, respond, response):
+        self.broker.reply(requester, respond, response)
+
+    def note(self, group, text):
+        group.history.append((self.sim.now, group.generation, text))
+
+    # -- JoinGroup ---------------------------------------------------------------------
+    def handle_join_group(self, requester, group_id, member_id, group_instance_id, client_id,
+                          session_timeout_ms, rebalance_timeout_ms, protocols, respond):
+        error = self.check_coordinator(group_id)
+        config = self.broker.config
+        if error is None and not (config["group.min.session.timeout.ms"] <= session_timeout_ms
+                                  <= config["group.max.session.timeout.ms"]):
+            error = errors.InvalidSessionTimeoutError(
+                f"session.timeout.ms={session_timeout_ms} is outside "
+                f"[{config['group.min.session.timeout.ms']}, "
+                f"{config['group.max.session.timeout.ms']}]")
+        group = None
+        if error is None:
+            group = self.group(group_id, create=True)
+            if not group.supports(protocols):
+                error = errors.InconsistentGroupProtocolError(
+                    f"{client_id} supports {[n for n, _ in protocols]}, which the group does not")
+        if error is None and member_id == "":
+            returning = group.static_members.get(group_instance_id) if group_instance_id else None
+            unchanged = (returning is not None
+                         and group.members[returning].protocols[0][1].topics == protocols[0][1].topics)
+            member_id, error = self.add_member(group, group_instance_id, client_id,
+                                               session_timeout_ms, rebalance_timeout_ms,
+                                               protocols)
+            if unchanged and group.state == STABLE:
+                # KIP-345: a static member restarting with the same subscription gets its
+                # old partitions back without a rebalance.
+                self.reply(requester, respond, JoinResponse(
+                    None, group.generation, group.protocol, group.leader_id, member_id, ()))
+                return
+        elif error is None:
+            error = self.member_error(group, member_id, group_instance_id)
+        if error is not None:
+            self.reply(requester, respond, JoinResponse(error, member_id=member_id))
+            return
+        member = group.members[member_id]
+        member.protocols = protocols
+        member.last_heartbeat_ms = self.sim.now
+        member.awaiting_join = (requester, respond)
+        if group.state in (STABLE, COMPLETING_REBALANCE, EMPTY):
+            self.prepare_rebalance(group, f"{member_id} joined")
+        elif group.all_joined() and group.state == PREPARING_REBALANCE and not group.initial_delay:
+            self.complete_join(group)
+
+    def add_member(self, group, group_instance_id, client_id, session_timeout_ms,
+                   rebalance_timeout_ms, protocols):
+        now = self.sim.now
+        # Kafka: client id + "-" + a random UUID, so ids never repeat, even across coordinators.
+        member_id = f"{client_id}-{self.sim.rng.getrandbits(32):08x}"
+        old_id = group.static_members.get(group_instance_id) if group_instance_id else None
+        member = MemberMetadata(member_id, group_instance_id, client_id, session_timeout_ms,
+                                rebalance_timeout_ms, protocols, now)
+        if old_id is not None:
+            # KIP-345: the same group.instance.id came back (a restart). It takes over the old
+            # member's place and partitions; the old member id is fenced from now on.
+            old = group.members.pop(old_id)
+            self.answer_waiting(old, errors.FencedInstanceIdError(
+                f"{group_instance_id} rejoined as {member_id}"))
+            member.assignment = old.assignment
+            if group.leader_id == old_id:
+                group.leader_id = member_id
+            self.note(group, f"static member {group_instance_id} came back as {member_id}")
+        group.members[member_id] = member
+        if group_instance_id:
+            group.static_members[group_instance_id] = member_id
+        return member_id, None
+
+    def member_error(self, group, member_id, group_instance_id):
+        """The error for a request from ``member_id``, or None if it may proceed."""
+        if group_instance_id:
+            current = group.static_members.get(group_instance_id)
+            if current is not None and current != member_id:
+                return errors.FencedInstanceIdError(
+                    f"{member_id} is a stale member id for {group_instance_id} (now {current})")
+        if not group.has_member(member_id):
+            return errors.UnknownMemberIdError(f"group {group.group_id} has no member {member_id}")
+        return None
+
+    def prepare_rebalance(self, group, reason):
+        for member in group.members.values():
+            if member.awaiting_sync is not None:
+                requester, respond = member.awaiting_sync
+                member.awaiting_sync = None
+                self.reply(requester, respond, (errors.RebalanceInProgressError(reason), ()))
+        # A new group waits group.initial.rebalance.delay.ms for more members to arrive.
+        group.initial_delay = group.state == EMPTY
+        delay = (self.broker.config["group.initial.rebalance.delay.ms"] if group.initial_delay
+                 else group.rebalance_timeout_ms())
+        group.state = PREPARING_REBALANCE
+        self.note(group, f"rebalance: {reason}")
+        if group.rebalance_timer is not None:
+            group.rebalance_timer.cancel()
+        group.rebalance_timer = self.sim.timer(delay, self.on_rebalance_timeout, group,
+                                               self.broker.incarnation)
+        if group.all_joined() and not group.initial_delay:
+            self.complete_join(group)
+
+    def on_rebalance_timeout(self, group, incarnation):
+        if not self.broker.alive or incarnation != self.broker.incarnation:
+            return
+        if self.groups.get(group.group_id) is not group or group.state != PREPARING_REBALANCE:
+            return
+        group.rebalance_timer = None
+        if group.initial_delay:
+            group.initial_delay = False
+            if not group.all_joined():
+                group.rebalance_timer = self.sim.timer(group.rebalance_timeout_ms(),
+                                                       self.on_rebalance_timeout, group,
+                                                       incarnation)
+                return
+        for member in [m for m in group.members.values() if m.awaiting_join is None]:
+            self.remove_member(group, member, "did not rejoin within the rebalance timeout")
+        if group.state == PREPARING_REBALANCE:    # removing the last one may have completed it
+            self.complete_join(group)
+
+    def complete_join(self, group):
+        if group.rebalance_timer is not None:
+            group.rebalance_timer.cancel()
+            group.rebalance_timer = None
+        group.generation += 1
+        if not group.members:
+            group.state = EMPTY
+            group.protocol = group.leader_id = None
+            self.note(group, "group is empty")
+            return
+        group.protocol = group.select_protocol()
+        if group.leader_id not in group.members:
+            group.leader_id = next(iter(group.members))
+        group.state = COMPLETING_REBALANCE
+        self.note(group, f"generation {group.generation}: leader {group.leader_id}, "
+                         f"members {sorted(group.members)}")
+        everyone = tuple((m.member_id, m.group_instance_id, m.subscription(group.protocol))
+                         for m in group.members.values())
+        for member in group.members.values():
+            requester, respond = member.awaiting_join
+            member.awaiting_join = None
+            member.last_heartbeat_ms = self.sim.now
+            self.reply(requester, respond, JoinResponse(
+                None, group.generation, group.protocol, group.leader_id, member.member_id,
+                everyone if member.member_id == group.leader_id else ()))
+
+    # -- SyncGroup ---------------------------------------------------------------------
+    def handle_sync_group(self, requester, group_id, generation, member_id, group_instance_id,
+                          assignments, respond):
+        error = self.check_coordinator(group_id)
+        group = self.group(group_id)
+        if error is None and group is None:
+            error = errors.UnknownMemberIdError(f"group {group_id} has no members")
+        if error is None:
+            error = self.member_error(group, member_id, group_instance_id)
+        if error is None and generation != group.generation:
+            error = errors.IllegalGenerationError(
+                f"generation {generation}, the group is at {group.generation}")
+        if error is None and group.state == PREPARING_REBALANCE:
+            error = errors.RebalanceInProgressError(f"group {group_id} is rebalancing")
+        if error is not None:
+            self.reply(requester, respond, (error, ()))
+            return
+        member = group.members[member_id]
+        member.last_heartbeat_ms = self.sim.now
+        if group.state == STABLE:
+            self.reply(requester, respond, (None, member.assignment))
+            return
+        member.awaiting_sync = (requester, respond)
+        if member_id == group.leader_id:
+            for other in group.members.values():
+                other.assignment = tuple(assignments.get(other.member_id, ()))
+            group.state = STABLE
+            self.note(group, f"generation {group.generation} stable: "
+                             + "; ".join(f"{m.member_id}: {len(m.assignment)}"
+                                         for m in group.members.values()))
+            for other in group.members.values():
+                if other.awaiting_sync is not None:
+                    requester, respond = other.awaiting_sync
+                    other.awaiting_sync = None
+                    self.reply(requester, respond, (None, other.assignment))
+
+    # -- Heartbeat and LeaveGroup ------------------------------------------------------
+    def handle_heartbeat(self, requester, group_id, generation, member_id, group_instance_id,
+                         respond):
+        error = self.check_coordinator(group_id)
+        group = self.group(group_id)
+        if error is None and group is None:
+            error = errors.UnknownMemberIdError(f"group {group_id} has no members")
+        if error is None:
+            error = self.member_error(group, member_id, group_instance_id)
+        if error is None:
+            group.members[member_id].last_heartbeat_ms = self.sim.now
+            if generation != group.generation:
+                error = errors.IllegalGenerationError(
+                    f"generation {generation}, the group is at {group.generation}")
+            elif group.state == PREPARING_REBALANCE:
+                error = errors.RebalanceInProgressError(f"group {group_id} is rebalancing")
+        self.reply(requester, respond, error)
+
+    def handle_leave_group(self, requester, group_id, member_id, group_instance_id, respond):
+        error = self.check_coordinator(group_id)
+        group = self.group(group_id)
+        if error is None and group is None:
+            error = errors.UnknownMemberIdError(f"group {group_id} has no members")
+        if error is None:
+            error = self.member_error(group, member_id, group_instance_id)
+        if error is None:
+            self.remove_member(group, group.members[member_id], "left the group")
+        self.reply(requester, respond, error)
+
+    def remove_member(self, group, member, why):
+        del group.members[member.member_id]
+        if group.static_members.get(member.group_instance_id) == member.member_id:
+            del group.static_members[member.group_instance_id]
+        self.answer_waiting(member, errors.UnknownMemberIdError(f"{member.member_id} {why}"))
+        self.note(group, f"{member.member_id} removed: {why}")
+        if group.state in (STABLE, COMPLETING_REBALANCE):
+            self.prepare_rebalance(group, f"{member.member_id} {why}")
+        elif group.state == PREPARING_REBALANCE and group.all_joined() and not group.initial_delay:
+            self.complete_join(group)
+
+    def answer_waiting(self, member, error):
+        if member.awaiting_join is not None:
+            requester, respond = member.awaiting_join
+            member.awaiting_join = None
+            self.reply(requester, respond, JoinResponse(error, member_id=member.member_id))
+        if member.awaiting_sync is not None:
+            requester, respond = member.awaiting_sync
+            member.awaiting_sync = None
+            self.reply(requester, respond, (error, ()))
+
+    def expire_sessions(self):
+        now = self.sim.now
+        for group in list(self.groups.values()):
+            for member in list(group.members.values()):
+                waiting_in_join = member.awaiting_join is not None
+                if not waiting_in_join and now - member.last_heartbeat_ms > member.session_timeout_ms:
+                    self.remove_member(group, member,
+                                       f"sent no heartbeat for session.timeout.ms="
+                                       f"{member.session_timeout_ms}")
+
+    # -- offsets -----------------------------------------------------------------------
+    def handle_offset_commit(self, requester, group_id, generation, member_id, group_instance_id,
+                             offsets, respond):
+        """Commit ``{(topic, partition): offset}``. A member of a group commits with its
+        generation; a consumer outside group management (generation -1, no member id) may
+        commit only while the group has no members."""
+        error = self.check_coordinator(group_id)
+        group = self.group(group_id, create=error is None)
+        if error is None and generation < 0 and member_id == "":
+            if group.members:
+                error = errors.UnknownMemberIdError(
+                    f"group {group_id} has members: commit as one of them")
+        elif error is None:
+            error = self.member_error(group, member_id, group_instance_id)
+            if error is None and generation != group.generation:
+                error = errors.IllegalGenerationError(
+                    f"generation {generation}, the group is at {group.generation}")
+            if error is None and group.state != STABLE:
+                error = errors.RebalanceInProgressError(f"group {group_id} is rebalancing")
+        if error is not None:
+            self.reply(requester, respond, {tp: error for tp in offsets})
+            return
+        now = self.sim.now
+        items = sorted(offsets.items())
+        keys = [offset_commit_key(group_id, t, p) for (t, p), _ in items]
+        values = [offset_commit_value(o, -1, "", now) for _, o in items]
+        index = self.partition_for(group_id)
+
+        def on_appended(response):
+            answer = response.error
+            if answer is None:
+                for tp, offset in items:
+                    group.offsets[tp] = offset
+            elif not isinstance(answer, (errors.NotCoordinatorError,
+                                         errors.CoordinatorNotAvailableError)):
+                # GroupMetadataManager maps storage errors to ones a consumer retries.
+                answer = (errors.NotCoordinatorError(str(answer))
+                          if isinstance(answer, errors.NotLeaderOrFollowerError)
+                          else errors.CoordinatorNotAvailableError(str(answer)))
+            self.reply(requester, respond, {tp: answer for tp in offsets})
+
+        self.broker.append_records(self.broker, OFFSETS_TOPIC, index, keys, values, [now] * len(keys),
+                                   [()] * len(keys), -1,
+                                   self.broker.config["offsets.commit.timeout.ms"], on_appended)
+
+    def handle_offset_fetch(self, requester, group_id, partitions, respond):
+        """The committed offset of each partition, -1 where there is none."""
+        error = self.check_coordinator(group_id)
+        if error is not None:
+            self.reply(requester, respond, (error, {}))
+            return
+        group = self.group(group_id)
+        offsets = group.offsets if group is not None else {}
+        self.reply(requester, respond, (None, {tp: offsets.get(tp, -1) for tp in partitions}))
+
+    def describe(self, group_id):
+        group = self.group(group_id)
+        if group is None:
+            return None
+        return {"group_id": group_id, "state": group.state, "generation": group.generation,
+                "protocol": group.protocol, "leader": group.leader_id,
+                "members": {m.member_id: {"group_instance_id": m.group_instance_id,
+                                          "client_id": m.client_id,
+                                          "assignment": sorted(m.assignment)}
+                            for m in group.members.values()},
+                "offsets": dict(sorted(group.offsets.items())),
+                "history": list(group.history)}
+
+
+SESSION_CHECK_MS = 500          # how often the coordinator looks for expired sessions

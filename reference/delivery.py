@@ -1,0 +1,221 @@
+"""Delivery semantics: where a consumer commits decides what a crash costs.
+
+A consumer application loops: poll a batch, process each record (a side effect: a row in a
+database, an email), commit the offset to resume from. A crash can strike between any two
+steps, and the next instance resumes from the last *committed* offset:
+
+- commit *before* processing (**at-most-once**): a crash after the commit and before the
+  processing skips records. Some are lost; none is processed twice.
+- commit *after* processing (**at-least-once**): a crash after processing and before the
+  commit reprocesses records. Some are duplicated; none is lost.
+- at-least-once into an **idempotent sink** (one that writes each record's effect under its
+  (topic, partition, offset), so a second write changes nothing): each record's effect
+  appears exactly once, though it may be processed twice.
+
+``run_delivery`` runs such an application against the engine with a crash injected at a
+chosen step, and ``DeliveryOutcome.report()`` names what went wrong, with the timeline that
+shows it. The committed offset is the offset of the *next* record to read: last processed + 1.
+"""
+
+from typing import NamedTuple
+
+from . import errors
+from .record import Record
+
+AT_MOST_ONCE = "at-most-once"
+AT_LEAST_ONCE = "at-least-once"
+GUARANTEES = (AT_MOST_ONCE, AT_LEAST_ONCE)
+
+
+def committed_offsets(records):
+    """The offsets to commit after processing ``records`` (a batch from poll(), in order,
+    possibly from several partitions): ``{(topic, partition): offset}`` where the offset is
+    the last processed offset of that partition + 1, the next record to read. Having
+    processed offsets 40 and 41 of ("t", 0), commit ``{("t", 0): 42}``."""
+    offsets = {}
+    for record in records:
+        offsets[(record.topic, record.partition)] = record.offset + 1
+    return offsets
+
+
+def plan_batch(records, guarantee):
+    """The steps of one turn of the poll loop, in the order ``guarantee`` requires:
+    ``("process", record)`` for each record, in order, and ``("commit", offsets)``.
+
+    The application may crash between any two steps; the next instance resumes from the
+    last committed offsets. AT_MOST_ONCE: no record may ever be processed twice (losing
+    some in a crash is allowed). AT_LEAST_ONCE: no record may ever be lost (processing
+    some twice after a crash is allowed). Either way, a run without crashes processes
+    every record exactly once and leaves everything committed."""
+    commit = ("commit", committed_offsets(records))
+    process = [("process", record) for record in records]
+    if guarantee == AT_MOST_ONCE:
+        return [commit, *process]
+    return [*process, commit]
+
+
+class Crash(Exception):
+    """Injected: the application process dies here."""
+
+
+class Step(NamedTuple):
+    time_ms: int
+    instance: int           # which run of the application (1, then 2 after a crash...)
+    what: str               # poll, process, commit, crash, restart
+    detail: str
+
+
+class DeliveryOutcome(NamedTuple):
+    guarantee: str
+    idempotent_sink: bool
+    crash_at: tuple
+    produced: tuple         # (partition, offset) of every record written
+    processed: tuple        # (partition, offset) per process() call, in order
+    effects: tuple          # what the sink holds at the end
+    timeline: tuple         # Steps
+    seed: int
+
+    @property
+    def lost(self):
+        return sorted(set(self.produced) - set(self.effects))
+
+    @property
+    def duplicated(self):
+        seen, twice = set(), set()
+        for item in self.effects:
+            (twice if item in seen else seen).add(item)
+        return sorted(twice)
+
+    def violations(self):
+        """What breaks the claimed guarantee: at-most-once may lose but never duplicate;
+        at-least-once may duplicate but never lose (and with an idempotent sink, neither)."""
+        found = []
+        if self.duplicated and (self.guarantee == AT_MOST_ONCE or self.idempotent_sink):
+            found.append(("duplicate", self.duplicated))
+        if self.lost and self.guarantee == AT_LEAST_ONCE:
+            found.append(("lost-record", self.lost))
+        return found
+
+    def report(self):
+        lines = [f"{self.guarantee}{' into an idempotent sink' if self.idempotent_sink else ''}, "
+                 f"crash at step {self.crash_at}: {len(self.produced)} records produced, "
+                 f"{len(self.processed)} process() calls, {len(self.effects)} effects"]
+        for name, items in (("lost", self.lost), ("duplicated", self.duplicated)):
+            if items:
+                lines.append(f"  {name}: " + ", ".join(f"p{p}@{o}" for p, o in items))
+        for kind, items in self.violations():
+            lines.append(f"  VIOLATION {kind}: the {self.guarantee} guarantee does not allow it")
+        lines.append("  timeline:")
+        lines += [f"    t={s.time_ms:>6} #{s.instance} {s.what:<8} {s.detail}" for s in self.timeline]
+        lines.append(f"  replay: run_delivery({self.guarantee!r}, crash_at={self.crash_at!r}, "
+                     f"idempotent_sink={self.idempotent_sink}, seed={self.seed})")
+        return "\n".join(lines)
+
+
+class Sink:
+    """Where processing leaves its effects. An idempotent sink keys each write by the
+    record's (partition, offset), so writing it again changes nothing."""
+
+    def __init__(self, idempotent):
+        self.idempotent = idempotent
+        self.effects = []
+        self.keys = set()
+
+    def write(self, record):
+        key = (record.partition, record.offset)
+        if self.idempotent and key in self.keys:
+            return
+        self.keys.add(key)
+        self.effects.append(key)
+
+
+def run_delivery(guarantee, crash_at=(), idempotent_sink=False, seed=0, records=12,
+                 partitions=2, max_poll_records=4, seams=None):
+    """Produce ``records``, then run a consumer application until it has read them all.
+    ``crash_at`` lists step numbers (each process() and commit() call is a step, counted
+    across restarts from 0); ``(n, "after")`` crashes just after step n's effect instead of
+    just before it. After a crash a new instance starts with the same group.instance.id
+    (a static member takes its predecessor's place without a rebalance)."""
+    from .cluster import Cluster
+    if guarantee not in GUARANTEES:
+        raise errors.InvalidConfigurationError(f"guarantee must be one of {GUARANTEES}, got {guarantee!r}")
+    cluster = Cluster(3, seed=seed, seams=seams, config={"offsets.topic.num.partitions": 3})
+    rules = cluster.seams
+    cluster.create_topic("payments", partitions, 3)
+    producer = cluster.producer(linger_ms=0)
+    for i in range(records):
+        producer.send("payments", key=f"k{i}".encode(), value=f"payment {i}".encode())
+    producer.flush()
+    produced = tuple(sorted(
+        (p, o) for p in range(partitions)
+        for o in range(cluster.log(cluster.leader("payments", p), "payments", p).high_watermark)))
+    crash_points = {(c, "before") if isinstance(c, int) else tuple(c) for c in crash_at}
+    sink = Sink(idempotent_sink)
+    timeline, processed = [], []
+    step = 0
+    instance = 0
+
+    def note(what, detail):
+        timeline.append(Step(cluster.now, instance, what, detail))
+
+    def at_step(what, detail, effect):
+        nonlocal step
+        number, step = step, step + 1
+        if (number, "before") in crash_points:
+            note("crash", f"before {what} {detail} (step {number})")
+            raise Crash()
+        effect()
+        note(what, detail)
+        if (number, "after") in crash_points:
+            note("crash", f"after {what} {detail} (step {number})")
+            raise Crash()
+
+    while True:
+        instance += 1
+        if instance > len(crash_points) + 2:
+            raise RuntimeError("the application did not finish after every injected crash")
+        consumer = cluster.consumer(f"app-{instance}", group_id="billing",
+                                    group_instance_id="billing-1", enable_auto_commit=False,
+                                    auto_offset_reset="earliest",
+                                    max_poll_records=max_poll_records)
+        consumer.subscribe(["payments"])
+        note("restart" if instance > 1 else "start", "")
+
+        def process(record):
+            processed.append((record.partition, record.offset))
+            at_step("process", f"p{record.partition}@{record.offset}",
+                    lambda: sink.write(record))
+
+        def commit(offsets):
+            detail = ", ".join(f"p{p}->{o}" for (_, p), o in sorted(offsets.items()))
+            at_step("commit", detail, lambda: consumer.commit(offsets))
+
+        try:
+            idle = 0
+            while idle < 3:
+                batch = consumer.poll(2_000)
+                if not batch:
+                    idle += 1 if consumer.group.state == "stable" else 0
+                    continue
+                idle = 0
+                note("poll", ", ".join(f"p{r.partition}@{r.offset}" for r in batch))
+                for action, argument in rules.plan_batch(batch, guarantee):
+                    if action == "process":
+                        process(Record(*argument))
+                    elif action == "commit":
+                        commit({tuple(tp): offset for tp, offset in dict(argument).items()})
+                    else:
+                        raise ValueError(f"a step is ('process', record) or ('commit', offsets), "
+                                         f"not {action!r}")
+            break
+        except Crash:
+            consumer.crash()
+    return DeliveryOutcome(guarantee, idempotent_sink, tuple(sorted(crash_points)), produced,
+                           tuple(processed), tuple(sink.effects), tuple(timeline), seed)
+
+
+def crash_points(guarantee, seed=0, **options):
+    """Every step a clean run takes: each is a place to inject a crash, before or after."""
+    clean = run_delivery(guarantee, seed=seed, **options)
+    steps = sum(1 for s in clean.timeline if s.what in ("process", "commit"))
+    return [(n, when) for n in range(steps) for when in ("before", "after")]

@@ -1,0 +1,260 @@
+"""Consumer groups in the engine: the coordinator, rebalances, static membership, commits."""
+
+import pytest
+from kafka.coordinator.assignors.range import RangePartitionAssignor  # noqa: F401 (oracle elsewhere)
+
+from kafkadojo.reference import errors
+from kafkadojo.reference.cluster import Cluster
+from kafkadojo.reference.coordinator import (OFFSETS_TOPIC, coordinator_partition,
+                                             decode_offset_commit, java_string_hash)
+from kafkadojo.reference.monitoring import consumer_group_lag
+from kafkadojo.reference.rebalance import run_group
+
+SMALL = {"offsets.topic.num.partitions": 3}
+
+
+def cluster_with(partitions=6, records=0, seed=1):
+    cluster = Cluster(3, seed=seed, config=SMALL)
+    cluster.create_topic("orders", partitions, 3)
+    if records:
+        producer = cluster.producer(linger_ms=0)
+        for i in range(records):
+            producer.send("orders", key=f"k{i}".encode(), value=f"v{i}".encode())
+        producer.flush()
+    return cluster
+
+
+def members(cluster, n, **config):
+    consumers = [cluster.consumer(f"c{i}", group_id="g", auto_offset_reset="earliest",
+                                  session_timeout_ms=10_000, **config) for i in range(n)]
+    for consumer in consumers:
+        consumer.subscribe(["orders"])
+    return consumers
+
+
+def spin(cluster, consumers, ms):
+    end = cluster.now + ms
+    got = []
+    while cluster.now < end:
+        for consumer in consumers:
+            if not consumer.closed:
+                got += consumer.poll(100)
+    return got
+
+
+def assignment(cluster):
+    return {m: d["assignment"] for m, d in cluster.describe_group("g")["members"].items()}
+
+
+def test_coordinator_partition_is_javas_string_hash():
+    # Java: "abc".hashCode() == 96354; "polygenelubricants".hashCode() == Integer.MIN_VALUE
+    assert java_string_hash("abc") == 96354
+    assert java_string_hash("polygenelubricants") == -(1 << 31)
+    assert coordinator_partition("polygenelubricants", 50) == 0     # Utils.abs(MIN_VALUE) == 0
+    assert coordinator_partition("abc", 50) == 96354 % 50
+
+
+def test_a_group_forms_reads_everything_once_and_commits():
+    cluster = cluster_with(records=60)
+    consumers = members(cluster, 3)
+    got = spin(cluster, consumers, 8_000)
+    assert sorted((r.partition, r.offset) for r in got) == sorted(
+        {(r.partition, r.offset) for r in got}) and len(got) == 60
+    owned = assignment(cluster)
+    assert sorted(tp for tps in owned.values() for tp in tps) == [("orders", p) for p in range(6)]
+    assert all(len(tps) == 2 for tps in owned.values())
+    for consumer in consumers:
+        consumer.commit()
+    offsets = cluster.describe_group("g")["offsets"]
+    high_watermarks = {("orders", p): cluster.log(cluster.leader("orders", p), "orders", p).high_watermark
+                       for p in range(6)}
+    assert offsets == high_watermarks
+    assert all(lag == 0 for lag in consumer_group_lag(cluster, "g").values())
+
+
+def test_offsets_live_in_the_consumer_offsets_topic_and_survive_the_coordinator():
+    cluster = cluster_with(records=30)
+    consumers = members(cluster, 2)
+    spin(cluster, consumers, 8_000)
+    for consumer in consumers:
+        consumer.commit()
+    before = cluster.describe_group("g")["offsets"]
+    coordinator = cluster.group_coordinator("g")
+    index = coordinator_partition("g", 3)
+    log = cluster.log(coordinator.node_id, OFFSETS_TOPIC, index)
+    stored = {}
+    for batch in log.batches:
+        for record in batch.records(OFFSETS_TOPIC, index):
+            group, topic, partition, offset = decode_offset_commit(record.key, record.value)
+            stored[(topic, partition)] = offset
+    assert stored == before
+    cluster.crash(coordinator.node_id)
+    spin(cluster, consumers, 25_000)
+    assert cluster.group_coordinator("g").node_id != coordinator.node_id
+    assert cluster.describe_group("g")["offsets"] == before
+
+
+def test_a_new_member_resumes_from_the_committed_offset():
+    cluster = cluster_with(partitions=1, records=10)
+    first = members(cluster, 1, enable_auto_commit=False)[0]
+    got = spin(cluster, [first], 6_000)
+    assert len(got) == 10
+    first.commit({("orders", 0): 4})            # processed 0..3: the next to read is 4
+    first.close()
+    second = cluster.consumer("late", group_id="g", auto_offset_reset="earliest",
+                              enable_auto_commit=False)
+    second.subscribe("orders")
+    again = spin(cluster, [second], 8_000)
+    assert [r.offset for r in again] == list(range(4, 10))
+    assert second.committed("orders", 0) == 4       # nothing committed since
+    second.commit()
+    assert second.committed("orders", 0) == 10
+
+
+def test_a_crashed_member_is_removed_after_its_session_timeout():
+    cluster = cluster_with()
+    consumers = members(cluster, 3)
+    spin(cluster, consumers, 6_000)
+    crashed = consumers[1]
+    crashed.crash()
+    spin(cluster, consumers, 5_000)
+    assert len(assignment(cluster)) == 3            # not yet: session.timeout.ms is 10 s
+    spin(cluster, consumers, 10_000)
+    owned = assignment(cluster)
+    assert len(owned) == 2 and not any(m.startswith("c1-") for m in owned)
+    assert sum(len(tps) for tps in owned.values()) == 6
+
+
+def test_a_closed_dynamic_member_leaves_at_once():
+    cluster = cluster_with()
+    consumers = members(cluster, 2)
+    spin(cluster, consumers, 6_000)
+    consumers[0].close()
+    spin(cluster, consumers, 1_500)
+    owned = assignment(cluster)
+    assert len(owned) == 1 and len(next(iter(owned.values()))) == 6
+
+
+def test_a_member_that_stops_polling_leaves_after_max_poll_interval():
+    cluster = cluster_with()
+    consumers = members(cluster, 2, max_poll_interval_ms=5_000)
+    spin(cluster, consumers, 6_000)
+    spin(cluster, consumers[1:], 8_000)             # consumers[0] is stuck in processing
+    owned = assignment(cluster)
+    assert len(owned) == 1 and next(iter(owned)).startswith("c1-")
+    spin(cluster, consumers, 6_000)                 # it polls again: it rejoins
+    assert len(assignment(cluster)) == 2
+
+
+def test_static_member_restart_keeps_partitions_without_rebalance_and_fences_the_zombie():
+    cluster = cluster_with(partitions=4)
+    a = cluster.consumer("a", group_id="g", group_instance_id="app-1", session_timeout_ms=10_000)
+    b = cluster.consumer("b", group_id="g", group_instance_id="app-2", session_timeout_ms=10_000)
+    a.subscribe("orders")
+    b.subscribe("orders")
+    spin(cluster, [a, b], 6_000)
+    generation = cluster.describe_group("g")["generation"]
+    before = sorted(assignment(cluster).values())
+    a_again = cluster.consumer("a-restarted", group_id="g", group_instance_id="app-1",
+                               session_timeout_ms=10_000)
+    a_again.subscribe("orders")
+    spin(cluster, [a_again, b], 4_000)
+    assert cluster.describe_group("g")["generation"] == generation      # no rebalance
+    assert sorted(assignment(cluster).values()) == before
+    with pytest.raises(errors.FencedInstanceIdError):
+        spin(cluster, [a], 10_000)
+
+
+@pytest.mark.parametrize("strategy", ["range", "roundrobin", "sticky", "cooperative-sticky"])
+def test_every_partition_has_one_owner_after_joins_leaves_and_crashes(strategy):
+    outcome = run_group(seed=11, strategy=strategy, duration_ms=90_000)
+    assert not outcome.double_ownership, outcome.report()
+    final = [o for o in outcome.intervals if o.end_ms == outcome.end_ms]
+    assert sorted(o.partition for o in final) == [("clicks", p) for p in range(6)]
+
+
+def test_cooperative_rebalances_pause_less_than_eager_ones():
+    eager = run_group(seed=4, strategy="sticky", faults=("join", "leave"), duration_ms=90_000)
+    cooperative = run_group(seed=4, strategy="cooperative-sticky", faults=("join", "leave"),
+                            duration_ms=90_000)
+    # the same nemesis (a leaving member's final commit may shift later times by a few ms)
+    assert [text for _, text in eager.faults] == [text for _, text in cooperative.faults]
+    assert cooperative.pause_ms < eager.pause_ms, (eager.report(), cooperative.report())
+    assert cooperative.generations > eager.generations  # cooperative needs follow-up rounds
+
+
+def test_a_member_that_revokes_nothing_starves_the_newcomer():
+    from kafkadojo.reference.seams import REFERENCE
+    keep_everything = REFERENCE.with_rules(partitions_to_revoke=lambda owned, assigned: [])
+    good = run_group(seed=4, strategy="cooperative-sticky", faults=("join",), duration_ms=40_000)
+    bad = run_group(seed=4, strategy="cooperative-sticky", faults=("join",), duration_ms=40_000,
+                    seams=keep_everything)
+    assert max(good.final_counts().values()) - min(good.final_counts().values()) <= 1
+    assert min(bad.final_counts().values()) == 0 and max(bad.final_counts().values()) >= 2
+    assert not bad.double_ownership         # the assignor never gives away what is still owned
+
+
+def test_flaky_members_cause_a_rebalance_storm():
+    calm = run_group(seed=8, strategy="range", faults=("join",), duration_ms=60_000,
+                     fault_interval_ms=60_000)
+    stormy = run_group(seed=8, strategy="range", faults=("crash", "stall", "join"),
+                       duration_ms=60_000, fault_interval_ms=6_000)
+    # Each rebalance waits for the crashed and stalled members (session.timeout.ms,
+    # max.poll.interval.ms): the group spends most of its time not reading.
+    assert stormy.pause_ms > 5 * calm.pause_ms
+    assert any("session.timeout.ms" in text for _, _, text in stormy.history)
+
+
+# -- bad input ------------------------------------------------------------------------------
+def test_bad_group_input_gets_kafka_named_errors_and_changes_nothing():
+    cluster = cluster_with(records=5)
+    consumer = members(cluster, 1)[0]
+    spin(cluster, [consumer], 6_000)
+    consumer.commit()
+    before = cluster.describe_group("g")["offsets"]
+    with pytest.raises(errors.GroupIdNotFoundError):
+        cluster.describe_group("no-such-group")
+    with pytest.raises(errors.IllegalStateError, match="not assigned"):
+        consumer.commit({("orders", 99): 1})
+    partition = sorted(consumer.assignment)[0]
+    with pytest.raises(errors.OffsetOutOfRangeError, match="last processed offset"):
+        consumer.commit({partition: 10_000})
+    with pytest.raises(errors.OffsetOutOfRangeError):
+        consumer.commit({partition: -3})
+    with pytest.raises(errors.InvalidGroupIdError):
+        cluster.consumer("no-group").commit()
+    with pytest.raises(errors.InvalidGroupIdError):
+        cluster.consumer("no-group-either").subscribe("orders")
+    with pytest.raises(errors.IllegalStateError):
+        consumer.assign([("orders", 0)])
+    with pytest.raises(errors.InvalidConfigurationError, match="partition.assignment.strategy"):
+        cluster.consumer("x", group_id="g", partition_assignment_strategy="fastest")
+    with pytest.raises(errors.InvalidTopicError):
+        cluster.create_topic(OFFSETS_TOPIC, 1)
+    assert cluster.describe_group("g")["offsets"] == before
+
+
+def test_clients_cannot_write_to_consumer_offsets():
+    cluster = cluster_with(records=1)
+    members(cluster, 1)
+    cluster.run_for(5_000)
+    producer = cluster.producer()
+    future = producer.send(OFFSETS_TOPIC, key=b"x", value=b"y")
+    producer.flush()
+    with pytest.raises(errors.InvalidTopicError):
+        future.get()
+
+
+def test_consumer_offsets_is_compacted_so_retention_never_deletes_commits():
+    cluster = Cluster(3, seed=2, config={**SMALL, "log.retention.ms": 1_000,
+                                         "log.retention.check.interval.ms": 1_000,
+                                         "log.roll.ms": 500})
+    cluster.create_topic("orders", 1, 3)
+    consumer = members(cluster, 1)[0]
+    spin(cluster, [consumer], 6_000)
+    consumer.commit({("orders", 0): 0})
+    spin(cluster, [consumer], 10_000)
+    assert cluster.controller.topics[OFFSETS_TOPIC].configs["cleanup.policy"] == "compact"
+    coordinator = cluster.group_coordinator("g")
+    log = cluster.log(coordinator.node_id, OFFSETS_TOPIC, coordinator_partition("g", 3))
+    assert log.log_start_offset == 0 and log.log_end_offset >= 1
