@@ -305,8 +305,9 @@ def show_isr(rules=None):
 
 # -- consumer groups: who owns which partition, over time ------------------------------------
 
-MEMBER_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#b279a2", "#9d755d", "#e45756", "#72b7b2",
-                 "#eeca3b")
+# No red: red marks two owners at once.
+MEMBER_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#b279a2", "#9d755d", "#72b7b2", "#eeca3b",
+                 "#17becf", "#bab0ac")
 PAUSED = "#d9d9d9"
 
 

@@ -66,3 +66,16 @@ def test_the_report_names_the_violation_and_replays_it():
 def test_bad_guarantee_is_refused():
     with pytest.raises(errors.InvalidConfigurationError, match="guarantee"):
         run_delivery("exactly-twice")
+
+
+def test_the_pictures_show_what_a_crash_and_a_rebalance_cost():
+    from kafkadojo.exercises import pictures
+    lossy = pictures.draw_delivery(run_delivery(AT_MOST_ONCE, crash_at=[(5, "after")]))
+    assert "lost: never processed" in lossy and "within the at-most-once guarantee" in lossy
+    doubled = pictures.draw_delivery(run_delivery(AT_LEAST_ONCE, crash_at=[(5, "after")]))
+    assert "processed twice" in doubled
+    groups = pictures.draw_ownership(pictures.group_story("cooperative-sticky"))
+    assert "clicks-5" in groups and "member joins" not in groups and "joins" in groups
+    stuck = pictures.group_story("cooperative-sticky", faults=("join",),
+                                 rules={"partitions_to_revoke": lambda owned, assigned: []})
+    assert min(stuck.final_counts().values()) == 0      # the newcomer never gets a partition

@@ -258,3 +258,34 @@ def test_consumer_offsets_is_compacted_so_retention_never_deletes_commits():
     coordinator = cluster.group_coordinator("g")
     log = cluster.log(coordinator.node_id, OFFSETS_TOPIC, coordinator_partition("g", 3))
     assert log.log_start_offset == 0 and log.log_end_offset >= 1
+
+
+def test_auto_commit_commits_positions_every_interval():
+    cluster = cluster_with(partitions=1, records=10)
+    consumer = members(cluster, 1, auto_commit_interval_ms=1_000)[0]
+    got = spin(cluster, [consumer], 6_000)
+    assert len(got) == 10
+    spin(cluster, [consumer], 2_500)            # no commit() call: auto-commit did it
+    assert cluster.describe_group("g")["offsets"] == {("orders", 0): 10}
+
+
+def test_commit_async_reports_through_its_callback_and_fails_after_a_rebalance():
+    cluster = cluster_with(partitions=2, records=10)
+    first, second = members(cluster, 2, enable_auto_commit=False)
+    spin(cluster, [first, second], 6_000)
+    partition = sorted(first.assignment)[0]
+    outcomes = []
+    first.commit_async({partition: 1}, outcomes.append)
+    spin(cluster, [first, second], 500)
+    assert outcomes == [None] and cluster.describe_group("g")["offsets"][partition] == 1
+    # A commit carrying an old generation is fenced: CommitFailedException.
+    group = first.group
+    generation = group.generation
+    third = members(cluster, 1, enable_auto_commit=False)[0]
+    spin(cluster, [first, second, third], 6_000)
+    assert group.generation > generation
+    group.generation = generation           # pretend first missed the rebalance
+    outcomes.clear()
+    group.commit({sorted(first.assignment)[0]: 0}, outcomes.append)
+    spin(cluster, [second, third], 500)
+    assert isinstance(outcomes[0], errors.CommitFailedError)
