@@ -173,7 +173,7 @@ class ConsumerCoordinator:
         self.consumer.net.send(self.consumer, broker, broker.handle_find_coordinator,
                                self.consumer, self.group_id,
                                lambda response: self.on_find_coordinator(token, response))
-        # A lost request or answer is retried after request.timeout.ms... sooner is kinder:
+        # A lost request or answer: ask again after request.timeout.ms.
         self.sim.schedule(self.config["request.timeout.ms"], self.give_up_finding, token)
 
     def give_up_finding(self, token):

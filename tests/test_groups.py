@@ -7,7 +7,7 @@ from kafkadojo.reference import errors
 from kafkadojo.reference.cluster import Cluster
 from kafkadojo.reference.coordinator import (OFFSETS_TOPIC, coordinator_partition,
                                              decode_offset_commit, java_string_hash)
-from kafkadojo.reference.monitoring import consumer_group_lag
+from kafkadojo.reference.monitoring import consumer_group_lag, group_lag
 from kafkadojo.reference.rebalance import run_group
 
 SMALL = {"offsets.topic.num.partitions": 3}
@@ -70,6 +70,12 @@ def test_a_group_forms_reads_everything_once_and_commits():
                        for p in range(6)}
     assert offsets == high_watermarks
     assert all(lag == 0 for lag in consumer_group_lag(cluster, "g").values())
+    producer = cluster.producer(linger_ms=0)
+    for i in range(7):
+        producer.send("orders", b"late", partition=i % 2)
+    producer.flush()
+    lags = consumer_group_lag(cluster, "g")
+    assert lags[("orders", 0)] == 4 and lags[("orders", 1)] == 3 and group_lag(lags) == 7
 
 
 def test_offsets_live_in_the_consumer_offsets_topic_and_survive_the_coordinator():
