@@ -309,9 +309,13 @@ class Consumer(Client):
         group = self.require_group()
         timeout_ms = timeout_ms or self.config["request.timeout.ms"]
         answer = []
-        if group.coordinator is None:
+        deadline = self.sim.now + timeout_ms
+        while group.coordinator is None and self.sim.now < deadline:
             group.find_coordinator()
-            self.cluster.run_until(lambda: group.coordinator is not None, timeout_ms=timeout_ms)
+            self.cluster.run_until(lambda: group.coordinator is not None or not group.finding,
+                                   timeout_ms=max(1, deadline - self.sim.now))
+            if group.coordinator is None:
+                self.cluster.run_for(self.config["retry.backoff.ms"])
         if group.coordinator is None:
             raise errors.CoordinatorNotAvailableError(f"no coordinator for {group.group_id}")
         group.send("handle_offset_fetch", [(topic, partition)], answer.append)

@@ -419,12 +419,19 @@ class ConsumerCoordinator:
             self.commit(offsets, callback or (lambda error: None))
 
     def commit(self, offsets, callback):
-        if self.coordinator is None or self.state != STABLE:
-            error = (errors.RebalanceInProgressError(f"group {self.group_id} is rebalancing")
-                     if self.coordinator is not None else
-                     errors.CoordinatorNotAvailableError(f"no coordinator known for {self.group_id}"))
-            self.sim.schedule(0, callback, error)
-            self.tick()
+        if self.coordinator is None:
+            self.sim.schedule(0, callback, errors.CoordinatorNotAvailableError(
+                f"no coordinator known for {self.group_id} yet"))
+            self.find_coordinator()
+            return
+        if not self.topics:
+            # assign(), not subscribe(): a commit outside group management (generation -1)
+            self.send("handle_offset_commit", -1, "", None, dict(offsets),
+                      lambda answer: self.on_commit(self.token, answer, callback))
+            return
+        if self.state != STABLE:
+            self.sim.schedule(0, callback, errors.RebalanceInProgressError(
+                f"group {self.group_id} is rebalancing"))
             return
         token = self.token
         self.send("handle_offset_commit", self.generation, self.member_id, self.instance_id,

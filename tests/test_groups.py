@@ -295,3 +295,13 @@ def test_commit_async_reports_through_its_callback_and_fails_after_a_rebalance()
     group.commit({sorted(first.assignment)[0]: 0}, outcomes.append)
     spin(cluster, [second, third], 500)
     assert isinstance(outcomes[0], errors.CommitFailedError)
+
+
+def test_a_consumer_outside_group_management_commits_with_its_group_id():
+    cluster = cluster_with(partitions=1, records=5)
+    consumer = cluster.consumer("manual", group_id="reports", auto_offset_reset="earliest")
+    consumer.assign([("orders", 0)])
+    assert len(consumer.poll(2_000)) == 5
+    assert consumer.committed("orders", 0) is None
+    consumer.commit()
+    assert consumer.committed("orders", 0) == 5
