@@ -11,6 +11,13 @@ balance allows. Among equally good answers Kafka's choice depends on Java hash-m
 so Kafka (and its own tests) judge sticky assignments by those properties; ours makes its
 choices in member order and partition order.
 
+The assignor also fixes the rebalance protocol (``REBALANCE_PROTOCOL``). Under the eager
+one every member gives up everything before the leader assigns. Under the cooperative one
+(KIP-429) members keep reading while they rejoin, so the leader must not hand out a
+partition its current owner still reads: ``cooperative_sticky_assign`` holds such
+partitions back, their owners revoke them (``partitions_to_revoke``), and a second
+rebalance moves them.
+
 Members are ordered as Kafka's ``MemberInfo.compareTo`` orders them: static members (those
 with a ``group.instance.id``) first, by that id, then dynamic members by member id. A
 static member keeps its place across restarts, and so keeps its partitions.
@@ -124,7 +131,6 @@ def _constrained_sticky(ordered, partitions, owners):
             target = min(below, key=lambda member_id: len(assignment[member_id]))
         else:
             target = next(m.member_id for m in ordered if len(assignment[m.member_id]) == quota)
-            extra -= 1
         assignment[target].append(tp)
     return {member_id: sorted(owned) for member_id, owned in assignment.items()}
 
@@ -165,13 +171,32 @@ def _unbalancing_partition(ordered, assignment, eligible, owners, rank):
 
 
 def cooperative_sticky_assign(members, partitions_per_topic, sticky=sticky_assign):
-    """Kafka's CooperativeStickyAssignor (KIP-429): the sticky target, minus every partition
-    another member still owns. That owner revokes it; a follow-up rebalance then gives it
-    to its new owner, so no partition ever has two owners at once."""
+    """Kafka's CooperativeStickyAssignor (KIP-429): the first of two rounds. It computes the
+    sticky target, then holds back every partition that someone other than its new owner
+    may still be reading (``current_holders``). Those members revoke it
+    (``partitions_to_revoke``) and rejoin; the follow-up rebalance hands it to its new
+    owner. So no partition ever has two owners at once, and partitions that stay put are
+    never stopped."""
     target = sticky(members, partitions_per_topic)
-    claimed = {tuple(tp): m.member_id for m in members for tp in m.owned}
-    return {member_id: [tp for tp in owned if claimed.get(tuple(tp), member_id) == member_id]
-            for member_id, owned in target.items()}
+    holders = current_holders(members, partitions_per_topic)
+    return {member_id: [tuple(tp) for tp in assigned
+                        if holders.get(tuple(tp), set()) <= {member_id}]   # nobody else reads it
+            for member_id, assigned in target.items()}
+
+
+def current_holders(members, partitions_per_topic):
+    """``{(topic, partition): {member_id, ...}}``: who may still be reading each claimed
+    partition. Its valid owner (``valid_claims``) if it has one: a stale claim from an
+    older generation does not count. Otherwise every member that claims it: a double claim
+    in one generation, or a topic the claimer no longer subscribes to, means nobody may
+    take it over until those members have let go."""
+    holders = {}
+    for member in members:
+        for tp in member.owned:
+            holders.setdefault(tuple(tp), set()).add(member.member_id)
+    for tp, owner in valid_claims(members, partitions_per_topic).items():
+        holders[tp] = {owner}
+    return holders
 
 
 def partitions_to_revoke(owned, assigned):
