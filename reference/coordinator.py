@@ -160,6 +160,14 @@ class GroupMetadata:
         return all(names & set(dict(m.protocols)) for m in self.members.values())
 
 
+def generation_error(group, generation):
+    """A request made in another generation than the group's: the member missed a rebalance."""
+    if generation != group.generation:
+        return errors.IllegalGenerationError(
+            f"generation {generation}, the group is at {group.generation}")
+    return None
+
+
 class GroupCoordinator:
     """One per broker; it serves the groups whose ``__consumer_offsets`` partition the
     broker leads. Its state lives in memory: a crash loses it, and the next leader of the
@@ -294,6 +302,14 @@ class GroupCoordinator:
             group.static_members[group_instance_id] = member_id
         return member_id, None
 
+    def find_member(self, group_id, member_id, group_instance_id):
+        """``(group, error)`` for a request from a member: error is None if it may proceed."""
+        error = self.check_coordinator(group_id)
+        group = self.group(group_id)
+        if error is None and group is None:
+            error = errors.UnknownMemberIdError(f"group {group_id} has no members")
+        return group, error or self.member_error(group, member_id, group_instance_id)
+
     def member_error(self, group, member_id, group_instance_id):
         """The error for a request from ``member_id``, or None if it may proceed."""
         if group_instance_id:
@@ -371,15 +387,8 @@ class GroupCoordinator:
     # -- SyncGroup ---------------------------------------------------------------------
     def handle_sync_group(self, requester, group_id, generation, member_id, group_instance_id,
                           assignments, respond):
-        error = self.check_coordinator(group_id)
-        group = self.group(group_id)
-        if error is None and group is None:
-            error = errors.UnknownMemberIdError(f"group {group_id} has no members")
-        if error is None:
-            error = self.member_error(group, member_id, group_instance_id)
-        if error is None and generation != group.generation:
-            error = errors.IllegalGenerationError(
-                f"generation {generation}, the group is at {group.generation}")
+        group, error = self.find_member(group_id, member_id, group_instance_id)
+        error = error or generation_error(group, generation)
         if error is None and group.state == PREPARING_REBALANCE:
             error = errors.RebalanceInProgressError(f"group {group_id} is rebalancing")
         if error is not None:
@@ -407,28 +416,16 @@ class GroupCoordinator:
     # -- Heartbeat and LeaveGroup ------------------------------------------------------
     def handle_heartbeat(self, requester, group_id, generation, member_id, group_instance_id,
                          respond):
-        error = self.check_coordinator(group_id)
-        group = self.group(group_id)
-        if error is None and group is None:
-            error = errors.UnknownMemberIdError(f"group {group_id} has no members")
-        if error is None:
-            error = self.member_error(group, member_id, group_instance_id)
+        group, error = self.find_member(group_id, member_id, group_instance_id)
         if error is None:
             group.members[member_id].last_heartbeat_ms = self.sim.now
-            if generation != group.generation:
-                error = errors.IllegalGenerationError(
-                    f"generation {generation}, the group is at {group.generation}")
-            elif group.state == PREPARING_REBALANCE:
+            error = generation_error(group, generation)
+            if error is None and group.state == PREPARING_REBALANCE:
                 error = errors.RebalanceInProgressError(f"group {group_id} is rebalancing")
         self.reply(requester, respond, error)
 
     def handle_leave_group(self, requester, group_id, member_id, group_instance_id, respond):
-        error = self.check_coordinator(group_id)
-        group = self.group(group_id)
-        if error is None and group is None:
-            error = errors.UnknownMemberIdError(f"group {group_id} has no members")
-        if error is None:
-            error = self.member_error(group, member_id, group_instance_id)
+        group, error = self.find_member(group_id, member_id, group_instance_id)
         if error is None:
             self.remove_member(group, group.members[member_id], "left the group")
         self.reply(requester, respond, error)
@@ -477,10 +474,8 @@ class GroupCoordinator:
                 error = errors.UnknownMemberIdError(
                     f"group {group_id} has members: commit as one of them")
         elif error is None:
-            error = self.member_error(group, member_id, group_instance_id)
-            if error is None and generation != group.generation:
-                error = errors.IllegalGenerationError(
-                    f"generation {generation}, the group is at {group.generation}")
+            error = (self.member_error(group, member_id, group_instance_id)
+                     or generation_error(group, generation))
             if error is None and group.state != STABLE:
                 error = errors.RebalanceInProgressError(f"group {group_id} is rebalancing")
         if error is not None:

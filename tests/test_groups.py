@@ -1,8 +1,6 @@
 """Consumer groups in the engine: the coordinator, rebalances, static membership, commits."""
 
 import pytest
-from kafka.coordinator.assignors.range import RangePartitionAssignor  # noqa: F401 (oracle elsewhere)
-
 from kafkadojo.reference import errors
 from kafkadojo.reference.cluster import Cluster
 from kafkadojo.reference.coordinator import (OFFSETS_TOPIC, coordinator_partition,

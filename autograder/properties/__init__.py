@@ -98,8 +98,8 @@ def wire(value):
     if isinstance(value, tuple) and hasattr(value, "_fields"):
         return (NAMED_TUPLE, type(value).__name__, tuple(wire(v) for v in value))
     if isinstance(value, (list, tuple, set, frozenset)):
-        return type(value)(wire(v) for v in value) if type(value) in (
-            list, tuple, set, frozenset) else [wire(v) for v in value]
+        kind = type(value) if type(value) in (list, tuple, set, frozenset) else list
+        return kind(wire(v) for v in value)
     if isinstance(value, dict):
         return {wire(k): wire(v) for k, v in value.items()}
     return value
