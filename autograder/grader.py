@@ -18,7 +18,7 @@ from pathlib import Path
 from kafkadojo.exercises.catalog import BY_ID, EXERCISES, exercises_for
 
 from .properties import Learner, load_all, properties_for, timed
-from .sandbox import Sandbox
+from .sandbox import Sandbox, isolation
 
 EXERCISE_BUDGET_S = 60.0        # all properties of one exercise, wall clock
 
@@ -55,6 +55,7 @@ class Report:
     submission: str
     exercises: list
     seconds: float
+    isolation: str = ""         # what isolated the learner's code (sandbox.Isolation.describe)
 
     @property
     def earned(self):
@@ -66,7 +67,7 @@ class Report:
 
     def to_dict(self):
         return {"submission": self.submission, "earned": self.earned, "possible": self.possible,
-                "seconds": round(self.seconds, 3),
+                "seconds": round(self.seconds, 3), "isolation": self.isolation,
                 "exercises": [asdict(e) for e in self.exercises]}
 
     def to_json(self):
@@ -138,7 +139,7 @@ def grade_source(source, exercise_ids, submission="submission", budget_s=EXERCIS
     load_all()
     start = time.perf_counter()
     results = [grade_exercise(source, exercise_id, budget_s) for exercise_id in exercise_ids]
-    return Report(submission, results, time.perf_counter() - start)
+    return Report(submission, results, time.perf_counter() - start, isolation().describe())
 
 
 def grade_exercise(source, exercise_id, budget_s=EXERCISE_BUDGET_S):

@@ -37,6 +37,50 @@ PACKAGE_ROOT = WORKER.parent.parent          # the repository (or site-packages)
 FORBIDDEN_DIRS = [str(PACKAGE_ROOT / name) for name in ("reference", "autograder", "exercises")]
 
 
+@dataclass(frozen=True)
+class Isolation:
+    """What stands between a learner's code and the grader, recorded in every report."""
+    name: str                   # "bubblewrap" or "in-process guard"
+    tamper_proof: bool          # True only under operating-system isolation
+    detail: str = ""            # what it isolates, or why OS isolation is not available
+
+    def describe(self):
+        if self.tamper_proof:
+            return f"{self.name}: {self.detail}"
+        return (f"{self.name} (a self-check, not a tamper-proof grade: {self.detail})")
+
+
+class IsolationUnavailable(RuntimeError):
+    """Instructor grading asked for operating-system isolation and this machine has none."""
+
+
+def isolation():
+    """The isolation this machine gives learner code (probed once per process)."""
+    global _ISOLATION
+    if _ISOLATION is None:
+        _ISOLATION = _probe()
+    return _ISOLATION
+
+
+_ISOLATION = None
+
+
+def _probe():
+    return Isolation("in-process guard", False, "operating-system isolation not built yet")
+
+
+def require_isolation(allow_unisolated=False):
+    """For instructor grading: the isolation in force, or IsolationUnavailable unless the
+    instructor explicitly allowed grading without it."""
+    found = isolation()
+    if not found.tamper_proof and not allow_unisolated:
+        raise IsolationUnavailable(
+            f"learner code cannot be isolated here ({found.detail}); grades would not be "
+            "tamper-proof. Install bubblewrap (Debian: apt-get install bubblewrap) on a "
+            "machine with user namespaces, or pass --allow-unisolated to grade anyway.")
+    return found
+
+
 @dataclass
 class Outcome:
     kind: str                   # returned | raised | timeout | crashed | bad-return | missing | load-error
