@@ -9,18 +9,24 @@ smallest counterexample, what was expected and what happened, and how to replay 
 exercise's hang, crash or cheating costs that exercise's points and nothing else.
 """
 
+import functools
 import json
+import os
 import re
+import select
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kafkadojo.exercises.catalog import BY_ID, EXERCISES, exercises_for
 
-from .properties import Learner, load_all, properties_for, timed
-from .sandbox import Sandbox, isolation
+from .properties import Failure, Learner, load_all, properties_for, timed
+from .sandbox import TAMPER_PROOF, Sandbox, isolation
 
 EXERCISE_BUDGET_S = 60.0        # all properties of one exercise, wall clock
+CHILD_GRACE_S = 5.0             # past the budget, before the judging process is killed
 
 
 @dataclass
@@ -62,12 +68,17 @@ class Report:
         return sum(e.earned for e in self.exercises)
 
     @property
+    def tamper_proof(self):
+        return self.isolation.startswith(TAMPER_PROOF)
+
+    @property
     def possible(self):
         return sum(e.points for e in self.exercises)
 
     def to_dict(self):
         return {"submission": self.submission, "earned": self.earned, "possible": self.possible,
                 "seconds": round(self.seconds, 3), "isolation": self.isolation,
+                "tamper_proof": self.tamper_proof,
                 "exercises": [asdict(e) for e in self.exercises]}
 
     def to_json(self):
@@ -76,6 +87,8 @@ class Report:
     def format(self, verbose=False):
         lines = [f"kafkadojo check: {self.submission}: {self.earned}/{self.possible} points "
                  f"({self.seconds:.1f} s)", ""]
+        if self.isolation and not self.tamper_proof:
+            lines[1:1] = [f"note: learner code ran under {self.isolation}"]
         for exercise in self.exercises:
             mark = "✔" if exercise.status == "passed" else ("◐" if exercise.status == "partial" else "✘")
             lines.append(f"{mark} {exercise.id:<38} {exercise.earned}/{exercise.points}  {exercise.status}")
@@ -138,48 +151,34 @@ def defined_exercises(source):
 def grade_source(source, exercise_ids, submission="submission", budget_s=EXERCISE_BUDGET_S):
     load_all()
     start = time.perf_counter()
+    found = isolation()
     results = [grade_exercise(source, exercise_id, budget_s) for exercise_id in exercise_ids]
-    return Report(submission, results, time.perf_counter() - start, isolation().describe())
+    return Report(submission, results, time.perf_counter() - start, found.describe())
 
 
 def grade_exercise(source, exercise_id, budget_s=EXERCISE_BUDGET_S):
+    """One exercise, all its properties, within ``budget_s`` of wall-clock time. The judging
+    runs in a child process that is killed if it overruns (whatever the learner's answers
+    made the grader do); properties it did not finish fail as ``time-budget``."""
     exercise = BY_ID[exercise_id]
     properties = properties_for(exercise_id)
     start = time.perf_counter()
-    results = []
-    with Sandbox(source) as sandbox:
-        loaded = sandbox.start()
-        if not loaded.ok:
-            return _all_failed(exercise, properties, "does not load", loaded.kind,
-                               loaded.describe(), start)
-        if exercise.function not in sandbox.defined:
-            return _all_failed(exercise, properties, "missing", "missing",
-                               f"no function named {exercise.function}", start)
-        learner = Learner(sandbox)
-        hung = None
-        for prop in properties:
-            if hung is not None:
-                # It hung once: running it again would only wait out the timeout again.
-                results.append(PropertyResult(prop.name, prop.points, 0, "timeout",
-                                              hung.counterexample, got=hung.got,
-                                              replay=hung.replay))
-                continue
-            if time.perf_counter() - start > budget_s:
-                results.append(PropertyResult(prop.name, prop.points, 0, "time-budget",
-                                              "not run", got=f"this exercise used its {budget_s:g} s"))
-                continue
-            failure, seconds = timed(prop.check, learner)
-            if failure is None:
-                results.append(PropertyResult(prop.name, prop.points, prop.points, seconds=seconds))
-            else:
-                results.append(PropertyResult(prop.name, prop.points, 0, failure.anomaly,
-                                              failure.counterexample, failure.expected,
-                                              failure.got, failure.replay, seconds))
-                if failure.anomaly == "timeout":
-                    hung = failure
+    deadline = time.monotonic() + budget_s
+    if hasattr(os, "fork") and threading.active_count() == 1:
+        events, ran_out = _judge_in_child(source, exercise, properties, deadline)
+    else:       # a Jupyter kernel has threads, and forking those is unsafe: judge here
+        events, ran_out = list(_judge(source, exercise, properties, deadline)), False
+    status = next((e for e in events if isinstance(e, str)), None)
+    results = [e for e in events if isinstance(e, PropertyResult)]
+    for prop in properties[len(results):]:
+        results.append(PropertyResult(prop.name, prop.points, 0, "time-budget", "not run",
+                                      got=f"this exercise used its {budget_s:g} s budget"
+                                      if ran_out else "the grader stopped before judging this"))
     earned = sum(r.earned for r in results)
     possible = sum(p.points for p in properties)
-    if earned == possible:
+    if status:
+        pass
+    elif earned == possible:
         status = "passed"
     elif results and all("NotImplementedError" in r.got for r in results if not r.passed) and earned == 0:
         status = "not attempted"
@@ -189,11 +188,114 @@ def grade_exercise(source, exercise_id, budget_s=EXERCISE_BUDGET_S):
                           time.perf_counter() - start)
 
 
-def _all_failed(exercise, properties, status, anomaly, detail, start):
-    results = [PropertyResult(p.name, p.points, 0, anomaly, "loading your code", got=detail)
-               for p in properties]
-    return ExerciseResult(exercise.id, sum(p.points for p in properties), 0, status, results,
-                          time.perf_counter() - start)
+def _judge(source, exercise, properties, deadline):
+    """Yield a status (when the code does not load or lacks the function), then one
+    PropertyResult per property, in order."""
+    with Sandbox(source, deadline=deadline) as sandbox:
+        loaded = sandbox.start()
+        if not loaded.ok or exercise.function not in sandbox.defined:
+            status, anomaly, detail = (("does not load", loaded.kind, loaded.describe())
+                                       if not loaded.ok else
+                                       ("missing", "missing", f"no function named {exercise.function}"))
+            yield status
+            for prop in properties:
+                yield _result(prop, Failure(anomaly, "loading your code", got=detail))
+            return
+        learner = Learner(sandbox)
+        hung = None
+        for prop in properties:
+            if hung is not None:
+                # It hung once: running it again would only wait out the timeout again.
+                yield _result(prop, Failure("timeout", hung.counterexample, got=hung.got,
+                                            replay=hung.replay))
+                continue
+            if sandbox.out_of_time is not None or time.monotonic() > deadline:
+                yield _result(prop, Failure("time-budget", "not run",
+                                            got="this exercise used its time budget"))
+                continue
+            failure, seconds = timed(prop.check, learner)
+            yield _result(prop, failure, seconds)
+            if failure is not None and failure.anomaly == "timeout":
+                hung = failure
+
+
+def _result(prop, failure, seconds=0.0):
+    if failure is None:
+        return PropertyResult(prop.name, prop.points, prop.points, seconds=seconds)
+    return PropertyResult(prop.name, prop.points, 0, *(
+        _feedback(text) for text in (failure.anomaly, failure.counterexample, failure.expected,
+                                     failure.got, failure.replay)), seconds=seconds)
+
+
+def _judge_in_child(source, exercise, properties, deadline):
+    """``_judge`` in a forked child that streams its results back, one JSON line each, and
+    is killed at the deadline (plus a moment for its own time-budget report)."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                    # the child: judge, report, vanish
+        try:
+            os.close(read_fd)
+            for event in _judge(source, exercise, properties, deadline):
+                line = json.dumps(event if isinstance(event, str) else asdict(event)) + "\n"
+                view = memoryview(line.encode())
+                while view:
+                    view = view[os.write(write_fd, view):]
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    buffer, ran_out = b"", False
+    try:
+        while True:
+            remaining = deadline + CHILD_GRACE_S - time.monotonic()
+            if remaining <= 0:
+                ran_out = True
+                break
+            ready, _, _ = select.select([read_fd], [], [], remaining)
+            if ready:
+                chunk = os.read(read_fd, 1 << 16)
+                if not chunk:
+                    break
+                buffer += chunk
+    finally:
+        os.close(read_fd)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+    events = []
+    for line in buffer.split(b"\n"):
+        if line:
+            data = json.loads(line)
+            events.append(data if isinstance(data, str) else PropertyResult(**data))
+    return events, ran_out or time.monotonic() > deadline
+
+
+# -- what feedback may contain ----------------------------------------------------------------
+
+FEEDBACK_CHARS = 3_000          # per field of a property's result
+
+
+def _feedback(text):
+    """A field of feedback: capped, and with any line of the hidden properties or of the
+    reference solutions withheld, whatever the learner's code raised or returned."""
+    text = str(text)
+    if len(text) > FEEDBACK_CHARS:
+        text = text[:FEEDBACK_CHARS] + f"... ({len(text):,} characters, cut)"
+    secret = _secret_lines()
+    return "\n".join("(a line withheld: it quotes the grader)"
+                     if any(hidden in line for hidden in secret) else line
+                     for line in text.split("\n"))
+
+
+@functools.cache
+def _secret_lines():
+    """Distinctive lines (25+ characters) of the hidden properties and the solutions."""
+    texts = [path.read_text() for path in Path(__file__).with_name("properties").glob("*.py")]
+    texts += [exercise.solution_source() for exercise in EXERCISES]
+    lines = {line.strip() for text in texts for line in text.splitlines()}
+    return frozenset(line for line in lines
+                     if len(line) >= 25 and not line.startswith(("#", "from ", "import ")))
 
 
 def grade_path(path, assignment=None, only=None):

@@ -1,40 +1,54 @@
-"""Run a learner's code in a separate process, with limits, and call its functions.
+"""Run a learner's code in a process the operating system isolates, and call its functions.
 
     with Sandbox(source) as sandbox:
         outcome = sandbox.call("murmur2", b"abc")
         if outcome.ok: ...
 
-What can go wrong in learner code, and what it costs:
+Under bubblewrap (Debian's ``bubblewrap``), the worker runs as its own unprivileged user, in
+fresh user, mount, pid, network, IPC and UTS namespaces, and sees a read-only root that holds
+the Python standard library (at ``/opt/python``), the system's shared libraries, the worker
+(``/sandbox/worker.py``) and an empty private ``/tmp``: no engine, grader, course folder,
+site-packages or gradebook, no network, no other process. Stopping the sandbox kills its
+whole pid namespace, so nothing it started outlives it. When the grader runs as root, each
+sandbox gets a uid of its own (so process limits are its own too), and the Python it needs
+is first bind-mounted, in a private mount namespace, where that uid can read it.
 
-- an exception: ``raised`` (with the learner's own frames only);
-- an infinite loop, even one that swallows KeyboardInterrupt: ``timeout`` after
-  ``call_timeout_s`` of wall-clock time; the process is killed (SIGKILL), not interrupted;
-- ``sys.exit``: ``raised`` SystemExit; ``os._exit``, a segfault, running out of memory
-  (``memory_mb``) or CPU (``cpu_s``): ``crashed``;
-- returning something that is not plain data (an object whose ``__eq__`` lies): ``bad-return``;
-- importing or reading the engine or the grader: refused inside the sandbox, so the call
-  raises PermissionError or ImportError.
+Without bubblewrap (a laptop without user namespaces), the worker falls back to an audit
+hook inside its own interpreter: enough for self-study, not a boundary, and every report
+says so (``isolation()``; instructor grading calls ``require_isolation``).
 
-After a timeout or a crash the next call starts a fresh process. Nothing a learner does
-can affect the grader's process.
+What can go wrong in learner code, and what it costs: an exception is ``raised`` (the
+learner's own frames only); a hang is a ``timeout`` (the process is killed, not
+interrupted); ``os._exit``, a segfault or the CPU limit is ``crashed``; an answer that is
+not plain data, or a reply that is too large, too deep or malformed, is ``bad-return``.
+After any of these the next call starts a fresh process. Every read and write on the pipes
+has a deadline, and ``deadline`` (the exercise's budget) bounds them all.
 """
 
+import ctypes
+import glob
+import itertools
 import os
-import pickle
 import resource
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import worker as _worker
+from .worker import MAX_MESSAGE, MAX_TEXT, decode, frame
 
 WORKER = Path(_worker.__file__).resolve()
 PACKAGE_ROOT = WORKER.parent.parent          # the repository (or site-packages) root
-FORBIDDEN_DIRS = [str(PACKAGE_ROOT / name) for name in ("reference", "autograder", "exercises")]
+# What the fallback guard refuses to let learner code read.
+GUARDED_DIRS = [str(PACKAGE_ROOT / name)
+                for name in ("reference", "autograder", "exercises", "notebooks", "kafkadojo")]
 
 
 @dataclass(frozen=True)
@@ -47,26 +61,26 @@ class Isolation:
     def describe(self):
         if self.tamper_proof:
             return f"{self.name}: {self.detail}"
-        return (f"{self.name} (a self-check, not a tamper-proof grade: {self.detail})")
+        return f"{self.name} (a self-check, not a tamper-proof grade: {self.detail})"
+
+
+TAMPER_PROOF = "bubblewrap:"         # how a tamper-proof Isolation.describe() begins
 
 
 class IsolationUnavailable(RuntimeError):
     """Instructor grading asked for operating-system isolation and this machine has none."""
 
 
+_ISOLATION = None
+
+
 def isolation():
-    """The isolation this machine gives learner code (probed once per process)."""
+    """The isolation this machine gives learner code (probed once per process).
+    ``KAFKADOJO_SANDBOX=guard`` asks for the fallback on purpose."""
     global _ISOLATION
     if _ISOLATION is None:
         _ISOLATION = _probe()
     return _ISOLATION
-
-
-_ISOLATION = None
-
-
-def _probe():
-    return Isolation("in-process guard", False, "operating-system isolation not built yet")
 
 
 def require_isolation(allow_unisolated=False):
@@ -93,7 +107,7 @@ class Outcome:
 
     def describe(self):
         if self.ok:
-            return f"returned {self.value!r}"
+            return f"returned {safe_repr(self.value)}"
         return {
             "raised": "raised ",
             "timeout": "did not return in time (an infinite loop?): ",
@@ -104,35 +118,202 @@ class Outcome:
         }[self.kind] + self.detail
 
 
-class _Unpickler(pickle.Unpickler):
-    """Plain data needs no classes: refuse every global, so nothing can be smuggled in."""
+def safe_repr(value, limit=600):
+    """``repr`` for feedback: never raises (Python's int digit limit, say), never floods."""
+    try:
+        text = repr(value)
+    except Exception as error:      # noqa: BLE001 - whatever the value does, show something
+        if type(value) is int:
+            return f"<an int of {value.bit_length()} bits>"
+        return f"<a {type(value).__name__} that cannot be shown: {type(error).__name__}>"
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
-    def find_class(self, module, name):
-        raise pickle.UnpicklingError(f"refused {module}.{name}")
+
+@dataclass(frozen=True)
+class Limits:
+    memory_mb: int = 512        # address space of each process
+    cpu_s: int = 60             # CPU seconds of each process
+    file_mb: int = 1            # largest file it may write (and the size of its /tmp)
+    processes: int = 4          # processes and threads it may add to its own
 
 
-def _limits(memory_mb, cpu_s):
-    def apply():
+# -- launching the worker ---------------------------------------------------------------------
+
+SANDBOX_ID = 65534                          # the uid and gid inside the user namespace
+SANDBOX_PYTHON = "/opt/python"
+_UID_BASE = 1_000_000_000                   # outside: one uid per sandbox, far from real users
+_uids = itertools.count()
+
+
+def _sandbox_uid():
+    return _UID_BASE + ((os.getpid() & 0x3FFFFF) << 8) + (next(_uids) & 0xFF)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The Python the worker runs on: this interpreter's, without its site-packages."""
+    executable: str
+    stdlib: str
+    libpython: str | None       # the shared libpython it links against, if any
+
+    @classmethod
+    def of_this_interpreter(cls):
+        executable = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+        stdlib = os.path.realpath(sysconfig.get_paths()["stdlib"])
+        libpython = None
+        if sysconfig.get_config_var("Py_ENABLE_SHARED"):
+            candidate = os.path.join(sysconfig.get_config_var("LIBDIR") or "",
+                                     sysconfig.get_config_var("INSTSONAME") or "")
+            libpython = os.path.realpath(candidate) if os.path.isfile(candidate) else None
+        return cls(executable, stdlib, libpython)
+
+    def sources(self):
+        return {"python3": self.executable, "stdlib": self.stdlib,
+                **({"libpython": self.libpython} if self.libpython else {})}
+
+
+def _bubblewrap_argv(paths, runtime, worker_fd, request_fd, response_fd, limits):
+    """bwrap's command line. ``paths`` says where to find each of ``runtime.sources()``."""
+    lib = f"{SANDBOX_PYTHON}/lib"
+    stdlib = f"{lib}/{os.path.basename(runtime.stdlib)}"
+    argv = [shutil.which("bwrap"), "--unshare-all", "--unshare-user", "--disable-userns",
+            "--die-with-parent", "--new-session", "--uid", str(SANDBOX_ID), "--gid",
+            str(SANDBOX_ID), "--hostname", "sandbox", "--clearenv"]
+    for entry in ("/lib", "/lib64", "/lib32", "/usr/lib", "/usr/lib64", "/usr/lib32"):
+        if os.path.islink(entry):
+            argv += ["--symlink", os.readlink(entry), entry]
+        elif os.path.isdir(entry):
+            argv += ["--ro-bind", entry, entry]
+    # The system's own Python packages live among its libraries: hide them.
+    for hidden in sorted(glob.glob("/usr/lib*/python*") + glob.glob("/usr/lib*/*/python*")):
+        if os.path.isdir(hidden) and not os.path.islink(hidden):
+            argv += ["--tmpfs", hidden, "--remount-ro", hidden]
+    argv += ["--ro-bind", paths["python3"], f"{SANDBOX_PYTHON}/bin/python3",
+             "--ro-bind", paths["stdlib"], stdlib]
+    for name in ("site-packages", "dist-packages"):
+        if os.path.isdir(os.path.join(runtime.stdlib, name)):
+            argv += ["--tmpfs", f"{stdlib}/{name}", "--remount-ro", f"{stdlib}/{name}"]
+    if "libpython" in paths:
+        argv += ["--ro-bind", paths["libpython"], f"{lib}/{os.path.basename(runtime.libpython)}",
+                 "--setenv", "LD_LIBRARY_PATH", lib]
+    argv += ["--ro-bind-data", str(worker_fd), "/sandbox/worker.py",
+             "--proc", "/proc", "--dev", "/dev",
+             "--size", str(limits.file_mb << 20), "--tmpfs", "/tmp", "--chdir", "/tmp",
+             "--", f"{SANDBOX_PYTHON}/bin/python3", "-I", "-S", "-B", "/sandbox/worker.py",
+             str(request_fd), str(response_fd)]
+    return argv
+
+
+# Linux's mount(2) and unshare(2), for staging the runtime when the grader is root.
+_MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
+_CLONE_NEWNS = 0x00020000
+_STAGE = "/tmp/.kafkadojo-runtime"
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def _os_call(result, what):
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def _stage_runtime(sources):
+    """In the child, as root: a private mount namespace where ``sources`` are bind-mounted
+    under a fresh /tmp, so that the unprivileged sandbox uid can reach them (the grader's
+    Python may live in a folder only root can enter, such as /root)."""
+    _os_call(_LIBC.unshare(_CLONE_NEWNS), "unshare")
+    _os_call(_LIBC.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None), "mount private")
+    _os_call(_LIBC.mount(b"kafkadojo", b"/tmp", b"tmpfs", _MS_NOSUID | _MS_NODEV,
+                         b"mode=1777,size=1m"), "mount /tmp")
+    os.mkdir(_STAGE, 0o755)
+    for name, source in sources.items():
+        target = f"{_STAGE}/{name}"
+        if os.path.isdir(source):
+            os.mkdir(target)
+        else:
+            open(target, "x").close()
+        _os_call(_LIBC.mount(source.encode(), target.encode(), None, _MS_BIND, None), "bind")
+
+
+def _apply_limits(limits, processes=None):
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb << 20,) * 2)
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb << 20,) * 2)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+    if processes is not None:
+        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+
+
+def _bubblewrap_process(runtime, request_fd, response_fd, limits, stderr):
+    worker_fd = os.memfd_create("worker")
+    try:
+        os.write(worker_fd, WORKER.read_bytes())
+        os.lseek(worker_fd, 0, os.SEEK_SET)
+        as_root = os.geteuid() == 0
+        sources = runtime.sources()
+        paths = {name: f"{_STAGE}/{name}" for name in sources} if as_root else sources
+        argv = _bubblewrap_argv(paths, runtime, worker_fd, request_fd, response_fd, limits)
+        uid = _sandbox_uid()
+
+        def enter():
+            os.setsid()
+            if as_root:
+                _stage_runtime(sources)
+                os.setgroups([])
+                os.setresgid(uid, uid, uid)
+                os.setresuid(uid, uid, uid)
+            # bwrap's own two processes and the worker, plus what learner code may start;
+            # the count is per uid, and only a uid of the sandbox's own makes it meaningful.
+            _apply_limits(limits, processes=3 + limits.processes if as_root else None)
+
+        return subprocess.Popen(argv, pass_fds=(request_fd, response_fd, worker_fd),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=stderr, preexec_fn=enter, close_fds=True, env={})
+    finally:
+        os.close(worker_fd)
+
+
+def _guarded_process(request_fd, response_fd, limits, stderr):
+    def enter():
         os.setsid()
-        resource.setrlimit(resource.RLIMIT_AS, (memory_mb << 20, memory_mb << 20))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    return apply
+        _apply_limits(limits)
+    return subprocess.Popen(
+        [sys.executable, "-I", "-S", "-B", str(WORKER), str(request_fd), str(response_fd),
+         "--guard", *GUARDED_DIRS],
+        pass_fds=(request_fd, response_fd), stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=enter, close_fds=True, env={})
+
+
+# -- the sandbox ------------------------------------------------------------------------------
+
+class _Stop(Exception):
+    """The conversation with the worker is over; ``outcome`` says why."""
+
+    def __init__(self, outcome):
+        super().__init__(outcome.detail)
+        self.outcome = outcome
+
+
+REPLY_SHAPES = {"loaded": (list,), "load-error": (str, str), "returned": (object,),
+                "raised": (str, str), "bad-return": (str,), "missing": (str,)}
 
 
 class Sandbox:
     def __init__(self, source, filename="submission.py", call_timeout_s=2.0, memory_mb=512,
-                 cpu_s=60, load_timeout_s=10.0):
+                 cpu_s=60, load_timeout_s=10.0, deadline=None, mode=None, stderr=None):
         self.source = source
         self.filename = filename
         self.call_timeout_s = call_timeout_s
         self.load_timeout_s = load_timeout_s
-        self.memory_mb = memory_mb
-        self.cpu_s = cpu_s
+        self.limits = Limits(memory_mb=memory_mb, cpu_s=cpu_s)
+        self.deadline = deadline            # time.monotonic() by which everything must end
+        self.mode = mode or isolation().name
+        self.stderr = stderr if stderr is not None else subprocess.DEVNULL
         self.process = None
         self.defined = []
         self.load_outcome = None
+        self.out_of_time = None
         self.calls = 0
         self.restarts = 0
 
@@ -140,26 +321,36 @@ class Sandbox:
     def start(self):
         request_read, self.request_write = os.pipe()
         self.response_read, response_write = os.pipe()
-        self.process = subprocess.Popen(
-            [sys.executable, "-I", "-S", str(WORKER), str(request_read), str(response_write),
-             *FORBIDDEN_DIRS],
-            pass_fds=(request_read, response_write), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=_limits(self.memory_mb, self.cpu_s), close_fds=True, env={})
-        os.close(request_read)
-        os.close(response_write)
-        self._send({"source": self.source, "filename": self.filename})
-        reply = self._receive(self.load_timeout_s)
-        if reply.kind != "returned":
-            self.load_outcome = reply if reply.kind != "returned" else None
+        try:
+            if self.mode == "bubblewrap":
+                self.process = _bubblewrap_process(Runtime.of_this_interpreter(), request_read,
+                                                   response_write, self.limits, self.stderr)
+            else:
+                self.process = _guarded_process(request_read, response_write, self.limits,
+                                                self.stderr)
+        except (OSError, subprocess.SubprocessError) as error:
+            for fd in (self.request_write, self.response_read):
+                os.close(fd)
+            self.process = None
+            self.load_outcome = Outcome("crashed", detail=f"the sandbox did not start ({error})")
+            return self.load_outcome
+        finally:
+            os.close(request_read)
+            os.close(response_write)
+        os.set_blocking(self.request_write, False)
+        try:
+            self._send(("load", self.source, self.filename), self.load_timeout_s)
+            tag, *rest = self._receive(self.load_timeout_s)
+        except _Stop as stop:
             self.stop()
-            return reply
-        tag = reply.value
-        if tag[0] == "loaded":
-            self.defined = tag[1]
-            self.load_outcome = Outcome("returned", tag[1])
+            self.load_outcome = stop.outcome
+            return stop.outcome
+        if tag == "loaded" and all(type(name) is str for name in rest[0]):
+            self.defined = rest[0]
+            self.load_outcome = Outcome("returned", rest[0])
         else:
-            self.load_outcome = Outcome("load-error", detail=f"{tag[1]}\n{tag[2]}")
+            detail = f"{rest[0]}\n{rest[1]}" if tag == "load-error" else f"unexpected reply {tag}"
+            self.load_outcome = Outcome("load-error", detail=detail)
             self.stop()
         return self.load_outcome
 
@@ -167,7 +358,7 @@ class Sandbox:
         if self.process is None:
             return
         try:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            os.killpg(self.process.pid, signal.SIGKILL)     # bwrap dies, and its pid namespace
         except (ProcessLookupError, PermissionError):
             pass
         self.process.wait()
@@ -187,66 +378,150 @@ class Sandbox:
     # -- calling -------------------------------------------------------------------------
     def call(self, function, *args):
         """Call the learner's ``function(*args)``; args must be plain data."""
+        if self.out_of_time is not None:
+            return self.out_of_time
         if self.process is None:
             if self.load_outcome is not None and self.load_outcome.kind == "load-error":
                 return self.load_outcome
             self.restarts += self.calls > 0
             loaded = self.start()
-            if loaded.kind != "returned":
+            if not loaded.ok:
                 return loaded
         self.calls += 1
         try:
-            self._send((function, args))
-        except OSError:
+            self._send(("call", function, args), self.call_timeout_s)
+            tag, *rest = self._receive(self.call_timeout_s)
+        except _Stop as stop:
             self.stop()
-            return Outcome("crashed", detail="the process had already died")
-        reply = self._receive(self.call_timeout_s)
-        if reply.kind != "returned":
-            self.stop()
-            return reply
-        tag = reply.value
-        if tag[0] == "returned":
-            return Outcome("returned", tag[1])
-        if tag[0] == "raised":
-            return Outcome("raised", detail=f"{tag[1]}\n{tag[2]}")
-        if tag[0] == "bad-return":
-            return Outcome("bad-return", detail=tag[1])
-        return Outcome("missing", detail=f"{function} (define it with exactly this name)")
+            return stop.outcome
+        if tag == "returned":
+            return Outcome("returned", rest[0])
+        if tag == "raised":
+            return Outcome("raised", detail=f"{rest[0]}\n{rest[1]}")
+        if tag == "bad-return":
+            return Outcome("bad-return", detail=rest[0])
+        if tag == "missing":
+            return Outcome("missing", detail=f"{function} (define it with exactly this name)")
+        self.stop()
+        return Outcome("bad-return", detail=f"an answer the grader does not expect ({tag})")
 
-    def _send(self, message):
-        data = pickle.dumps(message, protocol=4)
-        os.write(self.request_write, len(data).to_bytes(4, "big") + data)
+    def _until(self, timeout_s):
+        """When a wait of ``timeout_s`` must end, and the outcome if it runs out."""
+        end = time.monotonic() + timeout_s
+        if self.deadline is not None and self.deadline < end:
+            budget = Outcome("timeout", detail="the exercise's time budget ran out; the "
+                                               "grader stopped your code")
+            return self.deadline, budget
+        return end, Outcome("timeout", detail=f"no answer within {timeout_s:g} s")
+
+    def _send(self, message, timeout_s):
+        """Write without ever blocking: a worker that stops reading cannot hang the grader."""
+        end, late = self._until(timeout_s)
+        data = memoryview(frame(message))
+        while data:
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                self._ran_out(late)
+            _, writable, _ = select.select([], [self.request_write], [], remaining)
+            if writable:
+                try:
+                    data = data[os.write(self.request_write, data):]
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    raise _Stop(self._exit_outcome()) from None
 
     def _receive(self, timeout_s):
-        """One reply, as Outcome("returned", message), or the failure that stopped it."""
-        deadline = time.monotonic() + timeout_s
-        buffer = b""
-        needed = 4
-        length = None
-        while True:
-            remaining = deadline - time.monotonic()
+        """One reply, decoded and checked, or _Stop with why there is none."""
+        end, late = self._until(timeout_s)
+        header = self._read(4, end, late)
+        length = int.from_bytes(header, "big")
+        if length > MAX_MESSAGE:
+            raise _Stop(Outcome("bad-return", detail=f"an answer larger than {MAX_MESSAGE >> 20} MiB"))
+        try:
+            reply = decode(self._read(length, end, late))
+        except ValueError as error:
+            raise _Stop(Outcome("bad-return", detail=f"an unreadable answer ({error})")) from None
+        shape = REPLY_SHAPES.get(reply[0]) if type(reply) is tuple and reply else None
+        if shape is None or len(reply) != 1 + len(shape) or not all(
+                kind is object or type(part) is kind for kind, part in zip(shape, reply[1:])):
+            raise _Stop(Outcome("bad-return", detail="an answer the grader does not expect"))
+        if reply[0] != "returned":
+            reply = tuple(part[:MAX_TEXT] if type(part) is str else part for part in reply)
+        return reply
+
+    def _read(self, n, end, late):
+        chunks = []
+        while n:
+            remaining = end - time.monotonic()
             if remaining <= 0:
-                return Outcome("timeout", detail=f"no answer within {timeout_s:g} s")
+                self._ran_out(late)
             ready, _, _ = select.select([self.response_read], [], [], remaining)
             if not ready:
                 continue
-            chunk = os.read(self.response_read, 1 << 16)
+            chunk = os.read(self.response_read, min(n, 1 << 20))
             if not chunk:
-                code = self.process.wait()
-                if code < 0:
-                    what = signal.Signals(-code).name
-                    if -code == signal.SIGXCPU:
-                        what += " (CPU time limit)"
-                    return Outcome("crashed", detail=f"killed by {what}")
-                return Outcome("crashed", detail=f"the process exited with status {code} "
-                                                 "(os._exit? out of memory?)")
-            buffer += chunk
-            if length is None and len(buffer) >= 4:
-                length = int.from_bytes(buffer[:4], "big")
-                needed = 4 + length
-            if length is not None and len(buffer) >= needed:
-                try:
-                    message = _Unpickler(__import__("io").BytesIO(buffer[4:needed])).load()
-                except Exception as error:
-                    return Outcome("bad-return", detail=f"unreadable answer ({error})")
-                return Outcome("returned", message)
+                raise _Stop(self._exit_outcome())
+            chunks.append(chunk)
+            n -= len(chunk)
+        return b"".join(chunks)
+
+    def _ran_out(self, late):
+        if late.detail.startswith("the exercise's time budget"):
+            self.out_of_time = late
+        raise _Stop(late)
+
+    def _exit_outcome(self):
+        """The worker is gone: how it ended. bwrap passes on its worker's status, with a
+        death by signal N as 128 + N."""
+        try:
+            code = self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return Outcome("crashed", detail="the process closed its pipe")
+        if code < 0 or (self.mode == "bubblewrap" and code > 128):
+            number = -code if code < 0 else code - 128
+            try:
+                what = signal.Signals(number).name
+            except ValueError:
+                what = f"signal {number}"
+            if number == signal.SIGXCPU:
+                what += " (CPU time limit)"
+            return Outcome("crashed", detail=f"killed by {what}")
+        return Outcome("crashed", detail=f"the process exited with status {code} "
+                                         "(os._exit? out of memory?)")
+
+
+# -- finding out what isolation this machine gives --------------------------------------------
+
+def _why_no_bubblewrap():
+    if not sys.platform.startswith("linux"):
+        return "not Linux"
+    if shutil.which("bwrap") is None:
+        return "bubblewrap (bwrap) is not installed"
+    if not hasattr(os, "memfd_create"):
+        return "this Python has no os.memfd_create"
+    return None
+
+
+def _probe():
+    asked = os.environ.get("KAFKADOJO_SANDBOX", "")
+    if asked == "guard":
+        return Isolation("in-process guard", False, "KAFKADOJO_SANDBOX=guard")
+    reason = _why_no_bubblewrap()
+    if reason is None:
+        with tempfile.TemporaryFile() as errors:
+            with Sandbox("def ok():\n    return 1\n", mode="bubblewrap", load_timeout_s=30,
+                         stderr=errors) as sandbox:
+                outcome = sandbox.call("ok")
+            if outcome.ok and outcome.value == 1:
+                version = subprocess.run(["bwrap", "--version"], capture_output=True,
+                                         text=True).stdout.strip()
+                return Isolation("bubblewrap", True,
+                                 f"{version}; own uid; user, mount, pid and network namespaces; "
+                                 "a read-only view of the standard library; no network")
+            errors.seek(0)
+            said = errors.read(2_000).decode("utf-8", "replace").strip()
+            reason = f"bubblewrap could not start a sandbox: {said or outcome.describe()}"
+    if asked == "bubblewrap":
+        raise IsolationUnavailable(f"KAFKADOJO_SANDBOX=bubblewrap, but {reason}")
+    return Isolation("in-process guard", False, reason)

@@ -1,43 +1,133 @@
-"""The process that runs a learner's code. Started by ``sandbox.py`` as
-``python -I -S worker.py REQUEST_FD RESPONSE_FD FORBIDDEN_DIR...``: isolated mode, no
-site-packages, so neither the engine nor the grader is importable from here.
+"""The process that runs a learner's code: ``python -I -S worker.py REQUEST_FD RESPONSE_FD``.
 
-It speaks length-prefixed pickles over two pipes of its own (the learner may print, read
-stdin or close stdout without breaking anything). Everything it sends back is plain data,
-rebuilt from exact built-in types, so an object with a lying ``__eq__`` never leaves.
-This file uses the standard library only.
+Under bubblewrap (see ``sandbox.py``) it sees only the standard library and this file; in
+the fallback mode (``--guard DIR...``) it runs beside the grader's files and installs an
+audit hook that refuses them, which a determined learner can switch off: a self-check only.
+
+Requests and replies are length-prefixed messages in a small format of our own (``encode``
+and ``decode`` below), not pickle: a message can hold only built-in plain data, nothing in it
+can refer to anything else, and decoding needs no recursion. The grader decodes what comes
+back with the same functions and the same limits, so a forged or malicious reply can cost
+the learner their answer and nothing more. This file uses the standard library only.
 """
 
 import os
-import pickle
 import struct
 import sys
 import traceback
 
-PLAIN_SCALARS = (int, float, str, bytes, bool, type(None))
-MAX_DEPTH = 20
+MAX_MESSAGE = 4 << 20           # bytes in one request or reply
+MAX_DEPTH = 64                  # containers inside containers
+MAX_TEXT = 4_000                # characters of an error message or traceback sent back
+
+_LENGTH = struct.Struct(">I")
+_FLOAT = struct.Struct(">d")
+_CONTAINERS = {list: b"l", tuple: b"t", set: b"S", frozenset: b"Z", dict: b"d"}
+_BUILD = {b"l": list, b"t": tuple, b"S": set, b"Z": frozenset,
+          b"d": lambda items: dict(zip(items[::2], items[1::2]))}
 
 
 class NotPlainData(Exception):
-    pass
+    """A value that cannot cross: not built-in plain data, too deep, or too large."""
 
 
-def to_plain(value, depth=0):
-    """A copy made only of built-in types (checked with ``type(x) is``, not isinstance)."""
-    if depth > MAX_DEPTH:
-        raise NotPlainData("nested too deeply")
-    kind = type(value)
-    if kind in PLAIN_SCALARS:
-        return value
-    if kind in (list, tuple):
-        return kind(to_plain(v, depth + 1) for v in value)
-    if kind in (set, frozenset):
-        return kind(to_plain(v, depth + 1) for v in value)
-    if kind is dict:
-        return {to_plain(k, depth + 1): to_plain(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, tuple) and hasattr(value, "_fields"):
-        return tuple(to_plain(v, depth + 1) for v in value)     # a NamedTuple: its fields
-    raise NotPlainData(f"a {kind.__name__} object (return built-in types: int, list, tuple, ...)")
+def encode(value, limit=MAX_MESSAGE):
+    """``value`` as bytes. Exact built-in types only (``type(x) is``, so a subclass with a
+    lying ``__eq__`` never crosses); a NamedTuple crosses as a plain tuple of its fields."""
+    out = bytearray()
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        kind = type(item)
+        if item is None:
+            out += b"N"
+        elif kind is bool:
+            out += b"T" if item else b"F"
+        elif kind is int:
+            raw = item.to_bytes(item.bit_length() // 8 + 1, "big", signed=True)
+            out += b"i" + _LENGTH.pack(len(raw)) + raw
+        elif kind is float:
+            out += b"f" + _FLOAT.pack(item)
+        elif kind is str or kind is bytes:
+            raw = item.encode("utf-8", "surrogatepass") if kind is str else item
+            out += (b"s" if kind is str else b"b") + _LENGTH.pack(len(raw)) + raw
+        else:
+            if kind in _CONTAINERS:
+                tag = _CONTAINERS[kind]
+                items = [x for pair in item.items() for x in pair] if kind is dict else list(item)
+            elif issubclass(kind, tuple) and hasattr(kind, "_fields"):
+                tag = b"t"
+                items = [tuple.__getitem__(item, i) for i in range(tuple.__len__(item))]
+            else:
+                raise NotPlainData(f"a {kind.__name__} object (return built-in types: "
+                                   "int, str, list, tuple, dict, ...)")
+            if depth >= MAX_DEPTH:
+                raise NotPlainData(f"nested more than {MAX_DEPTH} levels deep")
+            out += tag + _LENGTH.pack(len(items) // 2 if kind is dict else len(items))
+            stack.extend((x, depth + 1) for x in reversed(items))
+        if len(out) > limit:
+            raise NotPlainData(f"larger than {limit >> 20} MiB")
+    return bytes(out)
+
+
+def decode(data):
+    """The value ``encode`` made, or ValueError. Work is linear in ``len(data)``."""
+    try:
+        return _decode(memoryview(data))
+    except (ValueError, TypeError, IndexError, struct.error, OverflowError) as error:
+        raise ValueError(f"not a valid message ({type(error).__name__}: {error})") from None
+
+
+def _decode(data):
+    position, stack = 0, []             # stack: [tag, items still to read, items read]
+    while True:
+        tag = bytes(data[position:position + 1])
+        position += 1
+        if tag in (b"N", b"T", b"F"):
+            value = {b"N": None, b"T": True, b"F": False}[tag]
+        elif tag == b"f":
+            (value,) = _FLOAT.unpack_from(data, position)
+            position += 8
+        elif tag in (b"i", b"s", b"b") or tag in _BUILD:
+            (size,) = _LENGTH.unpack_from(data, position)
+            position += 4
+            if tag in _BUILD:
+                count = size * 2 if tag == b"d" else size
+                if count > len(data) - position:
+                    raise ValueError("more items than bytes left")
+                if len(stack) >= MAX_DEPTH:
+                    raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
+                if count:
+                    stack.append([tag, count, []])
+                    continue
+                value = _BUILD[tag]([])
+            else:
+                raw = data[position:position + size]
+                if len(raw) != size:
+                    raise ValueError("truncated")
+                position += size
+                value = (int.from_bytes(raw, "big", signed=True) if tag == b"i"
+                         else str(raw, "utf-8", "surrogatepass") if tag == b"s" else bytes(raw))
+        else:
+            raise ValueError(f"unknown tag {tag!r}")
+        while True:                     # hand the value to its container, closing finished ones
+            if not stack:
+                if position != len(data):
+                    raise ValueError("bytes after the end")
+                return value
+            frame = stack[-1]
+            frame[2].append(value)
+            frame[1] -= 1
+            if frame[1]:
+                break
+            stack.pop()
+            value = _BUILD[frame[0]](frame[2])
+
+
+def frame(value):
+    """A whole message: its length, then ``encode(value)``."""
+    data = encode(value)
+    return _LENGTH.pack(len(data)) + data
 
 
 # A NamedTuple argument travels as (NAMED_TUPLE, class name, fields) and is rebuilt here with
@@ -65,26 +155,22 @@ def from_wire(value, namespace):
 
 
 def send(fd, message):
-    data = pickle.dumps(message, protocol=4)
-    os.write(fd, struct.pack(">I", len(data)))
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+    write_all(fd, frame(message))
 
 
 def receive(fd):
     header = _read_exactly(fd, 4)
     if header is None:
         return None
-    (length,) = struct.unpack(">I", header)
-    return pickle.loads(_read_exactly(fd, length))
+    (length,) = _LENGTH.unpack(header)
+    body = _read_exactly(fd, length) if length <= MAX_MESSAGE else None
+    return None if body is None else decode(body)
 
 
 def _read_exactly(fd, n):
     chunks = []
     while n:
-        chunk = os.read(fd, n)
+        chunk = os.read(fd, min(n, 1 << 20))
         if not chunk:
             return None
         chunks.append(chunk)
@@ -92,18 +178,21 @@ def _read_exactly(fd, n):
     return b"".join(chunks)
 
 
+# -- the fallback guard (no operating-system isolation) ----------------------------------------
+
 BLOCKED_EVENTS = {
     "os.kill", "os.killpg", "os.system", "os.fork", "os.forkpty", "os.exec", "os.posix_spawn",
     "os.spawn", "subprocess.Popen", "socket.connect", "socket.bind", "socket.__new__",
-    "os.remove", "os.unlink", "os.rmdir", "os.rename", "shutil.rmtree", "os.chmod",
-    "ctypes.dlopen", "os.putenv", "os.unsetenv", "sys.addaudithook", "sys.settrace",
-    "sys.setprofile",
+    "os.remove", "os.unlink", "os.rmdir", "os.rename", "shutil.rmtree", "os.chmod", "os.link",
+    "os.symlink", "ctypes.dlopen", "os.putenv", "os.unsetenv", "sys.addaudithook",
+    "sys.settrace", "sys.setprofile", "os.chdir",
 }
 
 
-def install_guard(forbidden_dirs, allowed_import_prefixes=("kafkadojo",)):
-    """Refuse what a learner's code must not do: read the engine or the grader, import them,
-    or reach out of this process."""
+def install_guard(forbidden_dirs, forbidden_imports=("kafkadojo", "reference", "autograder",
+                                                       "exercises")):
+    """Refuse reading or importing the grader's files, and reaching out of this process.
+    Code in this interpreter can disarm it: it keeps honest learners honest, no more."""
     forbidden = tuple(os.path.realpath(d) + os.sep for d in forbidden_dirs)
 
     def guard(event, args):
@@ -113,61 +202,84 @@ def install_guard(forbidden_dirs, allowed_import_prefixes=("kafkadojo",)):
             if real.startswith(forbidden) or any(real + os.sep == f for f in forbidden):
                 raise PermissionError(f"reading {path} is not allowed: write your own code")
         elif event == "import" and args and isinstance(args[0], str):
-            if args[0].split(".")[0] in allowed_import_prefixes or args[0].split(".")[0] in (
-                    "reference", "autograder", "exercises"):
+            if args[0].split(".")[0] in forbidden_imports:
                 raise ImportError(f"importing {args[0]} is not allowed: write your own code")
-        elif event in BLOCKED_EVENTS or event.startswith("os.exec") or event.startswith("os.spawn"):
+        elif event in BLOCKED_EVENTS or event.startswith(("os.exec", "os.spawn")):
             raise PermissionError(f"{event} is not allowed in graded code")
     sys.addaudithook(guard)
 
 
+# -- running the learner's code -----------------------------------------------------------------
+
 def learner_traceback(error, filename):
     """Only the frames from the learner's own file: the grader's frames stay private."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == filename]
-    lines = traceback.format_list(frames)
-    lines += traceback.format_exception_only(type(error), error)
-    return "".join(lines)
+    try:
+        frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == filename]
+        text = "".join(traceback.format_list(frames) + traceback.format_exception_only(
+            type(error), error))
+    except BaseException:               # a message whose str() raises, or is too long to print
+        text = f"{type(error).__name__} (its message could not be shown)\n"
+    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "\n... (cut)\n"
 
 
-def main():
-    request_fd, response_fd = int(sys.argv[1]), int(sys.argv[2])
-    forbidden_dirs = sys.argv[3:]
-    # The learner's prints go nowhere; our protocol has its own pipes.
+def error_name(error):
+    name = type(error).__name__
+    return name if isinstance(name, str) else "Exception"
+
+
+def answer(function, args, namespace, filename):
+    """The reply to one call, framed for the pipe."""
+    try:
+        result = function(*[from_wire(a, namespace) for a in args])
+    except BaseException as error:      # including SystemExit and KeyboardInterrupt
+        return frame(("raised", error_name(error), learner_traceback(error, filename)))
+    try:
+        return frame(("returned", result))
+    except NotPlainData as problem:
+        return frame(("bad-return", str(problem)))
+    except BaseException as error:      # a hostile __index__, a MemoryError, ...
+        return frame(("bad-return", f"could not read the result: {error_name(error)}"))
+
+
+def write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def main(argv):
+    request_fd, response_fd = int(argv[1]), int(argv[2])
+    guard_dirs = argv[argv.index("--guard") + 1:] if "--guard" in argv else None
+    os.closerange(3, min(request_fd, response_fd))
+    os.closerange(max(request_fd, response_fd) + 1, 1 << 16)
+    # The learner's prints go nowhere; the protocol has pipes of its own.
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
-    load = receive(request_fd)
-    source, filename = load["source"], load["filename"]
-    install_guard(forbidden_dirs)
+    _, source, filename = receive(request_fd)
+    if guard_dirs is not None:
+        install_guard(guard_dirs)
+    import linecache
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = {"__name__": "submission", "__file__": filename}
     try:
         exec(compile(source, filename, "exec"), namespace)
     except BaseException as error:     # SyntaxError, ImportError, SystemExit, ...
-        send(response_fd, ("load-error", type(error).__name__, learner_traceback(error, filename)))
+        send(response_fd, ("load-error", error_name(error), learner_traceback(error, filename)))
         return
-    send(response_fd, ("loaded", sorted(k for k, v in namespace.items() if callable(v))))
+    send(response_fd, ("loaded", sorted(k for k, v in namespace.items()
+                                        if type(k) is str and callable(v))))
     while True:
         request = receive(request_fd)
         if request is None:
             return
-        name, args = request
+        _, name, args = request
         function = namespace.get(name)
         if not callable(function):
             send(response_fd, ("missing", name))
             continue
-        try:
-            result = function(*[from_wire(a, namespace) for a in args])
-        except BaseException as error:      # including SystemExit and KeyboardInterrupt
-            send(response_fd, ("raised", type(error).__name__,
-                               learner_traceback(error, filename)))
-            continue
-        try:
-            send(response_fd, ("returned", to_plain(result)))
-        except NotPlainData as problem:
-            send(response_fd, ("bad-return", str(problem)))
-        except BaseException as error:      # a hostile __iter__, __len__, __hash__, ...
-            send(response_fd, ("bad-return", f"could not read the result: {type(error).__name__}"))
+        write_all(response_fd, answer(function, args, namespace, filename))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv)

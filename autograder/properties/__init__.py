@@ -11,8 +11,11 @@ import time
 from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Flaky
 
 from kafkadojo.exercises.catalog import BY_ID
+
+from ..sandbox import safe_repr
 
 
 @dataclass
@@ -113,7 +116,7 @@ def comparable(value):
 
 
 def show_call(function, args):
-    return f"{function}({', '.join(repr(a) for a in args)})"
+    return f"{function}({', '.join(safe_repr(a) for a in args)})"
 
 
 def differential(learner, function, reference, strategy, examples=200, anomaly="wrong-answer",
@@ -138,7 +141,7 @@ def differential(learner, function, reference, strategy, examples=200, anomaly="
                 return
             raise _Mismatch(args, expected, error.outcome.describe())
         if got != expected:
-            raise _Mismatch(args, expected, f"returned {got!r}")
+            raise _Mismatch(args, expected, f"returned {safe_repr(got)}")
 
     try:
         search()
@@ -164,7 +167,7 @@ def examples(learner, function, cases, anomaly="wrong-answer"):
                            call, expected=repr(expected), got=error.outcome.describe(),
                            replay=f">>> {call}")
         if comparable(got) != comparable(expected):
-            return Failure(anomaly, call, expected=repr(expected), got=f"returned {got!r}",
+            return Failure(anomaly, call, expected=repr(expected), got=f"returned {safe_repr(got)}",
                            replay=f">>> {call}")
     return None
 
@@ -178,12 +181,22 @@ class _Mismatch(Exception):
 
 
 def timed(check, learner):
+    """Run a property: ``(failure or None, seconds)``. Whatever goes wrong inside it is that
+    property's failure, never the grader's crash."""
     start = time.perf_counter()
     try:
         failure = check(learner)
     except LearnerError as error:
         failure = Failure(error.outcome.kind, error.call, got=error.outcome.describe(),
                           replay=f">>> {error.call}")
+    except Flaky:
+        failure = Failure("nondeterministic", "the same call, made twice",
+                          got="your function answered the same arguments differently (or "
+                              "raised only sometimes): does it keep state between calls?")
+    except Exception as error:      # noqa: BLE001 - e.g. an answer too large to show or compare
+        failure = Failure("unjudgeable-answer", "while judging your answers",
+                          got=f"the grader could not use your function's answers "
+                              f"({type(error).__name__})")
     return failure, time.perf_counter() - start
 
 

@@ -7,6 +7,7 @@ from kafkadojo.reference.assignors import Member
 from kafkadojo.reference.rebalance import run_group
 from kafkadojo.reference.seams import REFERENCE
 
+from ..sandbox import safe_repr
 from . import Failure, LearnerError, differential, examples, prop
 from .engine import engine_failure
 
@@ -147,7 +148,7 @@ def _sticky_search(learner, uniform):
     anomaly, members, partitions, result, problem = found[0]
     call = _replay_call("sticky_assign", members, partitions)
     return Failure(anomaly, call, expected="every partition owned once, balanced, and as "
-                   "many previous owners kept as balance allows", got=f"{result!r}: {problem}",
+                   "many previous owners kept as balance allows", got=f"{safe_repr(result)}: {problem}",
                    replay=f">>> {call}")
 
 
