@@ -4,21 +4,29 @@ Finds submissions in nbgrader's layout (``submitted/<student>/<assignment>/*.ipy
 as loose files (``<student>.py`` / ``<student>.ipynb``), grades them in parallel (each in
 its own sandboxes), shows progress, and writes a table, CSV, JSON or Gradescope's
 ``results.json``. A submission that cannot be graded at all still gets a row (zero, with
-the reason): no learner is ever left without a grade.
+the reason): no learner is ever left without a grade, not even when a grading process is
+killed. Every row records what isolated the learner's code.
 """
 
 import csv
+import io
 import json
 import os
 import sys
+import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
 from kafkadojo.exercises.catalog import ASSIGNMENTS, exercises_for
 
+from . import sandbox
 from .grader import Report, grade_path
+
+DIED = ("its grading process died, also when graded alone "
+        "(killed by a signal, or out of memory)")
 
 
 @dataclass(frozen=True)
@@ -66,34 +74,95 @@ class ClassResult:
     possible: int
     report: Report | None
     problem: str | None = None
+    isolation: str = ""         # what isolated this learner's code (sandbox.Isolation.describe)
 
 
 def grade_class(submissions, jobs=None, progress=sys.stderr):
+    """Grade every submission; returns (results, seconds) once every grading process has
+    exited. A worker that dies (OOM killer, a signal) breaks the whole pool: the
+    submissions it took down with it are graded again, each alone."""
     jobs = jobs or os.cpu_count() or 1
-    results = []
-    start = time.perf_counter()
-    total = len(submissions)
+    found = sandbox.isolation()     # probed before forking, so the workers inherit it
+    bar = _ProgressBar(len(submissions), progress)
+    results, died = [], []
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(_grade_one, s) for s in submissions]
-        for done, future in enumerate(as_completed(futures), 1):
-            submission, report, problem = future.result()
-            assignment = submission.assignment or "?"
-            if report is None:
-                possible = sum(e.points for e in exercises_for(assignment)) if assignment in ASSIGNMENTS else 0
-                results.append(ClassResult(submission.student, assignment, 0, possible, None, problem))
-            else:
-                results.append(ClassResult(submission.student, assignment, report.earned,
-                                           report.possible, report))
-            if progress is not None:
-                elapsed = time.perf_counter() - start
-                bar = "#" * int(30 * done / total) + "." * (30 - int(30 * done / total))
-                progress.write(f"\r[{bar}] {done}/{total} graded, {elapsed:.0f} s, "
-                               f"{done / elapsed * 60:.0f}/min ")
-                progress.flush()
-    if progress is not None:
-        progress.write("\n")
+        futures = {pool.submit(_grade_one, s): s for s in submissions}
+        for future in as_completed(futures):
+            outcome = _outcome(future, futures[future])
+            if outcome is None:
+                died.append(futures[future])
+                continue
+            results.append(_row(*outcome, found))
+            bar.tick()
+    for outcome in _grade_alone(died, jobs):
+        results.append(_row(*outcome, found))
+        bar.tick()
+    bar.close()
     results.sort(key=lambda r: (r.assignment, r.student))
-    return results, time.perf_counter() - start
+    return results, bar.elapsed()
+
+
+def _grade_alone(submissions, jobs):
+    """Each submission in a fresh single-worker pool (``jobs`` pools at a time), so a worker
+    that dies again takes only its own submission down. Yields _grade_one's outcomes."""
+    waiting, running = list(submissions), {}
+    try:
+        while waiting or running:
+            while waiting and len(running) < jobs:
+                submission = waiting.pop(0)
+                pool = ProcessPoolExecutor(max_workers=1)
+                running[pool.submit(_grade_one, submission)] = submission, pool
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                submission, pool = running.pop(future)
+                pool.shutdown()
+                yield _outcome(future, submission) or (submission, None, DIED)
+    finally:
+        for _, pool in running.values():
+            pool.shutdown(cancel_futures=True)
+
+
+def _outcome(future, submission):
+    """_grade_one's (submission, report, problem), or None when its worker process died."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        return None
+    except Exception as error:      # e.g. a report that could not be sent back
+        return submission, None, f"{type(error).__name__}: {error}"
+
+
+def _row(submission, report, problem, found):
+    assignment = submission.assignment or "?"
+    if report is None:
+        possible = sum(e.points for e in exercises_for(assignment)) if assignment in ASSIGNMENTS else 0
+        return ClassResult(submission.student, assignment, 0, possible, None, problem,
+                           found.describe())
+    return ClassResult(submission.student, assignment, report.earned, report.possible, report,
+                       isolation=report.isolation)
+
+
+class _ProgressBar:
+    def __init__(self, total, stream):
+        self.total, self.stream, self.done = total, stream, 0
+        self.start = time.perf_counter()
+
+    def elapsed(self):
+        return time.perf_counter() - self.start
+
+    def tick(self):
+        self.done += 1
+        if self.stream is None:
+            return
+        filled = int(30 * self.done / self.total)
+        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} "
+                          f"graded, {self.elapsed():.0f} s, "
+                          f"{self.done / self.elapsed() * 60:.0f}/min ")
+        self.stream.flush()
+
+    def close(self):
+        if self.stream is not None:
+            self.stream.write("\n")
 
 
 def table(results):
@@ -104,45 +173,76 @@ def table(results):
     return "\n".join(lines)
 
 
+def summary(results, seconds):
+    isolations = "; ".join(sorted({r.isolation for r in results}))
+    return (f"{len(results)} submissions in {seconds:.1f} s "
+            f"({len(results) / seconds * 60:.0f} per minute)\n"
+            f"learner code isolated by: {isolations}")
+
+
+def write_atomically(path, text):
+    """All of ``text`` or nothing: written to a temporary file in the same folder, then
+    renamed over ``path``, so a failure never leaves half a file and a reader never sees
+    one. The file is readable by its owner only, as grades should be."""
+    path = Path(path)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with open(descriptor, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
 def write_csv(results, path):
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student", "assignment", "exercise", "earned", "points", "status"])
-        for r in results:
-            if r.report is None:
-                writer.writerow([r.student, r.assignment, "", 0, r.possible, r.problem])
-                continue
-            for exercise in r.report.exercises:
-                writer.writerow([r.student, r.assignment, exercise.id, exercise.earned,
-                                 exercise.points, exercise.status])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["student", "assignment", "exercise", "earned", "points", "status",
+                     "isolation"])
+    for r in results:
+        if r.report is None:
+            writer.writerow([r.student, r.assignment, "", 0, r.possible, r.problem, r.isolation])
+            continue
+        for exercise in r.report.exercises:
+            writer.writerow([r.student, r.assignment, exercise.id, exercise.earned,
+                             exercise.points, exercise.status, r.isolation])
+    write_atomically(path, buffer.getvalue())
 
 
 def write_json(results, path):
-    Path(path).write_text(json.dumps([
+    write_atomically(path, json.dumps([
         {"student": r.student, "assignment": r.assignment, "earned": r.earned,
-         "possible": r.possible, "problem": r.problem,
+         "possible": r.possible, "problem": r.problem, "isolation": r.isolation,
          "report": r.report.to_dict() if r.report else None} for r in results], indent=2))
 
 
-def gradescope_results(report, seconds):
-    """Gradescope's autograder ``results.json``: one test per property, its output the
-    teaching feedback (never the hidden property's code)."""
+def gradescope_results(result, seconds):
+    """Gradescope's autograder ``results.json`` for one ClassResult: one test per property,
+    its output the teaching feedback (never the hidden property's code). A submission that
+    could not be graded still gets one: zero, and why."""
+    isolated_by = f"learner code isolated by: {result.isolation}"
+    if result.report is None:
+        return {"score": 0, "execution_time": round(seconds, 2), "tests": [],
+                "output": f"kafkadojo could not grade this submission: {result.problem}\n"
+                          f"{isolated_by}"}
     tests = []
-    for exercise in report.exercises:
-        for result in exercise.properties:
-            output = "passed" if result.passed else "\n".join(filter(None, [
-                f"anomaly: {result.anomaly}", f"counterexample: {result.counterexample}",
-                f"expected: {result.expected}" if result.expected else "",
-                f"got: {result.got}" if result.got else "",
-                f"replay:\n{result.replay}" if result.replay else ""]))
-            tests.append({"name": f"{exercise.id}: {result.name}", "score": result.earned,
-                          "max_score": result.points, "output": output,
+    for exercise in result.report.exercises:
+        for prop in exercise.properties:
+            output = "passed" if prop.passed else "\n".join(filter(None, [
+                f"anomaly: {prop.anomaly}", f"counterexample: {prop.counterexample}",
+                f"expected: {prop.expected}" if prop.expected else "",
+                f"got: {prop.got}" if prop.got else "",
+                f"replay:\n{prop.replay}" if prop.replay else ""]))
+            tests.append({"name": f"{exercise.id}: {prop.name}", "score": prop.earned,
+                          "max_score": prop.points, "output": output,
                           "visibility": "visible"})
-    return {"score": report.earned, "execution_time": round(seconds, 2),
-            "output": f"{report.earned}/{report.possible} points", "tests": tests}
+    return {"score": result.earned, "execution_time": round(seconds, 2),
+            "output": f"{result.earned}/{result.possible} points\n{isolated_by}",
+            "tests": tests}
 
 
-def gradescope_ungradable(problem, seconds):
-    """A submission that could not be graded still gets a results.json: zero, and why."""
-    return {"score": 0, "execution_time": round(seconds, 2),
-            "output": f"kafkadojo could not grade this submission: {problem}", "tests": []}
+def write_gradescope(result, seconds, path):
+    write_atomically(path, json.dumps(gradescope_results(result, seconds), indent=2))

@@ -7,13 +7,15 @@ It grades the latest definition of the exercise's function (and of the other exe
 functions it may call) from this kernel's history, in a separate process, prints what the
 hidden properties found, and returns the points earned (the value nbgrader reads as
 partial credit; under ``nbgrader autograde`` the score is recomputed outside the kernel
-anyway, so nothing in a notebook can change its own grade).
+anyway, so nothing in a notebook can change its own grade). Where the operating system
+cannot isolate learner code, it says that this is a self-check, not a tamper-proof grade.
 """
 
 import re
 
 from kafkadojo.exercises.catalog import BY_ID, EXERCISES, GIVENS
 
+from . import sandbox
 from .grader import grade_source
 
 
@@ -41,11 +43,21 @@ def source_from_cells(cells):
     return "\n\n".join(cell for _, cell in chosen)
 
 
+def self_check_notice():
+    """For self-study output: one line saying the grade is not tamper-proof, or None when
+    the operating system isolates learner code here."""
+    found = sandbox.isolation()
+    if found.tamper_proof:
+        return None
+    return f"a self-check, not a tamper-proof grade ({found.name}: {found.detail})"
+
+
 def check(exercise_id, cells=None, quiet=False):
     if exercise_id not in BY_ID:
         raise KeyError(f"no exercise {exercise_id!r}; see `kafkadojo exercises`")
     source = source_from_cells(_kernel_history() if cells is None else cells)
     report = grade_source(source, [exercise_id], submission="this notebook")
     if not quiet:
-        print(report.format())
+        notice = self_check_notice()
+        print(report.format() + (f"\n\nnote: {notice}" if notice else ""))
     return report.earned

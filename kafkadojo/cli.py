@@ -48,14 +48,18 @@ def main(argv=None):
     grade.add_argument("--json", help="write full reports here")
     grade.add_argument("--gradescope", help="write Gradescope's results.json here (one submission)")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    grade.add_argument("--allow-unisolated", action="store_true",
+                       help="grade even though learner code cannot be isolated by the operating "
+                            "system; the grades are then not tamper-proof")
 
     samples = sub.add_parser("samples", help="write the sample submissions")
     samples.add_argument("directory")
 
     args = parser.parse_args(argv)
+    from kafkadojo.autograder.sandbox import IsolationUnavailable
     try:
         return COMMANDS[args.command](args)
-    except (KeyError, ValueError, FileNotFoundError) as error:
+    except (KeyError, ValueError, FileNotFoundError, IsolationUnavailable) as error:
         print(f"kafkadojo {args.command}: {error}", file=sys.stderr)
         return 2
 
@@ -90,6 +94,7 @@ def write_stub(args):
 
 def run_check(args):
     from kafkadojo.autograder.grader import grade_path
+    from kafkadojo.autograder.notebook import self_check_notice
     path = Path(args.path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
@@ -98,31 +103,34 @@ def run_check(args):
         print(f"kafkadojo check: {path} defines no exercise function; "
               f"try --assignment NAME (see `kafkadojo exercises`)", file=sys.stderr)
         return 2
-    print(report.to_json() if args.json else report.format(verbose=args.verbose))
+    notice = self_check_notice()
+    if args.json:
+        print(json.dumps(report.to_dict() | ({"notice": notice} if notice else {}), indent=2))
+    else:
+        print(report.format(verbose=args.verbose) + (f"\n\nnote: {notice}" if notice else ""))
     return 0 if report.earned == report.possible else 1
 
 
 def run_grade(args):
     from kafkadojo.autograder import classroom
+    from kafkadojo.autograder.sandbox import require_isolation
     submissions = classroom.find_submissions(args.directory, args.assignment)
     if not submissions:
         raise ValueError(f"no submissions under {args.directory}")
     if args.gradescope and len(submissions) != 1:
         raise ValueError("--gradescope writes one submission's results.json: give one submission")
+    require_isolation(args.allow_unisolated)
     results, seconds = classroom.grade_class(submissions, args.jobs,
                                              progress=None if args.quiet else sys.stderr)
     print(classroom.table(results))
-    print(f"\n{len(results)} submissions in {seconds:.1f} s "
-          f"({len(results) / seconds * 60:.0f} per minute)")
+    print("\n" + classroom.summary(results, seconds))
+    # Only now, with every grading process gone, and each file whole or not at all.
     if args.csv:
         classroom.write_csv(results, args.csv)
     if args.json:
         classroom.write_json(results, args.json)
     if args.gradescope:
-        only = results[0]
-        results_json = (classroom.gradescope_results(only.report, seconds) if only.report
-                        else classroom.gradescope_ungradable(only.problem, seconds))
-        Path(args.gradescope).write_text(json.dumps(results_json, indent=2))
+        classroom.write_gradescope(results[0], seconds, args.gradescope)
     return 0
 
 
