@@ -200,13 +200,14 @@ def _bubblewrap_argv(paths, runtime, worker_fd, request_fd, response_fd, limits)
              "--proc", "/proc", "--dev", "/dev",
              "--size", str(limits.file_mb << 20), "--tmpfs", "/tmp", "--chdir", "/tmp",
              "--", f"{SANDBOX_PYTHON}/bin/python3", "-I", "-S", "-B", "/sandbox/worker.py",
-             str(request_fd), str(response_fd)]
+             str(request_fd), str(response_fd), "--max-processes", str(2 + limits.processes)]
     return argv
 
 
 # Linux's mount(2) and unshare(2), for staging the runtime when the grader is root.
 _MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
 _CLONE_NEWNS = 0x00020000
+_PR_SET_PDEATHSIG = 1
 _STAGE = "/tmp/.kafkadojo-runtime"
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
@@ -277,6 +278,8 @@ def _bubblewrap_process(runtime, request_fd, response_fd, limits, stderr):
 def _guarded_process(request_fd, response_fd, limits, stderr):
     def enter():
         os.setsid()
+        if _LIBC is not None:
+            _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)     # dies with the grader
         _apply_limits(limits)
     return subprocess.Popen(
         [sys.executable, "-I", "-S", "-B", str(WORKER), str(request_fd), str(response_fd),

@@ -1,4 +1,5 @@
-"""The process that runs a learner's code: ``python -I -S worker.py REQUEST_FD RESPONSE_FD``.
+"""The process that runs a learner's code: ``python -I -S worker.py REQUEST_FD RESPONSE_FD``
+(then ``--max-processes N`` under bubblewrap, or ``--guard DIR...`` without it).
 
 Under bubblewrap (see ``sandbox.py``) it sees only the standard library and this file; in
 the fallback mode (``--guard DIR...``) it runs beside the grader's files and installs an
@@ -250,6 +251,12 @@ def write_all(fd, data):
 def main(argv):
     request_fd, response_fd = int(argv[1]), int(argv[2])
     guard_dirs = argv[argv.index("--guard") + 1:] if "--guard" in argv else None
+    if "--max-processes" in argv:
+        # Inside a user namespace of its own, the count is this sandbox's processes alone
+        # (the reaper bwrap leaves as pid 1, this worker, and what the learner's code starts).
+        import resource
+        most = int(argv[argv.index("--max-processes") + 1])
+        resource.setrlimit(resource.RLIMIT_NPROC, (most, most))
     os.closerange(3, min(request_fd, response_fd))
     os.closerange(max(request_fd, response_fd) + 1, 1 << 16)
     # The learner's prints go nowhere; the protocol has pipes of its own.
