@@ -44,13 +44,13 @@ class Cluster:
     """
 
     def __init__(self, brokers=3, seed=0, config=None, seams=None, truncation="leader-epoch",
-                 min_latency_ms=1, max_latency_ms=3, drop_rate=0.0):
+                 min_latency_ms=1, max_latency_ms=3, drop_rate=0.0, event_budget=None):
         require(isinstance(brokers, int) and brokers >= 1, f"brokers must be >= 1, got {brokers!r}")
         require(truncation in TRUNCATION_MODES,
                 f"truncation must be one of {TRUNCATION_MODES}, got {truncation!r}")
         require(0 <= min_latency_ms <= max_latency_ms, "need 0 <= min_latency_ms <= max_latency_ms")
         require(0.0 <= drop_rate < 1.0, "drop_rate must be in [0, 1)")
-        self.sim = Simulator(seed)
+        self.sim = Simulator(seed, event_budget)
         self.network = Network(self.sim, min_latency_ms, max_latency_ms, drop_rate)
         self.broker_config = merged(BROKER_DEFAULTS, config, "broker")
         self.seams = seams or REFERENCE

@@ -130,7 +130,7 @@ class Sink:
 
 
 def run_delivery(guarantee, crash_at=(), idempotent_sink=False, seed=0, records=12,
-                 partitions=2, max_poll_records=4, seams=None):
+                 partitions=2, max_poll_records=4, seams=None, event_budget=None):
     """Produce ``records``, then run a consumer application until it has read them all.
     ``crash_at`` lists step numbers (each process() and commit() call is a step, counted
     across restarts from 0); ``(n, "after")`` crashes just after step n's effect instead of
@@ -139,7 +139,8 @@ def run_delivery(guarantee, crash_at=(), idempotent_sink=False, seed=0, records=
     from .cluster import Cluster
     if guarantee not in GUARANTEES:
         raise errors.InvalidConfigurationError(f"guarantee must be one of {GUARANTEES}, got {guarantee!r}")
-    cluster = Cluster(3, seed=seed, seams=seams, config={"offsets.topic.num.partitions": 3})
+    cluster = Cluster(3, seed=seed, seams=seams, config={"offsets.topic.num.partitions": 3},
+                      event_budget=event_budget)
     rules = cluster.seams
     cluster.create_topic("payments", partitions, 3)
     producer = cluster.producer(linger_ms=0)

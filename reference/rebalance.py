@@ -186,8 +186,9 @@ class App:
 def run_group(seed=0, strategy="range", members=3, partitions=6, duration_ms=120_000,
               faults=MEMBER_FAULTS, fault_interval_ms=15_000, static=False, seams=None,
               session_timeout_ms=10_000, max_poll_interval_ms=20_000, poll_interval_ms=100,
-              processing_ms=2_000):
-    cluster = Cluster(3, seed=seed, seams=seams, config={"offsets.topic.num.partitions": 3})
+              processing_ms=2_000, event_budget=None):
+    cluster = Cluster(3, seed=seed, seams=seams, config={"offsets.topic.num.partitions": 3},
+                      event_budget=event_budget)
     cluster.create_topic(TOPIC, partitions, 3)
     rng = random.Random(seed)          # the nemesis: the same faults whatever the strategy
     counter = [0]

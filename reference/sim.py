@@ -21,10 +21,16 @@ class Timer:
         self.cancelled = True
 
 
-class Simulator:
-    """A discrete-event loop over simulated milliseconds."""
+class StepBudgetExceeded(RuntimeError):
+    """The simulation ran more events than its ``event_budget`` allows."""
 
-    def __init__(self, seed=0):
+
+class Simulator:
+    """A discrete-event loop over simulated milliseconds. ``event_budget`` caps the events a
+    whole run may take (a grader running a learner's rule sets it: a rule that makes the
+    cluster retry forever must end the run, not the grader's patience)."""
+
+    def __init__(self, seed=0, event_budget=None):
         self.seed = seed
         self.now = 0
         self.rng = random.Random(seed)
@@ -32,6 +38,7 @@ class Simulator:
         self._sequence = 0
         self._running = False
         self.events_run = 0
+        self.event_budget = event_budget
 
     @property
     def running(self):
@@ -74,6 +81,10 @@ class Simulator:
         queue = self._queue
         pop = heapq.heappop
         ran = 0
+        budgeted = self.event_budget is not None and (
+            max_events is None or self.event_budget - self.events_run < max_events)
+        if budgeted:
+            max_events = max(self.event_budget - self.events_run, 0)
         try:
             if until is not None and until():
                 return True
@@ -85,6 +96,8 @@ class Simulator:
                 if until is not None and until():
                     return True
                 if max_events is not None and ran >= max_events:
+                    if budgeted:
+                        raise StepBudgetExceeded(f"more than {self.event_budget:,} events")
                     return False
             if time_ms is not None and time_ms > self.now:
                 self.now = time_ms

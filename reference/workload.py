@@ -292,10 +292,12 @@ def _leader_log(cluster, topic, partition):
     return acting_leader(cluster, topic, partition)
 
 
-def run(seed, config=WorkloadConfig(), seams=None):
+def run(seed, config=WorkloadConfig(), seams=None, event_budget=None):
     """Run one seeded fault schedule and check it. Returns an ``Outcome``. ``seams`` plugs
-    other rules into the engine (a learner's, say): see ``seams.py``."""
+    other rules into the engine (a learner's, say): see ``seams.py``; ``event_budget`` caps
+    the simulator's events (``StepBudgetExceeded``)."""
     state = _Run(seed, config, seams)
+    state.sim.event_budget = event_budget
     state.start()
     state.cluster.run_until(lambda: state.stopped, timeout_ms=10_000_000)
     state.finish()
@@ -329,13 +331,13 @@ class RetentionOutcome:
         return "\n".join(lines)
 
 
-def run_retention(seed, seams=None, checks=10):
+def run_retention(seed, seams=None, checks=10, event_budget=None):
     """Retention at work: a replicated partition with small segments takes bursts of records
     while a follower now and then crashes and returns; every broker applies retention to its
     own log every 5 simulated seconds. Returns each replica's offsets after every check, and
     any broken rule (a log start offset above the high watermark, replicas that disagree)."""
     interval = 5_000
-    cluster = Cluster(brokers=3, seed=seed, seams=seams, config={
+    cluster = Cluster(brokers=3, seed=seed, seams=seams, event_budget=event_budget, config={
         "log.retention.check.interval.ms": interval, "replica.lag.time.max.ms": 4_000,
         "broker.session.timeout.ms": 3_000, "broker.heartbeat.interval.ms": 500})
     rng = cluster.sim.rng

@@ -1,6 +1,7 @@
 """Properties that run the learner's rule inside the engine, under seeded faults."""
 
 from kafkadojo.reference.seams import REFERENCE
+from kafkadojo.reference.sim import StepBudgetExceeded
 from kafkadojo.reference.workload import WorkloadConfig, run
 
 from . import Failure, LearnerError
@@ -8,6 +9,9 @@ from . import Failure, LearnerError
 # Small schedules: enough faults to matter, quick enough for a class.
 SCHEDULE = WorkloadConfig(operations=300, fault_interval_ms=600)
 SCHEDULE_SOURCE = "WorkloadConfig(operations=300, fault_interval_ms=600)"
+# Events one run of the engine may take with a learner's rule in it: Kafka's rules need a
+# few thousand for these runs, so a rule that needs 50 times more is stuck, not slow.
+EVENT_BUDGET = 300_000
 
 
 def in_the_engine(learner, seam, function, seeds, config=SCHEDULE, config_source=SCHEDULE_SOURCE):
@@ -16,7 +20,7 @@ def in_the_engine(learner, seam, function, seeds, config=SCHEDULE, config_source
     seams = REFERENCE.with_rules(**{seam: learner.function(function)})
     for seed in seeds:
         try:
-            outcome = run(seed, config, seams=seams)
+            outcome = run(seed, config, seams=seams, event_budget=EVENT_BUDGET)
         except Exception as error:      # noqa: BLE001 - judged by engine_failure
             return engine_failure(error, f"fault schedule seed {seed}",
                                   _replay(seam, seed, config_source))
@@ -38,6 +42,12 @@ def engine_failure(error, where, replay):
     if isinstance(error, LearnerError):
         return Failure(error.outcome.kind, f"{where}: the engine called {error.call}",
                        got=error.outcome.describe(), replay=replay)
+    if isinstance(error, StepBudgetExceeded):
+        return Failure("engine-step-budget", where,
+                       expected=f"the run ends within {EVENT_BUDGET:,} simulated events "
+                                "(Kafka's rules need a few thousand)",
+                       got=f"with your rule the cluster ran {error}: does it stop progress, "
+                           "or make clients retry forever?", replay=replay)
     return Failure("engine-error", where,
                    got=f"the engine failed on your function's answers: "
                        f"{type(error).__name__}: {error}", replay=replay)

@@ -9,7 +9,7 @@ from kafkadojo.reference.seams import REFERENCE
 
 from ..sandbox import safe_repr
 from . import Failure, LearnerError, differential, examples, prop
-from .engine import engine_failure
+from .engine import EVENT_BUDGET, engine_failure
 
 TOPICS = ("a", "b", "c")
 
@@ -170,7 +170,8 @@ def _group_run(learner, seam, function, strategy):
               f"...     seams=REFERENCE.with_rules({seam}={function})).report())")
     for seed in range(3):
         try:
-            outcome = run_group(seed=seed, strategy=strategy, duration_ms=60_000, seams=seams)
+            outcome = run_group(seed=seed, strategy=strategy, duration_ms=60_000, seams=seams,
+                                event_budget=EVENT_BUDGET)
         except Exception as error:      # noqa: BLE001 - judged by engine_failure
             return engine_failure(error, f"group run seed {seed}", replay.format(seed=seed))
         final = {o.partition for o in outcome.intervals if o.end_ms == outcome.end_ms}

@@ -7,7 +7,7 @@ from kafkadojo.reference.seams import REFERENCE
 from kafkadojo.reference.workload import WorkloadConfig, run_retention
 
 from . import Failure, differential, examples, prop
-from .engine import engine_failure, in_the_engine
+from .engine import EVENT_BUDGET, engine_failure, in_the_engine
 
 # Small segments, so that every run rolls dozens of them and reads cross their borders.
 SEGMENT_BYTES = 500
@@ -136,7 +136,7 @@ def retention_in_the_engine(learner):
                   "deletable_segments=YOUR_FUNCTION)).report())")
         expected = run_retention(seed)
         try:
-            got = run_retention(seed, seams=seams)
+            got = run_retention(seed, seams=seams, event_budget=EVENT_BUDGET)
         except Exception as error:      # noqa: BLE001 - judged by engine_failure
             failure = engine_failure(error, f"retention seed {seed}", replay)
             if failure.anomaly == "engine-error" and "HW" in str(error):
