@@ -274,12 +274,14 @@ def _judge_in_child(source, exercise, properties, deadline):
 # -- what feedback may contain ----------------------------------------------------------------
 
 FEEDBACK_CHARS = 3_000          # per field of a property's result
+# Terminal escapes and other control characters have no place in feedback someone prints.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _feedback(text):
-    """A field of feedback: capped, and with any line of the hidden properties or of the
-    reference solutions withheld, whatever the learner's code raised or returned."""
-    text = str(text)
+    """A field of feedback: printable, capped, and with any line of the hidden properties or
+    of the reference solutions withheld, whatever the learner's code raised or returned."""
+    text = CONTROL_CHARACTERS.sub("?", str(text).encode("utf-8", "replace").decode("utf-8"))
     if len(text) > FEEDBACK_CHARS:
         text = text[:FEEDBACK_CHARS] + f"... ({len(text):,} characters, cut)"
     secret = _secret_lines()
