@@ -89,6 +89,8 @@ class Report:
                  f"({self.seconds:.1f} s)", ""]
         if self.isolation and not self.tamper_proof:
             lines[1:1] = [f"note: learner code ran under {self.isolation}"]
+        elif self.isolation and verbose:
+            lines[1:1] = [f"learner code isolated by {self.isolation}"]
         for exercise in self.exercises:
             mark = "✔" if exercise.status == "passed" else ("◐" if exercise.status == "partial" else "✘")
             lines.append(f"{mark} {exercise.id:<38} {exercise.earned}/{exercise.points}  {exercise.status}")
