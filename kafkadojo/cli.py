@@ -10,7 +10,6 @@
 """
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -94,7 +93,6 @@ def write_stub(args):
 
 def run_check(args):
     from kafkadojo.autograder.grader import grade_path
-    from kafkadojo.autograder.notebook import self_check_notice
     path = Path(args.path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
@@ -103,11 +101,8 @@ def run_check(args):
         print(f"kafkadojo check: {path} defines no exercise function; "
               f"try --assignment NAME (see `kafkadojo exercises`)", file=sys.stderr)
         return 2
-    notice = self_check_notice()
-    if args.json:
-        print(json.dumps(report.to_dict() | ({"notice": notice} if notice else {}), indent=2))
-    else:
-        print(report.format(verbose=args.verbose) + (f"\n\nnote: {notice}" if notice else ""))
+    # Both say so when this is a self-check, not a tamper-proof grade (Report.isolation).
+    print(report.to_json() if args.json else report.format(verbose=args.verbose))
     return 0 if report.earned == report.possible else 1
 
 
