@@ -1,6 +1,6 @@
 """Sample submissions: the reference (full marks), the untouched stubs (zero), realistic
 bugs (partial credit, the right properties failing) and hostile code (one exercise's
-points lost, nothing else).
+points lost, nothing else: see hostile.py).
 
 None is a second copy of a solution: the reference is the engine's own source, and every
 buggy sample is that source with one named mutation applied. If the engine changes so a
@@ -115,30 +115,14 @@ def _bugs():
                mutation=(("    if committed_offset is None:\n        return None",
                           "    if committed_offset is None:\n        return 0"),),
                expected_failures=("offsets.partition_lag",)),
-        # Hostile code: each costs only the exercise it is in.
-        Sample("hostile-hang", "partitioning", "murmur2 loops forever, swallowing interrupts",
-               appended=("def murmur2(data):\n    while True:\n        try:\n            pass\n"
-                         "        except BaseException:\n            pass\n"),
-               expected_failures=("partitioning.murmur2", "partitioning.partition_for_key")),
-        Sample("hostile-exit", "isr", "is_caught_up calls sys.exit and os._exit",
-               appended=("import os, sys\n\ndef is_caught_up(*args):\n    sys.exit(0)\n\n"
-                         "def can_join_isr(*args):\n    os._exit(0)\n"),
-               expected_failures=("isr.is_caught_up", "isr.can_join_isr")),
-        Sample("hostile-lying-eq", "isr", "returns an object whose __eq__ always says yes",
-               appended=("class Yes:\n    def __eq__(self, other):\n        return True\n\n"
-                         "def acks_all_accepted(*args):\n    return Yes()\n"),
-               expected_failures=("isr.acks_all_accepted",)),
-        Sample("hostile-imports-reference", "replication",
-               "calls the engine's own function instead of writing one",
-               appended=("def end_offset_for_epoch(*args):\n"
-                         "    from kafkadojo.reference.replication import end_offset_for_epoch as e\n"
-                         "    return e(*args)\n"),
-               expected_failures=("replication.end_offset_for_epoch", "replication.truncation_offset")),
     ]
     return {sample.name: sample for sample in samples}
 
 
 SAMPLES = _bugs()
+
+from . import hostile  # noqa: E402 - hostile code (autograder/hostile.py), built on Sample
+SAMPLES.update(getattr(hostile, "HOSTILE", {}))
 
 
 def write_samples(directory):
