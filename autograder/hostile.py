@@ -230,19 +230,19 @@ def _hunt(seconds=0.8):
     clock = _Clock(seconds)
     found = []
 
-    def look(how, path, dir_fd=None):
+    def look(how, path, dir_fd=None, aimed=False):
         text = _read(path, dir_fd=dir_fd)
-        if _secret(text):
+        if _secret(text) or (aimed and text):
             found.append((how, str(path), text))
             return True
         return False
 
-    for path in _AIM["read"]:
-        look("by path", path)
-        look("through /proc/self/root", "/proc/self/root" + path)
-        look("through /proc/1/root", "/proc/1/root" + path)
+    for path in _AIM["read"]:                        # anything read there is a leak
+        look("by path", path, aimed=True)
+        look("through /proc/self/root", "/proc/self/root" + path, aimed=True)
+        look("through /proc/1/root", "/proc/1/root" + path, aimed=True)
         for pid in _ancestors():
-            look("through an ancestor's root", f"/proc/{pid}/root" + path)
+            look("through an ancestor's root", f"/proc/{pid}/root" + path, aimed=True)
     for text in _environs():
         if _secret(text):
             found.append(("environment", "", text))
@@ -282,9 +282,9 @@ def _dirfd_hunt(seconds=0.8):
     clock = _Clock(seconds)
     found = []
 
-    def look(how, path, dir_fd=None):
+    def look(how, path, dir_fd=None, aimed=False):
         text = _read(path, dir_fd=dir_fd)
-        if _secret(text):
+        if _secret(text) or (aimed and text):
             found.append((how, str(path), text))
 
     def explore(how, fd, depth=12):
@@ -314,14 +314,16 @@ def _dirfd_hunt(seconds=0.8):
     here = _try(os.getcwd)
     _try(os.chdir, "/")
     for path in _AIM["read"]:
-        look("relative to / after chdir('/')", path.lstrip("/"))
+        look("relative to / after chdir('/')", path.lstrip("/"), aimed=True)
     if here:
         _try(os.chdir, here)
     for path in [*(os.path.dirname(p) for p in _AIM["read"]), *_AIM["roots"], "/", "/proc/self/cwd"]:
         fd = _try(os.open, path, os.O_RDONLY | os.O_DIRECTORY)
         if fd is not None:
             for target in _AIM["read"]:
-                look("openat from a directory fd", os.path.basename(target), dir_fd=fd)
+                if os.path.dirname(target) == path:
+                    look("openat from a directory fd", os.path.basename(target), dir_fd=fd,
+                         aimed=True)
             explore(f"directory fd on {path}", fd)
             os.close(fd)
     misses = 0
@@ -371,7 +373,7 @@ def _link_hunt():
                 continue
             text = _read(link)
             _try(os.unlink, link)
-            if _secret(text):
+            if text:
                 found.append((kind, path, text))
     return found
 
@@ -762,8 +764,9 @@ def _hostile():
                 "                        _try(_signal.signal, sig, _signal.SIG_IGN)\n"
                 "                    _name_me(_AIM['marker'])\n"
                 "                    time.sleep(_AIM['delay'])\n"
-                "                    _write_all(seconds=3.0)\n"
-                "                    time.sleep(30)\n"
+                "                    for _ in range(40):          # files may appear later\n"
+                "                        _write_all(seconds=0.5)\n"
+                "                        time.sleep(0.5)\n"
                 "            finally:\n"
                 "                os._exit(0)\n"
                 "        elif first:\n"

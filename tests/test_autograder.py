@@ -1,5 +1,5 @@
 """The autograder: the reference earns everything, stubs nothing, each bug loses exactly
-its exercise, hostile code costs only its own exercise, and no hidden test leaks."""
+its exercise, and no hidden test leaks (hostile code: test_hostile.py and test_sandbox.py)."""
 
 import json
 import re
@@ -9,8 +9,8 @@ import pytest
 
 from kafkadojo.autograder import properties
 from kafkadojo.autograder.grader import grade_path, grade_source, solution_source
+from kafkadojo.autograder.hostile import HOSTILE
 from kafkadojo.autograder.samples import SAMPLES, write_samples
-from kafkadojo.autograder.sandbox import Sandbox
 from kafkadojo.cli import main as cli
 from kafkadojo.exercises.catalog import ASSIGNMENTS, EXERCISES, exercises_for, stub_module
 from kafkadojo.reference.seams import Seams
@@ -18,12 +18,16 @@ from kafkadojo.reference.seams import Seams
 PROPERTIES_DIR = Path(properties.__file__).parent
 
 
+# Hostile samples are graded on every path, with more to check, in test_hostile.py.
+GRADED = {name: sample for name, sample in SAMPLES.items() if name not in HOSTILE}
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     directory = tmp_path_factory.mktemp("samples")
     write_samples(directory)
     return {name: grade_path(directory / f"{name}.py", assignment=sample.assignment)
-            for name, sample in SAMPLES.items()}
+            for name, sample in GRADED.items()}
 
 
 def lost(report):
@@ -44,7 +48,7 @@ def test_untouched_stubs_earn_nothing(graded, assignment):
     assert {e.status for e in report.exercises} == {"not attempted"}
 
 
-@pytest.mark.parametrize("name", [n for n, s in SAMPLES.items() if not s.stub and s.expected_failures])
+@pytest.mark.parametrize("name", [n for n, s in GRADED.items() if not s.stub and s.expected_failures])
 def test_each_bug_loses_exactly_its_exercises(graded, name):
     report = graded[name]
     assert lost(report) == set(SAMPLES[name].expected_failures), report.format()
@@ -75,37 +79,6 @@ def test_feedback_names_the_anomaly_and_how_to_replay(graded):
     assert "wrong-high-watermark" in text
     assert ">>> next_high_watermark(" in text
     assert "fault schedule seed" in text and "seams=REFERENCE.with_rules(" in text
-
-
-def test_hostile_code_is_contained():
-    source = """
-import os, sys, signal
-def hang():
-    while True:
-        try:
-            pass
-        except BaseException:
-            pass
-def leave(): sys.exit(0)
-def vanish(): os._exit(3)
-class Yes:
-    def __eq__(self, other): return True
-def liar(): return Yes()
-def cheat(): import kafkadojo.reference.replication
-def peek(): return open(PATH).read()
-def kill_grader(): os.kill(os.getppid(), signal.SIGKILL)
-def hog(): return len(bytearray(4_000_000_000))
-def fine(): return [1, (2, b"x")]
-""".replace("PATH", repr(str(PROPERTIES_DIR / "replication.py")))
-    with Sandbox(source, call_timeout_s=0.5, memory_mb=256) as sandbox:
-        kinds = {name: sandbox.call(name).kind for name in
-                 ("hang", "fine", "leave", "vanish", "liar", "cheat", "peek", "kill_grader", "hog", "fine")}
-        assert kinds == {"hang": "timeout", "fine": "returned", "leave": "raised",
-                         "vanish": "crashed", "liar": "bad-return", "cheat": "raised",
-                         "peek": "raised", "kill_grader": "raised", "hog": "raised"}
-        assert sandbox.call("fine").value == [1, (2, b"x")]
-        assert "not allowed" in sandbox.call("peek").detail
-        assert "not allowed" in sandbox.call("cheat").detail
 
 
 def test_code_that_does_not_load_costs_only_points():
