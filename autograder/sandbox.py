@@ -275,7 +275,7 @@ def _bubblewrap_process(runtime, request_fd, response_fd, limits, stderr):
         os.close(worker_fd)
 
 
-def _guarded_process(request_fd, response_fd, limits, stderr):
+def _guarded_process(request_fd, response_fd, limits, stderr, workdir):
     def enter():
         os.setsid()
         if _LIBC is not None:
@@ -285,7 +285,8 @@ def _guarded_process(request_fd, response_fd, limits, stderr):
         [sys.executable, "-I", "-S", "-B", str(WORKER), str(request_fd), str(response_fd),
          "--guard", *GUARDED_DIRS],
         pass_fds=(request_fd, response_fd), stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=enter, close_fds=True, env={})
+        stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=enter, close_fds=True, env={},
+        cwd=workdir)
 
 
 # -- the sandbox ------------------------------------------------------------------------------
@@ -314,6 +315,7 @@ class Sandbox:
         self.mode = mode or isolation().name
         self.stderr = stderr if stderr is not None else subprocess.DEVNULL
         self.process = None
+        self.workdir = None
         self.defined = []
         self.load_outcome = None
         self.out_of_time = None
@@ -328,9 +330,10 @@ class Sandbox:
             if self.mode == "bubblewrap":
                 self.process = _bubblewrap_process(Runtime.of_this_interpreter(), request_read,
                                                    response_write, self.limits, self.stderr)
-            else:
+            else:       # at least its stray files land in a folder of its own
+                self.workdir = tempfile.mkdtemp(prefix="kafkadojo-worker-")
                 self.process = _guarded_process(request_read, response_write, self.limits,
-                                                self.stderr)
+                                                self.stderr, self.workdir)
         except (OSError, subprocess.SubprocessError) as error:
             for fd in (self.request_write, self.response_read):
                 os.close(fd)
@@ -371,6 +374,9 @@ class Sandbox:
             except OSError:
                 pass
         self.process = None
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
 
     def __enter__(self):
         return self
