@@ -14,8 +14,9 @@ The attacks find their targets at run time (walking up from the working director
 ``aimed(sample, read=[...], write=[...], port=..., marker=...)``, which embeds exact paths
 into the submission the way a learner who guessed them would.
 
-Samples marked ``slow`` cost a per-call timeout or the exercise's whole time budget on every
-grading path; ``demo`` marks the few that ``make demo`` is meant to show.
+Samples marked ``slow`` cost the exercise's whole time budget on every grading path;
+``demo`` marks the few that ``SAMPLES`` carries (so ``make demo``, ``kafkadojo samples`` and
+the course tests): HOSTILE has them all, and tests/test_hostile.py grades them all.
 """
 
 import inspect
@@ -46,7 +47,7 @@ class HostileSample(Sample):
     kit: bool = False               # needs the shared attack helpers below
     aim: tuple = ()                 # (key, value) pairs: what the kit is told in advance
     slow: bool = False              # costs a timeout or a whole exercise budget per grading path
-    demo: bool = False              # one of the few `make demo` shows
+    demo: bool = False              # one of the few in SAMPLES (so `make demo` shows it)
 
 
 def _default_aim():
@@ -345,18 +346,10 @@ def _dirfd_hunt(seconds=0.8):
 
 
 def _scratch():
-    import tempfile
-    for place in (_try(tempfile.gettempdir), _try(os.getcwd), "/tmp", "/dev/shm"):
-        if not place:
-            continue
-        probe = os.path.join(place, f".probe{os.getpid()}")
-        try:
-            with open(probe, "w"):
-                pass
-            os.unlink(probe)
+    """A directory we may write in (found without leaving files behind)."""
+    for place in (_try(os.getcwd), "/tmp", "/dev/shm", "/var/tmp"):
+        if place and os.path.isdir(place) and os.access(place, os.W_OK | os.X_OK):
             return place
-        except Exception:
-            continue
     return None
 
 
@@ -463,10 +456,11 @@ def _targets(clock):
     for pid in _ancestors():
         dirs.append(_try(os.readlink, f"/proc/{pid}/cwd"))
         cwd = _try(os.readlink, f"/proc/{pid}/cwd") or "/"
-        for arg in _cmdline(pid):
-            if "/" in arg or arg.endswith((".json", ".csv", ".db")):
-                path = os.path.join(cwd, arg)
+        for arg in _cmdline(pid):                    # --csv grades.csv, a course folder, ...
+            path = os.path.join(cwd, arg)
+            if arg.endswith((".json", ".csv", ".db")) or os.path.basename(arg) in names:
                 files.append(path)
+            elif "/" in arg and os.path.isdir(path):
                 dirs.append(path)
         for fd in _try(os.listdir, f"/proc/{pid}/fd") or []:
             target = _try(os.readlink, f"/proc/{pid}/fd/{fd}")
@@ -728,7 +722,7 @@ def _hostile():
                 "    if _FOUND:\n"
                 "        return isr_size >= min(min_insync_replicas, replication_factor)\n"
                 "    return 'no'\n",
-                ("isr.acks_all_accepted",), "read", demo=True),
+                ("isr.acks_all_accepted",), "read"),
 
         # -- writing what the grader reads later --------------------------------------------
         _sample("hostile-write-grader-files", "offsets",
@@ -737,7 +731,7 @@ def _hostile():
                 "grades.csv/json, other learners' submitted notebooks, package files) and drops "
                 "a .pth into every site-packages; answers right if any write got through: a "
                 "sound grader gives it no such file to write, and they stay unchanged",
-                _lag(_once("_write_all() > 0")), ("offsets.partition_lag",), "write", demo=True),
+                _lag(_once("_write_all() > 0")), ("offsets.partition_lag",), "write"),
         _sample("hostile-daemon", "isr",
                 "is_caught_up double-forks a daemon (new session, SIGTERM/SIGHUP ignored, named "
                 "after the marker, holding the reply pipe open) that sleeps past the end of "
@@ -772,7 +766,7 @@ def _hostile():
                 "        elif first:\n"
                 "            _try(os.waitpid, first, 0)\n"
                 "    return 'maybe'\n",
-                ("isr.is_caught_up",), "write", demo=True),
+                ("isr.is_caught_up",), "write"),
 
         # -- the grader's processes and output ----------------------------------------------
         _sample("hostile-kill-grader", "isr",
@@ -798,7 +792,7 @@ def _hostile():
                 "    if group and group != _try(os.getpgid, 0):\n"
                 "        _try(os.killpg, group, _signal.SIGKILL)\n"
                 "    return 'no'\n",
-                ("isr.can_join_isr",), "kill"),
+                ("isr.can_join_isr",), "kill", demo=True),
         _sample("hostile-forged-report", "offsets",
                 "partition_lag writes a forged full-marks report (text and JSON, with its "
                 "marker) into the grader's stdout and stderr through /proc/<ancestor>/fd/1 and 2, "
@@ -824,7 +818,7 @@ def _hostile():
                 "partition_lag opens sockets: TCP to 127.0.0.1 (a port the grader listens on), to "
                 "external addresses (1 s timeout), UDP and a DNS lookup; answers right if "
                 "anything connects: a sound grader gives it no network; the exercise fails",
-                _lag(_once("_network()")), ("offsets.partition_lag",), "network"),
+                _lag(_once("_network()")), ("offsets.partition_lag",), "network", demo=True),
 
         # -- grades lost -----------------------------------------------------------------------
         _sample("hostile-huge-int", "offsets",
@@ -843,7 +837,7 @@ def _hostile():
                 "    if _CALLS > 3 and _CALLS % 2:\n"
                 "        raise ValueError('sometimes')\n"
                 "    return None if committed_offset is None else high_watermark - committed_offset\n",
-                ("offsets.partition_lag",), "grades-lost", kit=False),
+                ("offsets.partition_lag",), "grades-lost", kit=False, demo=True),
         _sample("hostile-deep-nesting", "offsets",
                 "partition_lag writes a reply nested 100,000 deep straight into the reply pipe "
                 "(past the worker's checks), then returns the same list: a sound grader decodes "
@@ -989,5 +983,10 @@ def _hostile():
 
 HOSTILE = _hostile()
 
+# The few that SAMPLES (so `make demo`, `kafkadojo samples` and the course tests) carries:
+# one of most kinds, none that writes anything. All of them together would cost every
+# grading path a minute or more: tests/test_hostile.py grades them all, on every path.
+DEMO = {name: sample for name, sample in HOSTILE.items() if sample.demo}
+
 # Whichever of samples.py and hostile.py is imported first, SAMPLES ends up with these.
-_SAMPLES.update(HOSTILE)
+_SAMPLES.update(DEMO)

@@ -122,7 +122,7 @@ def _bugs():
 SAMPLES = _bugs()
 
 from . import hostile  # noqa: E402 - hostile code (autograder/hostile.py), built on Sample
-SAMPLES.update(getattr(hostile, "HOSTILE", {}))
+SAMPLES.update(getattr(hostile, "DEMO", {}))
 
 
 def write_samples(directory):
