@@ -91,7 +91,9 @@ def require_isolation(allow_unisolated=False):
         raise IsolationUnavailable(
             f"learner code cannot be isolated here ({found.detail}); grades would not be "
             "tamper-proof. Install bubblewrap (Debian: apt-get install bubblewrap) on a "
-            "machine with user namespaces, or pass --allow-unisolated to grade anyway.")
+            "machine with user namespaces, or allow grading without it explicitly "
+            "(kafkadojo grade --allow-unisolated; nbgrader: "
+            "c.KafkadojoGrades.allow_unisolated = True).")
     return found
 
 

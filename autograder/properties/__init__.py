@@ -7,10 +7,12 @@ learner's code did, the anomaly's name, and how to replay it. The property's own
 never appears in what the learner sees.
 """
 
+import tempfile
 import time
 from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.errors import Flaky
 
 from kafkadojo.exercises.catalog import BY_ID
@@ -200,7 +202,16 @@ def timed(check, learner):
     return failure, time.perf_counter() - start
 
 
+_HYPOTHESIS_HOME = None
+
+
 def load_all():
-    """Import every assignment's properties (they register themselves)."""
+    """Import every assignment's properties (they register themselves), and keep
+    hypothesis' files (its constants cache) out of whatever folder grading runs in: a course
+    folder copies them into releases."""
+    global _HYPOTHESIS_HOME
+    if _HYPOTHESIS_HOME is None:
+        _HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="kafkadojo-hypothesis-")
+        set_hypothesis_home_dir(_HYPOTHESIS_HOME)
     from . import groups, isr, log, offsets, partitioning, replication  # noqa: F401
     return REGISTRY
