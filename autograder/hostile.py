@@ -546,7 +546,10 @@ def _frame(tag, body):
         message = b"t" + pack(2) + b"s" + pack(len(tag)) + tag.encode() + body
     else:                                                        # pickle, as it once was
         import pickle
-        message = pickle.dumps((tag, pickle.loads(body)), protocol=4)
+        try:
+            message = pickle.dumps((tag, pickle.loads(body)), protocol=4)
+        except Exception:
+            return b""
     return pack(len(message)) + message
 
 
@@ -558,6 +561,16 @@ def _nested_body(depth):
     if hasattr(main, "decode") and hasattr(main, "frame"):
         return (b"l" + pack(1)) * depth + b"l" + pack(0)
     return b"\x80\x04" + b"]" * (depth + 1) + b"a" * depth + b"."
+
+
+def _unhashable_body():
+    """A set holding a list: what no Python set can hold, encoded by hand."""
+    import struct
+    pack = struct.Struct(">I").pack
+    main = sys.modules.get("__main__")
+    if hasattr(main, "decode") and hasattr(main, "frame"):
+        return b"S" + pack(1) + b"l" + pack(1) + b"i" + pack(1) + b"\x01"
+    return b""
 
 
 def _raw_reply(data):
@@ -944,9 +957,10 @@ def _hostile():
         # -- lying objects --------------------------------------------------------------------
         _sample("hostile-lying-types", "partitioning",
                 "sticky_candidates returns, in turn, a list subclass whose __eq__ says yes, a "
-                "list of int subclasses whose __eq__ says yes, a set of objects whose __hash__ "
-                "raises, and a lying list sent past the worker's checks: a sound grader compares "
-                "plain built-in values only and refuses the rest; the exercise fails",
+                "list of int subclasses whose __eq__ says yes, a dict of objects whose __hash__ "
+                "raises, a reply written by hand holding a set of lists (unhashable), and a "
+                "lying list sent past the worker's checks: a sound grader compares plain "
+                "built-in values only and refuses the rest; the exercise fails",
                 "class _Yes(list):\n"
                 "    def __eq__(self, other):\n"
                 "        return True\n"
@@ -964,15 +978,16 @@ def _hostile():
                 "def sticky_candidates(num_partitions, available_partitions, previous_partition):\n"
                 "    global _TURN\n"
                 "    _TURN = globals().get('_TURN', -1) + 1\n"
-                "    turn = _TURN % 4\n"
+                "    turn = _TURN % 5\n"
                 "    if turn == 0:\n"
                 "        return _Yes([-1])\n"
                 "    if turn == 1:\n"
                 "        return [_Always(-1)]\n"
                 "    if turn == 2:\n"
-                "        s = set()\n"
-                "        s.add(_Always(-1))\n"
                 "        return {_Always(-1): _NoHash()}\n"
+                "    if turn == 3:\n"
+                "        _raw_reply(_frame('returned', _unhashable_body()))\n"
+                "        time.sleep(60)\n"
                 "    _unplain()\n"
                 "    return _Yes([_Always(-1)])\n",
                 ("partitioning.sticky_candidates",), "lying"),

@@ -7,7 +7,8 @@ printed or forged; the files the attacks aim at are unchanged a few seconds afte
 (when a surviving daemon would strike); no process of a sandbox survives; and every run ends
 within its time bound.
 
-The attacks are aimed (``hostile.aimed``) at this test's real files: the scratch course's
+``kafkadojo`` runs as instructors run it, a process started with a canary in its
+environment; nbgrader too. The attacks are aimed (``hostile.aimed``) at this test's real files: the scratch course's
 gradebook and config, the honest learners' notebooks, the class's output files, the
 package's ``__init__.py`` files and every site-packages, a TCP port this test listens on.
 """
@@ -19,10 +20,12 @@ import os
 import secrets
 import signal
 import socket
+import subprocess
 import sys
 import sysconfig
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +39,6 @@ from kafkadojo.autograder.grader import grade_source
 from kafkadojo.autograder.hostile import HOSTILE, aimed
 from kafkadojo.autograder.samples import SAMPLES, fill_notebook
 from kafkadojo.autograder.sandbox import isolation
-from kafkadojo.cli import main as cli
 from kafkadojo.exercises.catalog import BY_GRADE_ID, BY_ID, exercises_for
 
 REPOSITORY = Path(properties.__file__).resolve().parent.parent.parent
@@ -302,57 +304,47 @@ def exercise_scores(report):
     return {e["id"]: (e["earned"], e["points"]) for e in report["exercises"]}
 
 
+def kafkadojo_cli(arena, *args):
+    """``kafkadojo ARGS`` (``kafkadojo.cli.main``) as the instructor runs it: a process of
+    its own, started with the canary in its environment (so /proc/PID/environ shows it to
+    anyone who can read it there), in the arena's folder. Returns (status, stdout, stderr)."""
+    env = {**os.environ, "KAFKADOJO_CANARY": arena.canary}
+    result = subprocess.run([sys.executable, "-m", "kafkadojo.cli", *args], cwd=arena.base,
+                            env=env, capture_output=True, text=True, errors="replace",
+                            timeout=NBGRADER_BOUND_S)
+    return result.returncode, result.stdout, result.stderr
+
+
 @pytest.fixture(scope="module")
 def checked(arena):
-    """(a) ``kafkadojo check FILE --assignment A --json``, one learner at a time."""
+    """(a) ``kafkadojo check FILE --assignment A --json``, two learners at a time."""
     run = Run("kafkadojo check")
     folder = arena.base / "check"
     folder.mkdir()
-    capture = arena.base / "check-output"
-    for name, sample in arena.samples.items():
+
+    def check(name):
+        sample = arena.samples[name]
         path = folder / f"{name}.py"
         path.write_text(sample.source())
         started = time.monotonic()
-        code, out, err = run_captured(capture, cli, ["check", str(path), "--assignment",
-                                                     sample.assignment, "--json"])
-        run.seconds[name] = time.monotonic() - started
-        run.output += out + err
-        try:
-            report = json.loads(out)
-        except ValueError:
-            report = {"exercises": [], "unparsable": out[:2000]}
-        run.reports[name] = report
-        run.scores[name] = exercise_scores(report)
-        run.texts[name] = out + err
-        run.codes[name] = code
+        code, out, err = kafkadojo_cli(arena, "check", str(path), "--assignment",
+                                       sample.assignment, "--json")
+        return name, code, out, err, time.monotonic() - started
+
+    with ThreadPoolExecutor(2) as pool:
+        for name, code, out, err, seconds in pool.map(check, arena.samples):
+            run.seconds[name] = seconds
+            run.output += out + err
+            try:
+                report = json.loads(out)
+            except ValueError:
+                report = {"exercises": [], "unparsable": out[:2000]}
+            run.reports[name] = report
+            run.scores[name] = exercise_scores(report)
+            run.texts[name] = out + err
+            run.codes[name] = code
     after_the_delay(arena, run, [*arena.package])
     return run
-
-
-def run_captured(folder, function, argv):
-    """``function(argv)`` with its output captured at the file descriptors (so that whatever
-    reaches fds 1 and 2, a forged report written through /proc included, is seen)."""
-    folder.mkdir(exist_ok=True)
-    out_path, err_path = folder / "stdout", folder / "stderr"
-    saved_fds, saved_streams = (os.dup(1), os.dup(2)), (sys.stdout, sys.stderr)
-    for stream in saved_streams:
-        stream.flush()
-    with open(out_path, "w+b") as out, open(err_path, "w+b") as err:
-        os.dup2(out.fileno(), 1)
-        os.dup2(err.fileno(), 2)
-        sys.stdout = open(1, "w", encoding="utf-8", closefd=False)
-        sys.stderr = open(2, "w", encoding="utf-8", closefd=False)
-        try:
-            code = function(argv)
-        finally:
-            sys.stdout.close()
-            sys.stderr.close()
-            sys.stdout, sys.stderr = saved_streams
-            os.dup2(saved_fds[0], 1)
-            os.dup2(saved_fds[1], 2)
-            os.close(saved_fds[0])
-            os.close(saved_fds[1])
-    return (code, out_path.read_text(errors="replace"), err_path.read_text(errors="replace"))
 
 
 @pytest.fixture(scope="module")
@@ -367,9 +359,9 @@ def classroom(arena):
     submitted = tree(arena.class_dir)
     grades_csv, grades_json = arena.outputs / "grades.csv", arena.outputs / "grades.json"
     started = time.monotonic()
-    code, out, err = run_captured(arena.base / "grade-output", cli, [
-        "grade", str(arena.class_dir), "--jobs", "2", "--quiet", "--csv", str(grades_csv),
-        "--json", str(grades_json), *allow_unisolated_args()])
+    code, out, err = kafkadojo_cli(arena, "grade", str(arena.class_dir), "--jobs", "2",
+                                   "--quiet", "--csv", str(grades_csv), "--json",
+                                   str(grades_json), *allow_unisolated_args())
     run.seconds["all"] = time.monotonic() - started
     run.codes["class"] = code
     run.output += out + err
@@ -387,9 +379,10 @@ def classroom(arena):
     one = "hostile-forged-report"
     results = arena.outputs / "results.json"
     started = time.monotonic()
-    code, out, err = run_captured(arena.base / "gradescope-output", cli, [
-        "grade", str(arena.class_dir / one / "offsets" / "offsets.ipynb"), "--assignment",
-        "offsets", "--quiet", "--gradescope", str(results), *allow_unisolated_args()])
+    code, out, err = kafkadojo_cli(arena, "grade", str(arena.class_dir / one / "offsets" /
+                                                       "offsets.ipynb"),
+                                   "--assignment", "offsets", "--quiet", "--gradescope",
+                                   str(results), *allow_unisolated_args())
     run.seconds["gradescope"] = time.monotonic() - started
     run.codes["gradescope"] = code
     if code != 0:
