@@ -202,7 +202,7 @@ class Arena:
     outputs: Path
     samples: dict
     since: int                              # clock ticks: when the arena was set up
-    package: dict = field(default_factory=dict)     # package file -> original bytes
+    package: list = field(default_factory=list)     # the package's own files (aimed at)
     pths: set = field(default_factory=set)
 
     def released(self, assignment):
@@ -252,16 +252,17 @@ def arena(tmp_path_factory):
     }
     samples = {name: aimed(sample, **aim) for name, sample in EVERYONE.items()}
     arena = Arena(base, marker, canary, listener, course, class_dir, outputs, samples,
-                  since=ticks_now(), package={p: p.read_bytes() for p in PACKAGE_FILES},
+                  since=ticks_now(), package=list(PACKAGE_FILES),
                   pths=pth_files())
     try:
         yield arena
     finally:
         listener.close()
         kill_marked(marker)
-        for path, original in arena.package.items():     # undo a successful attack
-            if path.read_bytes() != original:
-                path.write_bytes(original)
+        for path in arena.package:       # undo a successful attack: only what it appended
+            text = path.read_bytes()
+            if marker.encode() in text:
+                path.write_bytes(text.replace(f"\n# {marker}\n".encode(), b""))
         for path in pth_files() - arena.pths:
             if marker in Path(path).name:
                 os.unlink(path)
@@ -343,7 +344,7 @@ def checked(arena):
             run.scores[name] = exercise_scores(report)
             run.texts[name] = out + err
             run.codes[name] = code
-    after_the_delay(arena, run, [*arena.package])
+    after_the_delay(arena, run, [])
     return run
 
 
@@ -389,7 +390,7 @@ def classroom(arena):
         raise AssertionError(f"kafkadojo grade --gradescope failed ({code}):\n{err[-3000:]}")
     run.output += out + err + results.read_text()
     run.gradescope = json.loads(results.read_text())
-    after_the_delay(arena, run, [grades_csv, grades_json, results, *arena.package,
+    after_the_delay(arena, run, [grades_csv, grades_json, results,
                                  *(arena.class_dir / p for p in submitted)])
     run.changed.update({f"submitted/{p}": (h, sha(arena.class_dir / p))
                         for p, h in submitted.items() if sha(arena.class_dir / p) != h})
@@ -452,7 +453,7 @@ def nbgraded(arena):
         graded = course.root / "autograded" / name / sample.assignment / f"{sample.assignment}.ipynb"
         run.texts[name] = grade_cell_outputs(graded) if graded.exists() else ""
     watched = [course.root / "gradebook.db", course.root / "nbgrader_config.py",
-               *arena.package, *(course.root / "submitted" / p for p in submitted)]
+               *(course.root / "submitted" / p for p in submitted)]
     listing = tree(course.root)
     after_the_delay(arena, run, watched)
     if sha(course.root / "nbgrader_config.py") != config:
@@ -580,8 +581,9 @@ def test_files_the_attacks_aim_at_are_unchanged(run, arena):
     assert not run.changed, f"{run.path}: changed by a hostile learner: {sorted(run.changed)}"
     assert not getattr(run, "new_files", []), f"{run.path}: new files: {run.new_files}"
     assert pth_files() == arena.pths, "a .pth file appeared in a site-packages"
-    changed = [str(p) for p, original in arena.package.items() if p.read_bytes() != original]
-    assert not changed, f"the package's files changed: {changed}"
+    # Others may edit the package in this checkout meanwhile: what counts is the marker.
+    marked = [str(p) for p in arena.package if arena.marker.encode() in p.read_bytes()]
+    assert not marked, f"a hostile learner wrote into the package: {marked}"
 
 
 def test_no_connection_reached_the_graders_network(run, arena):
