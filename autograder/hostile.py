@@ -7,7 +7,7 @@ The attacks are written so that any success shows up as a wrong grade, not just 
 effect somewhere: an attack that finds the hidden properties, the engine, another learner's
 notebook or the network returns the right answer (so a leak would *inflate* the grade);
 when the grader holds, it returns a wrong one and the exercise fails. Attacks that write
-files leave a marker the tests look for (and the tests restore what they hash).
+files append a marker the tests look for (and remove).
 
 The attacks find their targets at run time (walking up from the working directory, through
 /proc, inherited file descriptors, ...). Tests can aim them more precisely with

@@ -33,7 +33,7 @@ import pytest
 
 import kafkadojo
 import kafkadojo.reference
-from kafkadojo.autograder import grader, properties
+from kafkadojo.autograder import grader, properties, sandbox
 from kafkadojo.autograder.course import Course
 from kafkadojo.autograder.grader import grade_source
 from kafkadojo.autograder.hostile import HOSTILE, aimed
@@ -59,7 +59,7 @@ HONEST = {f"honest-{a}": SAMPLES[f"{a}-reference"] for a in ASSIGNMENTS}
 EVERYONE = {**GRADED, **HONEST}
 POINTS = {a: sum(e.points for e in exercises_for(a)) for a in ASSIGNMENTS}
 DELAY_S = 2.0               # the daemon's sleep before it strikes
-SANDBOX_UIDS = 1_000_000_000    # sandbox.py gives each sandbox a uid above this one
+SANDBOX_UIDS = getattr(sandbox, "_UID_BASE", 1_000_000_000)    # each sandbox's uid is above
 
 # Wall-clock bounds (s). A sample that hangs costs a per-call timeout (2 s), one that closes
 # its pipes a few seconds more; nothing here should come near an exercise budget.
