@@ -135,27 +135,27 @@ def code(text, **nbgrader):
     return ("code", textwrap.dedent(text).strip(), nbgrader)
 
 
-def solution_region(function, hints=()):
-    """The def line and contract stay visible; the body becomes the solution region."""
+def solution_region(function, hints=(), nested=()):
+    """The def line and contract stay visible; the body becomes the solution region.
+    ``nested``: functions of the learner's own design, defined at the start of the body, so
+    that nbgrader's release keeps nothing of them and puts no stub at the top level."""
     source = textwrap.dedent(inspect.getsource(function))
     tree = ast.parse(source).body[0]
     lines = source.splitlines()
     doc_end = tree.body[0].end_lineno if ast.get_docstring(tree) else tree.lineno
     hint_lines = "".join(f"    # Hint: {hint}\n" for hint in hints)
-    return ("\n".join(lines[:doc_end]) + "\n" + hint_lines + "    ### BEGIN SOLUTION\n"
+    inner = "".join(textwrap.indent(textwrap.dedent(inspect.getsource(f)).rstrip(), "    ")
+                    + "\n\n" for f in nested)
+    return ("\n".join(lines[:doc_end]) + "\n" + hint_lines + "    ### BEGIN SOLUTION\n" + inner
             + "\n".join(lines[doc_end:]).rstrip("\n") + "\n    ### END SOLUTION")
 
 
 def solution_cell(exercise):
+    """Every solution region is a function body: a released cell only defines functions,
+    so it loads as it is, and a learner who fills in the bodies gets every point."""
     parts = [solution_region(helper) for helper in exercise.helpers]
-    parts.append(solution_region(exercise.reference, exercise.hints))
-    cell = "\n\n\n".join(parts)
-    if exercise.internals:
-        # Functions of the learner's own design: wholly inside a solution region.
-        internals = "\n\n".join(textwrap.dedent(inspect.getsource(f)).rstrip()
-                                 for f in exercise.internals)
-        cell += ("\n\n\n### BEGIN SOLUTION\n" + internals + "\n### END SOLUTION")
-    return cell
+    parts.append(solution_region(exercise.reference, exercise.hints, exercise.internals))
+    return "\n\n\n".join(parts)
 
 
 def exercise_cells(exercise_id):
