@@ -17,6 +17,8 @@ chosen step, and ``DeliveryOutcome.report()`` names what went wrong, with the ti
 shows it. The committed offset is the offset of the *next* record to read: last processed + 1.
 """
 
+import reprlib
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from . import errors
@@ -58,6 +60,48 @@ class Crash(Exception):
     """Injected: the application process dies here."""
 
 
+class PlanError(ValueError):
+    """``plan_batch`` returned a step the poll loop cannot carry out."""
+
+
+def _show(value):
+    return reprlib.repr(value)
+
+
+def read_step(step, batch):
+    """One step of a plan as the poll loop carries it out: ``("process", record)`` with one
+    of the batch's records, or ``("commit", {(topic, partition): offset})``. Anything else
+    is a ``PlanError`` that says what was expected."""
+    if not isinstance(step, (tuple, list)) or len(step) != 2:
+        raise PlanError(f"a step is ('process', record) or ('commit', offsets), not {_show(step)}")
+    action, argument = step
+    if action == "process":
+        if not isinstance(argument, (tuple, list)) or tuple(argument) not in batch:
+            raise PlanError(f"a process step carries one of the batch's records, "
+                            f"not {_show(argument)}")
+        return action, Record(*argument)
+    if action == "commit":
+        return action, _read_offsets(argument)
+    raise PlanError(f"a step is ('process', record) or ('commit', offsets), not {_show(step)}")
+
+
+def _read_offsets(offsets):
+    if not isinstance(offsets, Mapping):
+        raise PlanError(f"a commit step carries a dict {{(topic, partition): offset}}, "
+                        f"not {_show(offsets)}")
+    read = {}
+    for key, offset in offsets.items():
+        if not (isinstance(key, (tuple, list)) and len(key) == 2 and isinstance(key[0], str)
+                and isinstance(key[1], int)):
+            raise PlanError(f"a commit step's keys are (topic, partition) pairs, like "
+                            f"('payments', 0); got the key {_show(key)} in {_show(offsets)}")
+        if not isinstance(offset, int) or isinstance(offset, bool):
+            raise PlanError(f"a commit step's offsets are ints; got {_show(offset)} for "
+                            f"{_show(key)}")
+        read[tuple(key)] = offset
+    return read
+
+
 class Step(NamedTuple):
     time_ms: int
     instance: int           # which run of the application (1, then 2 after a crash...)
@@ -74,6 +118,8 @@ class DeliveryOutcome(NamedTuple):
     effects: tuple          # what the sink holds at the end
     timeline: tuple         # Steps
     seed: int
+    committed: tuple = ()   # (partition, offset) the group has committed at the end
+    options: tuple = ()     # (name, value) of run_delivery's options that are not defaults
 
     @property
     def lost(self):
@@ -86,6 +132,18 @@ class DeliveryOutcome(NamedTuple):
             (twice if item in seen else seen).add(item)
         return sorted(twice)
 
+    @property
+    def uncommitted(self):
+        """``(partition, committed, end)`` for each partition whose committed offset at the
+        end is not its end offset (None: nothing committed): the next instance of the
+        application would read those records again."""
+        ends = {}
+        for partition, offset in self.produced:
+            ends[partition] = max(ends.get(partition, 0), offset + 1)
+        committed = dict(self.committed)
+        return [(p, committed.get(p), end) for p, end in sorted(ends.items())
+                if committed.get(p) != end]
+
     def violations(self):
         """What breaks the claimed guarantee: at-most-once may lose but never duplicate;
         at-least-once may duplicate but never lose (and with an idempotent sink, neither)."""
@@ -96,19 +154,29 @@ class DeliveryOutcome(NamedTuple):
             found.append(("lost-record", self.lost))
         return found
 
+    def _crashes(self):
+        if not self.crash_at:
+            return "no crash"
+        return "crash at step " + ", ".join(f"{n} ({when})" for n, when in self.crash_at)
+
     def report(self):
         lines = [f"{self.guarantee}{' into an idempotent sink' if self.idempotent_sink else ''}, "
-                 f"crash at step {self.crash_at}: {len(self.produced)} records produced, "
+                 f"{self._crashes()}: {len(self.produced)} records produced, "
                  f"{len(self.processed)} process() calls, {len(self.effects)} effects"]
         for name, items in (("lost", self.lost), ("duplicated", self.duplicated)):
             if items:
                 lines.append(f"  {name}: " + ", ".join(f"p{p}@{o}" for p, o in items))
+        if self.uncommitted:
+            lines.append("  committed at the end: " + ", ".join(
+                f"p{p}->{'nothing' if offset is None else offset} (end {end})"
+                for p, offset, end in self.uncommitted))
         for kind, items in self.violations():
             lines.append(f"  VIOLATION {kind}: the {self.guarantee} guarantee does not allow it")
         lines.append("  timeline:")
         lines += [f"    t={s.time_ms:>6} #{s.instance} {s.what:<8} {s.detail}" for s in self.timeline]
-        lines.append(f"  replay: run_delivery({self.guarantee!r}, crash_at={self.crash_at!r}, "
-                     f"idempotent_sink={self.idempotent_sink}, seed={self.seed})")
+        options = "".join(f", {name}={value!r}" for name, value in self.options)
+        lines.append(f"  replay: run_delivery({self.guarantee!r}, crash_at={list(self.crash_at)!r}, "
+                     f"idempotent_sink={self.idempotent_sink}, seed={self.seed}{options})")
         return "\n".join(lines)
 
 
@@ -135,7 +203,8 @@ def run_delivery(guarantee, crash_at=(), idempotent_sink=False, seed=0, records=
     ``crash_at`` lists step numbers (each process() and commit() call is a step, counted
     across restarts from 0); ``(n, "after")`` crashes just after step n's effect instead of
     just before it. After a crash a new instance starts with the same group.instance.id
-    (a static member takes its predecessor's place without a rebalance)."""
+    (a static member takes its predecessor's place without a rebalance). A plan step the
+    loop cannot carry out raises ``PlanError``."""
     from .cluster import Cluster
     if guarantee not in GUARANTEES:
         raise errors.InvalidConfigurationError(f"guarantee must be one of {GUARANTEES}, got {guarantee!r}")
@@ -200,19 +269,24 @@ def run_delivery(guarantee, crash_at=(), idempotent_sink=False, seed=0, records=
                     continue
                 idle = 0
                 note("poll", ", ".join(f"p{r.partition}@{r.offset}" for r in batch))
-                for action, argument in rules.plan_batch(batch, guarantee):
+                plan = rules.plan_batch(batch, guarantee)
+                if not isinstance(plan, (tuple, list)):
+                    raise PlanError(f"a plan is a list of steps, not {_show(plan)}")
+                for action, argument in [read_step(step, batch) for step in plan]:
                     if action == "process":
-                        process(Record(*argument))
-                    elif action == "commit":
-                        commit({tuple(tp): offset for tp, offset in dict(argument).items()})
+                        process(argument)
                     else:
-                        raise ValueError(f"a step is ('process', record) or ('commit', offsets), "
-                                         f"not {action!r}")
+                        commit(argument)
             break
         except Crash:
             consumer.crash()
+    committed = cluster.describe_group("billing")["offsets"]
+    options = tuple((name, value) for name, value, default in (
+        ("records", records, 12), ("partitions", partitions, 2),
+        ("max_poll_records", max_poll_records, 4)) if value != default)
     return DeliveryOutcome(guarantee, idempotent_sink, tuple(sorted(crash_points)), produced,
-                           tuple(processed), tuple(sink.effects), tuple(timeline), seed)
+                           tuple(processed), tuple(sink.effects), tuple(timeline), seed,
+                           tuple(sorted((p, o) for (_, p), o in committed.items())), options)
 
 
 def crash_points(guarantee, seed=0, **options):

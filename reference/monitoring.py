@@ -71,7 +71,12 @@ def format_partition(cluster, topic, partition):
 def partition_lag(high_watermark, committed_offset):
     """How far a group is behind on one partition: the records it could read (below the
     high watermark) that it has not committed yet. None when the group has committed nothing
-    there (``kafka-consumer-groups`` prints "-")."""
+    there (``kafka-consumer-groups`` prints "-").
+
+    A committed offset can be past the high watermark (committed before an unclean leader
+    election truncated the log, say): Kafka 3.9 subtracts as it is, and both
+    ``kafka-consumer-groups`` and the consumer's ``records-lag`` metric show that lag as a
+    negative number. So does this function: ``partition_lag(40, 45) == -5``."""
     if committed_offset is None:
         return None
     return high_watermark - committed_offset

@@ -79,3 +79,159 @@ def test_the_pictures_show_what_a_crash_and_a_rebalance_cost():
     stuck = pictures.group_story("cooperative-sticky", faults=("join",),
                                  rules={"partitions_to_revoke": lambda owned, assigned: []})
     assert min(stuck.final_counts().values()) == 0      # the newcomer never gets a partition
+
+
+# -- the hidden properties of the offsets assignment, judged in process ------------------------
+
+class InProcessLearner:
+    """The properties' view of a learner (``call``, ``function``), running local functions
+    here instead of in the sandbox: fast, for judging the properties themselves."""
+
+    def __init__(self, **functions):
+        self.functions = functions
+
+    def call(self, name, *args):
+        return self.functions[name](*args)
+
+    def function(self, name):
+        return self.functions[name]
+
+
+def replayed(replay, **names):
+    """Run a replay line exactly as printed (the ``>>>``/``...`` prompts stripped), with the
+    learner's functions under their names; what it prints."""
+    import contextlib
+    import io
+    source = "\n".join(line[4:] for line in replay.splitlines())
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(source, "<replay>", "exec"), dict(names))     # noqa: S102 - our own text
+    return printed.getvalue()
+
+
+def never_commits(records, guarantee):
+    return [("process", record) for record in records]
+
+
+def commits_last_processed(records, guarantee):
+    return [("process", r) for r in records] + [("commit", {(r.topic, r.partition): r.offset
+                                                            for r in records})]
+
+
+def commits_by_partition(records, guarantee):
+    return [("process", r) for r in records] + [("commit", {r.partition: r.offset + 1
+                                                            for r in records})]
+
+
+def commit_first_always(records, guarantee):
+    return plan_batch(records, AT_MOST_ONCE)
+
+
+def test_the_properties_pass_the_reference():
+    from kafkadojo.autograder.properties import offsets
+    learner = InProcessLearner(plan_batch=plan_batch)
+    assert offsets.at_most_once(learner) is None
+    assert offsets.at_least_once(learner) is None
+
+
+@pytest.mark.parametrize("plan, guarantee, anomaly, shown", [
+    (never_commits, AT_LEAST_ONCE, "never-committed", "replay: run_delivery('at-least-once', crash_at=[]"),
+    (commits_last_processed, AT_LEAST_ONCE, "off-by-one-commit", "committed at the end: p0->7 (end 8)"),
+    (commit_first_always, AT_LEAST_ONCE, "lost-record", "VIOLATION lost-record"),
+    (lambda records, guarantee: plan_batch(records, AT_LEAST_ONCE), AT_MOST_ONCE, "duplicate",
+     "VIOLATION duplicate"),
+])
+def test_a_wrong_plan_fails_with_its_anomaly_and_its_replay_runs_as_printed(plan, guarantee,
+                                                                           anomaly, shown):
+    from kafkadojo.autograder.properties import offsets
+    check = offsets.at_most_once if guarantee == AT_MOST_ONCE else offsets.at_least_once
+    failure = check(InProcessLearner(plan_batch=plan))
+    assert failure.anomaly == anomaly
+    printed = replayed(failure.replay, plan_batch=plan)
+    assert shown in printed and printed.strip() == failure.got.strip()
+
+
+def test_a_malformed_plan_is_named_and_its_replay_raises_the_same_error():
+    from kafkadojo.autograder.properties import offsets
+    from kafkadojo.reference.delivery import PlanError
+    failure = offsets.at_least_once(InProcessLearner(plan_batch=commits_by_partition))
+    assert failure.anomaly == "malformed-plan"
+    assert "keys are (topic, partition) pairs" in failure.got and "got the key 0" in failure.got
+    with pytest.raises(PlanError, match="got the key 0"):
+        replayed(failure.replay, plan_batch=commits_by_partition)
+
+
+def test_the_plan_is_crashed_at_every_step_of_every_application_shape():
+    from kafkadojo.autograder.properties import offsets
+    calls = []
+
+    def counting(records, guarantee):
+        calls.append(len(records))
+        return plan_batch(records, guarantee)
+    assert offsets.at_least_once(InProcessLearner(plan_batch=counting)) is None
+    assert 1 in calls and 9 >= max(calls) >= 6          # one-record and many-partition batches
+    # A mistake only the last step of the one-record-per-batch application shows.
+    def loses_the_last_record(records, guarantee):
+        steps = plan_batch(records, guarantee)
+        if records[-1].offset == 2 and len(records) == 1:
+            return [steps[-1], *steps[:-1]]             # commits first, on this batch only
+        return steps
+    failure = offsets.at_least_once(InProcessLearner(plan_batch=loses_the_last_record))
+    assert failure.anomaly == "lost-record" and "max_poll_records=1" in failure.replay
+
+
+@pytest.mark.parametrize("got, anomaly", [
+    ({("t", 0): 41}, "off-by-one-commit"),
+    ({0: 42}, "partition-only-key"),
+    ({("t", 0): 43}, "wrong-committed-offset"),
+    ([(("t", 0), 42)], "wrong-committed-offset"),
+])
+def test_committed_offsets_mistakes_are_named_only_when_they_are_that_mistake(got, anomaly):
+    from kafkadojo.autograder.properties.offsets import commit_mistake
+    assert commit_mistake([Record("t", 0, 41, None, b"", 0)], got) == anomaly
+
+
+def test_committed_offsets_is_judged_on_batches_kafka_returns_at_their_edges():
+    from hypothesis import HealthCheck, given, settings
+    from kafkadojo.autograder.properties.offsets import batches
+    seen = set()
+
+    @settings(max_examples=200, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))     # as differential() draws them
+    @given(batches())
+    def draw(args):
+        records = args[0]
+        keys = {(r.topic, r.partition) for r in records}
+        seen.add("empty" if not records else "one record" if len(records) == 1 else "more")
+        if len(keys) >= 6:
+            seen.add("many partitions")
+        if len({p for _, p in keys}) < len(keys):
+            seen.add("two topics, one partition number")
+        if any(a.offset + 1 < b.offset and (a.topic, a.partition) == (b.topic, b.partition)
+               for a, b in zip(records, records[1:])):
+            seen.add("a gap (compacted topic)")
+        if any(r.offset > 2 ** 32 for r in records):
+            seen.add("offsets past 32 bits")
+    draw()
+    assert seen == {"empty", "one record", "more", "many partitions", "a gap (compacted topic)",
+                    "two topics, one partition number", "offsets past 32 bits"}
+
+
+def test_lag_is_negative_past_the_high_watermark_as_kafka_prints_it():
+    from kafkadojo.autograder.properties.offsets import lag, lag_mistake
+    from kafkadojo.reference.monitoring import partition_lag
+    assert partition_lag(40, 45) == -5 and partition_lag(7, 7) == 0
+    assert partition_lag(100, None) is None
+    assert lag(InProcessLearner(partition_lag=partition_lag)) is None
+    clamped = lag(InProcessLearner(partition_lag=lambda hw, c: None if c is None else max(0, hw - c)))
+    assert clamped.anomaly == "clamped-lag"
+    assert lag_mistake(100, 60, -40) == "reversed-lag" and lag_mistake(100, None, 0) == "lag-without-commit"
+    assert lag_mistake(100, 60, 41) == "wrong-lag"
+
+
+def test_a_run_reports_what_it_left_uncommitted():
+    from kafkadojo.reference.seams import REFERENCE
+    outcome = run_delivery(AT_LEAST_ONCE, seams=REFERENCE.with_rules(plan_batch=commits_last_processed))
+    assert outcome.uncommitted == [(0, 7, 8), (1, 3, 4)]
+    assert run_delivery(AT_LEAST_ONCE).uncommitted == []
+    assert run_delivery(AT_MOST_ONCE, crash_at=[(5, "after")]).uncommitted == []
