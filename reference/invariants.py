@@ -28,10 +28,36 @@ class Violation(NamedTuple):
 
 
 def first_difference(a, b):
+    if len(a) == len(b) and a == b:      # the usual case, compared at C speed
+        return None
     for i, (x, y) in enumerate(zip(a, b)):
         if x != y:
             return i
     return None
+
+
+def values_between(log, start, end):
+    """``log.values(start, end)``: the values at offsets [start, end), found the same way
+    (one ``locate``, through the log's seams) but copied a batch at a time. The invariants
+    compare whole logs after every fault, so this is on the simulator's hot path."""
+    end = min(end, log.log_end_offset)
+    if start < log.log_start_offset or start > log.log_end_offset:
+        return log.values(start, end)       # raises OffsetOutOfRangeError, as a read does
+    out = []
+    if start >= end:
+        return out
+    s, b = log.locate(start)
+    segments = log.segments
+    for segment in segments[s:]:
+        batches = segment.batches
+        for i in range(b, len(batches)):
+            batch = batches[i]
+            base = batch.base_offset
+            if base >= end:
+                return out
+            out += batch.values[start - base if start > base else 0:end - base]
+        b = 0
+    return out
 
 
 def acting_leader(cluster, topic, partition):
@@ -58,14 +84,14 @@ def check_cluster(cluster):
                 if (topic, partition) in b.logs}
         if leader_log is not None:
             hw = leader_log.high_watermark
-            leader_values = leader_log.values(leader_log.log_start_offset, hw)
+            leader_values = values_between(leader_log, leader_log.log_start_offset, hw)
             for replica in reg.isr:
                 if replica == reg.leader or not cluster.brokers[replica].alive or replica not in logs:
                     continue
                 log = logs[replica]
                 start = max(log.log_start_offset, leader_log.log_start_offset)
                 end = min(hw, log.log_end_offset)
-                mine = log.values(start, end)
+                mine = values_between(log, start, end)
                 theirs = leader_values[start - leader_log.log_start_offset:end - leader_log.log_start_offset]
                 at = first_difference(mine, theirs)
                 if at is not None:
@@ -86,7 +112,7 @@ def check_cluster(cluster):
                 end = min(la.high_watermark, lb.high_watermark)
                 if end <= start:
                     continue
-                va, vb = la.values(start, end), lb.values(start, end)
+                va, vb = values_between(la, start, end), values_between(lb, start, end)
                 at = first_difference(va, vb)
                 if at is not None:
                     violations.append(Violation(
@@ -120,7 +146,7 @@ def acknowledged_records_present(cluster, acknowledged):
         _, leader_log = acting_leader(cluster, topic, partition)
         if leader_log is None or not by_offset:
             continue
-        values = leader_log.values(leader_log.log_start_offset, leader_log.log_end_offset)
+        values = values_between(leader_log, leader_log.log_start_offset, leader_log.log_end_offset)
         base = leader_log.log_start_offset
         for offset, value in sorted(by_offset.items()):
             if offset < base:

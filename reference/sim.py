@@ -5,8 +5,10 @@ Everything that happens is an event on one queue, ordered by (time, sequence num
 so one seed replays one history exactly.
 """
 
-import heapq
 import random
+from heapq import heappop as _pop, heappush as _push
+
+_NEVER = float("inf")       # a time no event reaches
 
 
 class Timer:
@@ -47,8 +49,8 @@ class Simulator:
 
     def schedule(self, delay_ms, callback, *args):
         """Run ``callback(*args)`` ``delay_ms`` from now."""
-        self._sequence += 1
-        heapq.heappush(self._queue, (self.now + delay_ms, self._sequence, callback, args))
+        self._sequence = sequence = self._sequence + 1
+        _push(self._queue, (self.now + delay_ms, sequence, callback, args))
 
     def timer(self, delay_ms, callback, *args):
         """Like ``schedule``, but returns a ``Timer`` whose ``cancel()`` stops the call."""
@@ -65,7 +67,7 @@ class Simulator:
         """Run the next event; False when none is left."""
         if not self._queue:
             return False
-        time, _, callback, args = heapq.heappop(self._queue)
+        time, _, callback, args = _pop(self._queue)
         self.now = time
         self.events_run += 1
         callback(*args)
@@ -79,7 +81,8 @@ class Simulator:
                                "flush() or poll() cannot be made from inside a callback")
         self._running = True
         queue = self._queue
-        pop = heapq.heappop
+        pop = _pop
+        limit = _NEVER if time_ms is None else time_ms
         ran = 0
         budgeted = self.event_budget is not None and (
             max_events is None or self.event_budget - self.events_run < max_events)
@@ -88,17 +91,25 @@ class Simulator:
         try:
             if until is not None and until():
                 return True
-            while queue and (time_ms is None or queue[0][0] <= time_ms):
-                time, _, callback, args = pop(queue)
-                self.now = time
-                callback(*args)
-                ran += 1
-                if until is not None and until():
-                    return True
-                if max_events is not None and ran >= max_events:
-                    if budgeted:
-                        raise StepBudgetExceeded(f"more than {self.event_budget:,} events")
-                    return False
+            if until is None and max_events is None:
+                # The innermost loop of every run: nothing to check between events.
+                while queue and queue[0][0] <= limit:
+                    time, _, callback, args = pop(queue)
+                    self.now = time
+                    callback(*args)
+                    ran += 1
+            else:
+                while queue and queue[0][0] <= limit:
+                    time, _, callback, args = pop(queue)
+                    self.now = time
+                    callback(*args)
+                    ran += 1
+                    if until is not None and until():
+                        return True
+                    if max_events is not None and ran >= max_events:
+                        if budgeted:
+                            raise StepBudgetExceeded(f"more than {self.event_budget:,} events")
+                        return False
             if time_ms is not None and time_ms > self.now:
                 self.now = time_ms
             return False
@@ -136,20 +147,23 @@ class Network:
     def send(self, source, destination, handler, *args):
         self.messages_sent += 1
         sim = self.sim
+        now = sim.now
         if self.max_latency_ms > self.min_latency_ms:
             spread = self.max_latency_ms - self.min_latency_ms + 1
-            latency = self.min_latency_ms + int(sim.rng.random() * spread)
+            arrival = now + self.min_latency_ms + int(sim.rng.random() * spread)
         else:
-            latency = self.min_latency_ms
+            arrival = now + self.min_latency_ms
         # One link is one TCP connection: messages on it arrive in the order they were sent.
         link = (source.node_id, destination.node_id)
-        arrival = sim.now + latency
-        previous = self._last_arrival.get(link, 0)
+        last_arrival = self._last_arrival
+        previous = last_arrival.get(link, 0)
         if arrival < previous:
             arrival = previous
-        self._last_arrival[link] = arrival
-        sim.schedule(arrival - sim.now, self._deliver, source.node_id, destination,
-                     destination.incarnation, handler, args)
+        last_arrival[link] = arrival
+        # sim.schedule(arrival - now, self._deliver, ...), without the extra call
+        sim._sequence = sequence = sim._sequence + 1
+        _push(sim._queue, (arrival, sequence, self._deliver, (
+            link[0], destination, destination.incarnation, handler, args)))
 
     def _deliver(self, source_id, destination, incarnation, handler, args):
         if (not destination.alive or destination.incarnation != incarnation
