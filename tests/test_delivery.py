@@ -185,6 +185,7 @@ def test_the_plan_is_crashed_at_every_step_of_every_application_shape():
     ({0: 42}, "partition-only-key"),
     ({("t", 0): 43}, "wrong-committed-offset"),
     ([(("t", 0), 42)], "wrong-committed-offset"),
+    ({}, "wrong-committed-offset"),
 ])
 def test_committed_offsets_mistakes_are_named_only_when_they_are_that_mistake(got, anomaly):
     from kafkadojo.autograder.properties.offsets import commit_mistake

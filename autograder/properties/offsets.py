@@ -38,7 +38,7 @@ def commit_mistake(records, got):
     expected = delivery.committed_offsets(records)
     if not isinstance(got, dict) or not expected:
         return "wrong-committed-offset"
-    if all(isinstance(key, int) for key in got):
+    if got and all(isinstance(key, int) for key in got):
         return "partition-only-key"
     if set(got) == set(expected) and all(got[k] == expected[k] - 1 for k in expected):
         return "off-by-one-commit"
