@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test soak bench bench-grading clean help sandbox
+.PHONY: demo test soak bench bench-grading mutants clean help sandbox
 
 help:
 	@echo "make demo   set up .venv, release the course, autograde the sample submissions"
@@ -12,6 +12,7 @@ help:
 	@echo "make soak   longer fault-schedule soaks (SOAK_SCHEDULES=5000 by default)"
 	@echo "make bench  throughput benchmark against mockafka-py"
 	@echo "make bench-grading  kafkadojo grade vs nbgrader autograde, 50 learners (LEARNERS=50)"
+	@echo "make mutants  mutation testing of the hidden properties (MUTANTS=40 per exercise, JOBS=1)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +49,12 @@ bench: $(STAMP)
 LEARNERS ?= 50
 bench-grading: $(STAMP) sandbox
 	$(BIN)/python benchmarks/bench_grading.py --learners $(LEARNERS)
+
+# Mutants of the engine's solutions, each graded by the real grader: which ones survive?
+MUTANTS ?= 40
+JOBS ?= 1
+mutants: $(STAMP) sandbox
+	$(BIN)/python benchmarks/mutants.py --max $(MUTANTS) --jobs $(JOBS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

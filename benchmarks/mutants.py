@@ -1,0 +1,363 @@
+"""Mutation testing of the hidden properties: how many realistic mistakes do they catch?
+
+For each exercise, every small mistake a learner could make in the engine's own solution
+(a comparison flipped, ``<`` for ``<=``, a constant off by one, ``and`` for ``or``, ``min`` for
+``max``, a statement dropped, a condition always true or false, two arguments swapped, a
+``sorted`` forgotten) is applied, one at a time, to the function in the exercise's solution
+module (``exercises.catalog.solution_module``), and the result is graded by the real grader
+(``autograder.grader.grade_source``, learner code in its sandbox). A mutant is *killed* when
+it loses any point, and *survives* otherwise. A survivor is either equivalent (no input Kafka
+can produce tells it apart: ``EQUIVALENT`` below says why, per mutant) or a gap in the
+properties.
+
+    python benchmarks/mutants.py                       # every exercise, 40 mutants each
+    python benchmarks/mutants.py --exercise offsets.partition_lag --max 0   # all of one
+    make mutants                                       # the same as the first line
+
+Our own mutation list over the AST (not mutmut): mutmut mutates files on disk and runs a
+test command per mutant, while here each mutant is one function of a generated module,
+graded in memory, and the operators are the mistakes the course is about. Progress goes to
+stdout; the report to ``build/mutants/report.md`` and ``report.json``. It is slow (about a
+second per mutant): it is never part of ``make test``.
+"""
+
+import argparse
+import ast
+import copy
+import inspect
+import json
+import random
+import sys
+import textwrap
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+DEFAULT_MAX = 40            # mutants per exercise, sampled evenly from all of them (seeded)
+
+
+@dataclass(frozen=True)
+class Mutant:
+    exercise: str           # exercise id, e.g. "log.should_roll"
+    function: str           # the function of its solution that the mutant changes
+    line: int               # line of that function's source (1 = its def)
+    original: str           # that line, stripped
+    change: str             # what the mutation does, e.g. "`<` -> `<=`"
+    source: str             # the mutated function's whole source
+
+    @property
+    def key(self):
+        """Stable across unrelated edits: the function, the line's text and the change."""
+        return f"{self.function}: {self.original} :: {self.change}"
+
+
+# -- the mutation operators ---------------------------------------------------------------------
+
+COMPARISONS = {ast.Lt: (ast.LtE, ast.Gt), ast.LtE: (ast.Lt, ast.GtE), ast.Gt: (ast.GtE, ast.Lt),
+               ast.GtE: (ast.Gt, ast.LtE), ast.Eq: (ast.NotEq,), ast.NotEq: (ast.Eq,),
+               ast.In: (ast.NotIn,), ast.NotIn: (ast.In,), ast.Is: (ast.IsNot,),
+               ast.IsNot: (ast.Is,)}
+ARITHMETIC = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.FloorDiv, ast.FloorDiv: ast.Mult,
+              ast.Mod: ast.FloorDiv, ast.BitAnd: ast.BitOr, ast.BitOr: ast.BitAnd,
+              ast.BitXor: ast.BitOr, ast.LShift: ast.RShift, ast.RShift: ast.LShift}
+SWAPPED_CALLS = {"min": "max", "max": "min", "any": "all", "all": "any"}
+UNWRAPPED_CALLS = ("sorted", "reversed")
+SYMBOLS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!=",
+           ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not", ast.Add: "+",
+           ast.Sub: "-", ast.Mult: "*", ast.FloorDiv: "//", ast.Mod: "%", ast.BitAnd: "&",
+           ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>"}
+
+
+class _Mutator(ast.NodeTransformer):
+    """Walks a function and applies the ``target``-th of all the mutations it offers (or,
+    with ``target=None``, only counts them). Every walk offers the same mutations in the
+    same order, so a mutant is just its number. Each visitor offers mutations of the node
+    as it was (``options``), after its children had theirs."""
+
+    def __init__(self, target=None):
+        self.target = target
+        self.offered = 0
+        self.applied = None             # (line, change) once applied
+
+    def _choose(self, node, options):
+        """``options``: ``(change, make)`` pairs; the node, or its mutant if one is chosen."""
+        chosen = node
+        for change, make in options:
+            if self.offered == self.target:
+                self.applied = (node.lineno, change)
+                chosen = ast.copy_location(make(), node)
+            self.offered += 1
+        return chosen
+
+    def visit(self, node):
+        node = super().visit(node)
+        if isinstance(node, ast.stmt) and not _is_docstring(node) and not isinstance(
+                node, (ast.FunctionDef, ast.Return, ast.Pass)):
+            node = self._choose(node, [("statement dropped", ast.Pass)])
+        return node
+
+    def visit_arguments(self, node):
+        return node                     # defaults: the grader passes every argument
+
+    def visit_Compare(self, node):
+        self.generic_visit(node)
+        options = []
+        for index, op in enumerate(node.ops):
+            for other in COMPARISONS.get(type(op), ()):
+                def make(index=index, other=other):
+                    ops = list(node.ops)
+                    ops[index] = other()
+                    return ast.Compare(node.left, ops, node.comparators)
+                options.append((f"`{SYMBOLS[type(op)]}` -> `{SYMBOLS[other]}`", make))
+        return self._choose(node, options)
+
+    def visit_Constant(self, node):
+        if not isinstance(node.value, int) or isinstance(node.value, bool):
+            return node
+        return self._choose(node, [(f"{node.value} -> {node.value + delta}",
+                                    lambda delta=delta: ast.Constant(node.value + delta))
+                                   for delta in (1, -1)])
+
+    def visit_BoolOp(self, node):
+        self.generic_visit(node)
+        other = ast.Or if isinstance(node.op, ast.And) else ast.And
+        names = {ast.And: "and", ast.Or: "or"}
+        return self._choose(node, [(f"`{names[type(node.op)]}` -> `{names[other]}`",
+                                    lambda: ast.BoolOp(other(), node.values))])
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        other = ARITHMETIC.get(type(node.op))
+        if other is None:
+            return node
+        return self._choose(node, [(f"`{SYMBOLS[type(node.op)]}` -> `{SYMBOLS[other]}`",
+                                    lambda: ast.BinOp(node.left, other(), node.right))])
+
+    def visit_AugAssign(self, node):
+        self.generic_visit(node)
+        other = ARITHMETIC.get(type(node.op))
+        if other is None:
+            return node
+        return self._choose(node, [(f"`{SYMBOLS[type(node.op)]}=` -> `{SYMBOLS[other]}=`",
+                                    lambda: ast.AugAssign(node.target, other(), node.value))])
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if not isinstance(node.op, (ast.Not, ast.USub)):
+            return node
+        name = "not " if isinstance(node.op, ast.Not) else "-"
+        return self._choose(node, [(f"`{name}` dropped", lambda: node.operand)])
+
+    def visit_If(self, node):
+        self.generic_visit(node)
+        return self._choose(node, [(f"condition always {value}",
+                                    lambda value=value: ast.If(ast.Constant(value), node.body,
+                                                               node.orelse))
+                                   for value in (True, False)])
+
+    def visit_List(self, node):
+        self.generic_visit(node)
+        def make(index):
+            elements = list(node.elts)
+            elements[index], elements[index + 1] = elements[index + 1], elements[index]
+            return ast.List(elements, node.ctx)
+        return self._choose(node, [(f"elements {index + 1} and {index + 2} swapped",
+                                    lambda index=index: make(index))
+                                   for index in range(len(node.elts) - 1)])
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        name = node.func.id if isinstance(node.func, ast.Name) else None
+        options = []
+        if name in SWAPPED_CALLS:
+            swapped = SWAPPED_CALLS[name]
+            options.append((f"`{name}` -> `{swapped}`", lambda: ast.Call(
+                ast.Name(swapped, ast.Load()), node.args, node.keywords)))
+        if name in UNWRAPPED_CALLS and len(node.args) == 1 and not node.keywords:
+            options.append((f"`{name}(...)` dropped", lambda: node.args[0]))
+        # min and max do not care about their order: swapping their arguments changes nothing.
+        for index in range(len(node.args) - 1 if name not in ("min", "max") else 0):
+            def make(index=index):
+                args = list(node.args)
+                args[index], args[index + 1] = args[index + 1], args[index]
+                return ast.Call(node.func, args, node.keywords)
+            if not any(isinstance(a, ast.Starred) for a in node.args[index:index + 2]):
+                options.append((f"arguments {index + 1} and {index + 2} swapped", make))
+        return self._choose(node, options)
+
+
+def _is_docstring(node):
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str))
+
+
+def function_source(function):
+    return textwrap.dedent(inspect.getsource(function))
+
+
+def mutants_of(exercise_id, function):
+    """Every mutant of ``function`` (deduplicated, none the same as the original)."""
+    source = function_source(function)
+    lines = source.splitlines()
+    tree = ast.parse(source)
+    counter = _Mutator()
+    counter.visit(copy.deepcopy(tree))
+    original = ast.unparse(tree)
+    found, seen = [], {original}
+    for number in range(counter.offered):
+        mutator = _Mutator(number)
+        mutated = ast.fix_missing_locations(mutator.visit(copy.deepcopy(tree)))
+        text = ast.unparse(mutated)
+        if text in seen:
+            continue
+        seen.add(text)
+        line, change = mutator.applied
+        found.append(Mutant(exercise_id, function.__name__, line, lines[line - 1].strip(),
+                            change, text + "\n"))
+    return found
+
+
+def exercise_mutants(exercise, limit=DEFAULT_MAX):
+    """Mutants of an exercise's function, its helpers and internals: all, or ``limit`` of
+    them sampled with a seed of the exercise's id (the same ones every run)."""
+    found = [m for f in (*exercise.helpers, exercise.reference, *exercise.internals)
+             for m in mutants_of(exercise.id, f)]
+    if limit and len(found) > limit:
+        chosen = sorted(random.Random(exercise.id).sample(range(len(found)), limit))
+        found = [found[i] for i in chosen]
+    return found
+
+
+def mutated_module(mutant):
+    """The exercise's solution module with the mutant in place of its function."""
+    from kafkadojo.exercises.catalog import BY_ID, solution_module
+    exercise = BY_ID[mutant.exercise]
+    module = solution_module(exercise.assignment)
+    function = next(f for f in (*exercise.helpers, exercise.reference, *exercise.internals)
+                    if f.__name__ == mutant.function)
+    original = function_source(function)
+    if original not in module:
+        raise ValueError(f"{mutant.function} is not in the {exercise.assignment} solution module")
+    return module.replace(original, mutant.source, 1)
+
+
+# -- grading ------------------------------------------------------------------------------------
+
+@dataclass
+class Verdict:
+    mutant: Mutant
+    killed: bool
+    lost: str               # "property: anomaly" of the first property that lost points
+    seconds: float
+
+
+def grade(mutant):
+    from kafkadojo.autograder.grader import grade_source
+    start = time.perf_counter()
+    report = grade_source(mutated_module(mutant), [mutant.exercise],
+                          submission=f"mutant of {mutant.function}")
+    result = report.exercises[0]
+    failed = next((p for p in result.properties if not p.passed), None)
+    lost = f"{failed.name}: {failed.anomaly}" if failed else ""
+    return Verdict(mutant, result.earned < result.points, lost, time.perf_counter() - start)
+
+
+# Survivors judged equivalent, by Mutant.key: why no input Kafka can produce tells them apart.
+EQUIVALENT = {
+    "acks_all_accepted: return isr_size >= effective_min_isr(min_insync_replicas, "
+    "replication_factor) :: arguments 1 and 2 swapped":
+        "effective_min_isr is the min() of its two arguments: their order cannot matter",
+}
+
+
+def run(exercise_ids, limit, jobs, progress=print):
+    from kafkadojo.exercises.catalog import BY_ID
+    mutants = [m for i in exercise_ids for m in exercise_mutants(BY_ID[i], limit)]
+    progress(f"{len(mutants)} mutants of {len(exercise_ids)} exercises, {jobs} process(es)")
+    verdicts = []
+    if jobs > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for verdict in pool.map(grade, mutants):
+                verdicts.append(verdict)
+                progress(_line(verdict, len(verdicts), len(mutants)))
+    else:
+        for mutant in mutants:
+            verdicts.append(grade(mutant))
+            progress(_line(verdicts[-1], len(verdicts), len(mutants)))
+    return verdicts
+
+
+def _line(verdict, done, total):
+    m = verdict.mutant
+    state = "killed " if verdict.killed else ("equival" if m.key in EQUIVALENT else "SURVIVED")
+    return (f"[{done:>4}/{total}] {state} {m.exercise:<34} {m.function}:{m.line} {m.change}"
+            f"  ({verdict.seconds:.1f} s){'  ' + verdict.lost if verdict.killed else ''}")
+
+
+def write_report(verdicts, directory):
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    by_exercise = {}
+    for verdict in verdicts:
+        by_exercise.setdefault(verdict.mutant.exercise, []).append(verdict)
+    lines = ["# Surviving mutants per exercise", "",
+             "| exercise | mutants | killed | equivalent | gaps |", "| --- | --- | --- | --- | --- |"]
+    for exercise, found in by_exercise.items():
+        survivors = [v for v in found if not v.killed]
+        equivalent = [v for v in survivors if v.mutant.key in EQUIVALENT]
+        lines.append(f"| {exercise} | {len(found)} | {len(found) - len(survivors)} | "
+                     f"{len(equivalent)} | {len(survivors) - len(equivalent)} |")
+    for exercise, found in by_exercise.items():
+        survivors = [v for v in found if not v.killed]
+        if not survivors:
+            continue
+        lines += ["", f"## {exercise}", ""]
+        for verdict in survivors:
+            m = verdict.mutant
+            why = EQUIVALENT.get(m.key)
+            lines.append(f"- {'equivalent' if why else '**gap?**'}: `{m.function}` line {m.line} "
+                         f"`{m.original}`: {m.change}" + (f" ({why})" if why else ""))
+    (directory / "report.md").write_text("\n".join(lines) + "\n")
+    (directory / "report.json").write_text(json.dumps(
+        [{**asdict(v.mutant), "key": v.mutant.key, "killed": v.killed, "lost": v.lost,
+          "seconds": round(v.seconds, 2), "equivalent": EQUIVALENT.get(v.mutant.key, "")}
+         for v in verdicts], indent=1))
+    return directory / "report.md"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--exercise", action="append",
+                        help="an exercise id, or an assignment (repeatable; default: all)")
+    parser.add_argument("--max", type=int, default=DEFAULT_MAX,
+                        help=f"mutants per exercise (0: all; default {DEFAULT_MAX})")
+    parser.add_argument("--jobs", type=int, default=1, help="grading processes (default 1)")
+    parser.add_argument("--out", default="build/mutants", help="where the report goes")
+    parser.add_argument("--list", action="store_true", help="list the mutants, grade nothing")
+    args = parser.parse_args(argv)
+    from kafkadojo.exercises.catalog import BY_ID, EXERCISES
+    wanted = args.exercise or [e.id for e in EXERCISES]
+    ids = [e.id for e in EXERCISES if e.id in wanted or e.assignment in wanted]
+    unknown = [w for w in wanted if w not in BY_ID and not any(e.assignment == w for e in EXERCISES)]
+    if unknown:
+        parser.error(f"unknown exercise(s) {unknown}")
+    if args.list:
+        for i in ids:
+            for m in exercise_mutants(BY_ID[i], args.max):
+                print(f"{m.exercise:<34} {m.function}:{m.line} {m.change:<32} {m.original}")
+        return 0
+    start = time.perf_counter()
+    verdicts = run(ids, args.max, args.jobs)
+    path = write_report(verdicts, args.out)
+    survivors = [v for v in verdicts if not v.killed]
+    gaps = [v for v in survivors if v.mutant.key not in EQUIVALENT]
+    print(f"{len(verdicts)} mutants, {len(verdicts) - len(survivors)} killed, "
+          f"{len(survivors) - len(gaps)} equivalent, {len(gaps)} unjudged survivors "
+          f"({time.perf_counter() - start:.0f} s); report: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
