@@ -573,8 +573,13 @@ class Broker:
                 self.reply(requester, respond, ProduceResponse(error, -1))
             return
         now = self.sim.now
-        batch = partition.log.append_as_leader(keys, values, timestamps, headers,
-                                               partition.leader_epoch, now)
+        try:
+            batch = partition.log.append_as_leader(keys, values, timestamps, headers,
+                                                   partition.leader_epoch, now)
+        except errors.RecordListTooLargeError as too_large:     # larger than segment.bytes
+            if acks != 0:
+                self.reply(requester, respond, ProduceResponse(too_large, -1))
+            return
         partition.maybe_increment_high_watermark(now)
         partition.wake_fetches()
         if acks == 0:

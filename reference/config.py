@@ -37,6 +37,7 @@ BROKER_DEFAULTS = {
     # The group coordinator and its __consumer_offsets topic
     "offsets.topic.num.partitions": 50,
     "offsets.topic.replication.factor": 3,   # capped at the number of brokers, as in tests
+    "offsets.topic.segment.bytes": 104_857_600,   # not log.segment.bytes: commits always fit
     "offsets.commit.timeout.ms": 5_000,
     "group.initial.rebalance.delay.ms": 3_000,
     "group.min.session.timeout.ms": 6_000,

@@ -96,7 +96,8 @@ class Controller:
             return
         replication_factor = min(self.config["offsets.topic.replication.factor"], len(self.brokers))
         self.create_topic(OFFSETS_TOPIC, self.config["offsets.topic.num.partitions"],
-                          replication_factor, {"cleanup.policy": "compact"})
+                          replication_factor, {"cleanup.policy": "compact", "segment.bytes":
+                                               self.config["offsets.topic.segment.bytes"]})
 
     def topic_config(self, topic, name):
         return self.topics[topic].configs.get(name, self.config[name])

@@ -21,7 +21,7 @@ The rules in this module (``largest_lower_bound``, ``should_roll``, ``fetch_uppe
 
 from bisect import bisect_right
 
-from .errors import OffsetOutOfRangeError, InvalidRequestError
+from .errors import InvalidRequestError, OffsetOutOfRangeError, RecordListTooLargeError
 from .record import RecordBatch
 from .replication import end_offset_for_epoch
 
@@ -88,51 +88,56 @@ def deletable_segments(segments, log_start_offset, high_watermark, log_end_offse
     the log start offset afterwards, as ``(count, new_log_start_offset)``.
 
     ``segments`` is ``[(base_offset, size_bytes, largest_timestamp_ms), ...]``, oldest first;
-    the last is the active segment. Kafka's ``UnifiedLog.deleteOldSegments`` makes three
-    passes, each deleting from the oldest segment for as long as its condition holds:
+    the last is the active segment. Kafka's ``UnifiedLog.deleteOldSegments`` (3.9) makes
+    three passes, one after another, in this order. Each pass starts at the oldest segment
+    the passes before it left, and deletes segments for as long as its condition holds:
 
-    - log start offset: the segment lies wholly below the log start offset (the next
-      segment's base offset is <= it), as after DeleteRecords;
-    - ``retention.ms`` (skipped if negative): ``now_ms - largest_timestamp_ms > retention.ms``;
-    - ``retention.bytes`` (skipped if negative): deleting the segment still leaves at least
-      ``retention.bytes`` in the log.
+    1. log start offset: the segment lies wholly below the log start offset (the next
+       segment's base offset is <= it), as after DeleteRecords;
+    2. ``retention.bytes`` (skipped if negative): deleting the segment still leaves at
+       least ``retention.bytes`` in the log;
+    3. ``retention.ms`` (skipped if negative): ``now_ms - largest_timestamp_ms > retention.ms``.
 
-    So the count is the longest of the three runs. In every pass a segment may go only if
-    all of it is below the high watermark (its end, the next base offset or the log end
-    offset for the last segment, is <= the high watermark), and an empty last segment never
-    goes. The new log start offset is the base offset of the first segment kept (the log
-    end offset if every segment went: Kafka rolls a fresh one first), never lower than
-    the old log start offset.
+    The count is what the three passes deleted together. Timestamps need not increase from
+    one segment to the next (producers set them), so the time pass can stop at a recent
+    segment with older ones behind it. In every pass a segment may go only if all of it is
+    below the high watermark (its end, the next base offset or the log end offset for the
+    last segment, is <= the high watermark), and an empty last segment never goes. The new
+    log start offset is the base offset of the first segment kept (the log end offset if
+    every segment went: Kafka rolls a fresh one first), never lower than the old log start
+    offset.
     """
-    def run(deletable):
-        """How many segments one pass deletes: from the oldest, while it may."""
-        count, remaining = 0, sum(size for _, size, _ in segments)
-        for i, (_, size, largest_timestamp) in enumerate(segments):
-            is_last = i == len(segments) - 1
-            end = log_end_offset if is_last else segments[i + 1][0]
+    def delete_while(deletable, first):
+        """One pass: from segment ``first``, delete while it may go; returns the index of
+        the first segment kept."""
+        remaining = sum(size for _, size, _ in segments[first:])
+        kept = first
+        while kept < len(segments):
+            _, size, largest_timestamp = segments[kept]
+            is_last = kept == len(segments) - 1
+            end = log_end_offset if is_last else segments[kept + 1][0]
             if (end > high_watermark or (is_last and size == 0)
-                    or not deletable(i, size, largest_timestamp, remaining)):
+                    or not deletable(kept, size, largest_timestamp, remaining)):
                 break
-            count, remaining = count + 1, remaining - size
-        return count
+            kept, remaining = kept + 1, remaining - size
+        return kept
 
     def below_log_start(i, size, largest_timestamp, remaining):
         return i + 1 < len(segments) and segments[i + 1][0] <= log_start_offset
 
-    def expired(i, size, largest_timestamp, remaining):
-        return now_ms - largest_timestamp > retention_ms
-
     def over_retention_bytes(i, size, largest_timestamp, remaining):
         return remaining - size >= retention_bytes
 
-    passes = [below_log_start]
-    if retention_ms >= 0:
-        passes.append(expired)
+    def expired(i, size, largest_timestamp, remaining):
+        return now_ms - largest_timestamp > retention_ms
+
+    kept = delete_while(below_log_start, 0)
     if retention_bytes >= 0:
-        passes.append(over_retention_bytes)
-    count = max(run(deletable) for deletable in passes)
-    first_kept = segments[count][0] if count < len(segments) else log_end_offset
-    return count, max(log_start_offset, first_kept)
+        kept = delete_while(over_retention_bytes, kept)
+    if retention_ms >= 0:
+        kept = delete_while(expired, kept)
+    first_kept = segments[kept][0] if kept < len(segments) else log_end_offset
+    return kept, max(log_start_offset, first_kept)
 
 
 class LogSegment:
@@ -203,12 +208,21 @@ class LeaderEpochCache:
         return self.entries[-1][0] if self.entries else UNDEFINED_EPOCH
 
     def assign(self, epoch, start_offset):
-        """Record that ``epoch`` starts at ``start_offset`` (ignored unless it is a newer epoch)."""
-        if epoch > self.latest_epoch:
-            # A newer epoch starting below an older one's start overrides it (after truncation).
-            while self.entries and self.entries[-1][1] >= start_offset:
-                self.entries.pop()
-            self.entries.append((epoch, start_offset))
+        """Record that ``epoch`` starts at ``start_offset``. As in Kafka 3.9, only a different
+        epoch, or the latest epoch starting earlier, changes anything; the new entry wins:
+        every entry from the end with an epoch or a start offset at or above the new one's
+        goes first, so both columns keep increasing (an older epoch assigned after a newer
+        one replaces it: the log must have been truncated under it)."""
+        if epoch < 0 or start_offset < 0:
+            raise InvalidRequestError(
+                f"invalid leader epoch entry ({epoch}, {start_offset})")  # IllegalArgumentException
+        if self.entries:
+            latest_epoch, latest_start = self.entries[-1]
+            if epoch == latest_epoch and start_offset >= latest_start:
+                return
+        while self.entries and (self.entries[-1][0] >= epoch or self.entries[-1][1] >= start_offset):
+            self.entries.pop()
+        self.entries.append((epoch, start_offset))
 
     def end_offset_for(self, requested_epoch, log_end_offset, rule=end_offset_for_epoch):
         """Answer to OffsetForLeaderEpoch: ``(epoch, end_offset)``; see ``replication.py``."""
@@ -221,16 +235,22 @@ class LeaderEpochCache:
         return None
 
     def truncate_from_end(self, end_offset):
-        """Forget epochs that started at or after ``end_offset`` (the log was truncated there)."""
+        """Forget epochs that started at or after ``end_offset`` (the log was truncated there).
+        An undefined (negative) offset changes nothing."""
+        if end_offset < 0:
+            return
         while self.entries and self.entries[-1][1] >= end_offset:
             self.entries.pop()
 
     def truncate_from_start(self, start_offset):
-        """The log now starts at ``start_offset``: the epoch covering it starts there."""
-        while len(self.entries) > 1 and self.entries[1][1] <= start_offset:
-            self.entries.pop(0)
-        if self.entries and self.entries[0][1] < start_offset:
-            self.entries[0] = (self.entries[0][0], start_offset)
+        """The log now starts at ``start_offset``: epochs that started at or before it go, except
+        the latest of them, which now starts there. An offset before the first entry (or an
+        undefined one) changes nothing."""
+        covering = None
+        while self.entries and self.entries[0][1] <= start_offset:
+            covering = self.entries.pop(0)
+        if covering is not None:
+            self.entries.insert(0, (covering[0], start_offset))
 
     def __repr__(self):
         return f"LeaderEpochCache({self.entries})"
@@ -275,7 +295,15 @@ class Log:
         self._append(batch, now)
 
     def _append(self, batch, now):
-        if batch.leader_epoch > self.epochs.latest_epoch:
+        if batch.size_bytes > self.segment_bytes:
+            # UnifiedLog.append's RecordBatchTooLargeException: so no batch ever needs more
+            # than a whole (empty) segment, which is why should_roll never rolls an empty one.
+            raise RecordListTooLargeError(
+                f"{self.topic}-{self.partition}: a batch of {batch.size_bytes} bytes exceeds "
+                f"segment.bytes={self.segment_bytes}")
+        if batch.leader_epoch != self.epochs.latest_epoch:
+            # Kafka assigns every batch's epoch; the latest epoch again changes nothing (a
+            # batch never starts before the log end offset), so only a new epoch is assigned.
             self.epochs.assign(batch.leader_epoch, batch.base_offset)
         segment = self.segments[-1]
         if self.seams.should_roll(segment.size_bytes, batch.size_bytes,
@@ -364,6 +392,9 @@ class Log:
         if offset < 0:
             raise InvalidRequestError(f"cannot truncate to negative offset {offset}")
         if offset >= self.log_end_offset:
+            # Kafka still forgets epochs that start at the log end: a leader that was elected
+            # and wrote nothing before it lost the leadership left one there.
+            self.epochs.truncate_from_end(self.log_end_offset)
             return
         offset = max(offset, self.log_start_offset)
         while len(self.segments) > 1 and self.segments[-1].base_offset >= offset:

@@ -5,6 +5,7 @@ from hypothesis import given, strategies as st
 
 from kafkadojo.reference.errors import InvalidRequestError, OffsetOutOfRangeError
 from kafkadojo.reference.log import LeaderEpochCache, Log
+from kafkadojo.reference.record import RecordBatch
 
 
 def append(log, values, epoch=0, now=0):
@@ -59,7 +60,7 @@ def test_segments_roll_once_older_than_segment_ms_by_record_timestamps():
 
 
 def test_rolling_flushes_the_closed_segment():
-    log = Log("t", 0, segment_bytes=100)
+    log = Log("t", 0, segment_bytes=250)
     for _ in range(5):
         append(log, [b"y" * 40])
     assert log.recovery_point == log.segments[-1].base_offset > 0
@@ -123,22 +124,60 @@ def test_follower_append_must_continue_the_log():
         follower.append_as_follower(batch, now=0)
 
 
-def test_epoch_cache_keeps_only_newer_epochs():
+def test_epoch_cache_follows_leader_epoch_file_cache():
+    # Kafka 3.9's LeaderEpochFileCache.assign: the same epoch again changes nothing, an older
+    # epoch assigned later wins over the entries it conflicts with (more cases in
+    # test_kafka_leader_epoch_file_cache.py)
     cache = LeaderEpochCache()
     cache.assign(0, 0)
-    cache.assign(0, 5)      # same epoch again: ignored
+    cache.assign(0, 5)      # same epoch, later offset: ignored
     cache.assign(2, 5)
-    cache.assign(1, 7)      # older epoch: ignored
-    assert cache.entries == [(0, 0), (2, 5)]
-    cache.truncate_from_end(5)
+    cache.assign(1, 7)      # older epoch: epoch 2 (>= 1) goes
+    assert cache.entries == [(0, 0), (1, 7)]
+    cache.truncate_from_end(7)
+    assert cache.entries == [(0, 0)]
+    cache.truncate_from_end(-1)     # undefined offset: nothing
     assert cache.entries == [(0, 0)]
     cache.assign(4, 9)
     cache.truncate_from_start(10)
     assert cache.entries == [(4, 10)]
 
 
+def test_truncating_at_or_past_the_log_end_still_forgets_epochs_starting_there():
+    # UnifiedLogTest.testTruncateToEndOffsetClearsEpochCache
+    log = Log("t", 0)
+    log.truncate_fully_and_start_at(27, now=0)
+    log.append_as_follower(RecordBatch(27, 19, None, [b"a", b"b"], [0, 0]), now=0)
+    assert log.epochs.entries == [(19, 27)] and log.log_end_offset == 29
+    for epoch, truncation_offset in ((20, 29), (24, 30)):
+        log.epochs.assign(epoch, log.log_end_offset)        # became leader, wrote nothing
+        assert log.epochs.entries[-1] == (epoch, 29)
+        log.truncate_to(truncation_offset)                  # then a follower again
+        assert log.epochs.entries == [(19, 27)] and log.log_end_offset == 29
+
+
+@pytest.mark.parametrize("epochs, expected", [
+    # UnifiedLogTest.shouldTruncateLeaderEpochsWhenDeletingSegments
+    (((0, 0), (1, 5), (2, 10)), [(1, 5), (2, 10)]),
+    # UnifiedLogTest.shouldUpdateOffsetForLeaderEpochsWhenDeletingSegments
+    (((0, 0), (1, 7), (2, 10)), [(0, 5), (1, 7), (2, 10)]),
+])
+def test_deleting_segments_moves_the_first_epoch_to_the_log_start(epochs, expected):
+    # three segments of five records; retention.bytes keeps two of them
+    record_size = RecordBatch(0, 0, None, [b"test"], [0]).size_bytes
+    log = Log("t", 0, segment_bytes=5 * record_size)
+    for _ in range(15):
+        append(log, [b"test"])
+    assert log.segment_bases == [0, 5, 10]
+    for epoch, start_offset in epochs:
+        log.epochs.assign(epoch, start_offset)
+    log.high_watermark = log.log_end_offset
+    assert log.delete_old_segments(now=0, retention_ms=-1, retention_bytes=10 * record_size) == 1
+    assert log.epochs.entries == expected
+
+
 @given(st.lists(st.lists(st.binary(max_size=30), min_size=1, max_size=5), max_size=30),
-       st.integers(50, 400), st.data())
+       st.integers(250, 600), st.data())    # a batch is at most 246 bytes
 def test_any_appends_and_a_truncation_read_back_exactly(batches, segment_bytes, data):
     log = Log("t", 0, segment_bytes=segment_bytes)
     expected = []
