@@ -79,10 +79,6 @@ class Partition:
         self.fetch_leader_incarnation = None  # the leader process that request went to
 
     @property
-    def is_leader(self):
-        return self.leader == self.broker.node_id
-
-    @property
     def maximal_isr(self):
         """The ISR the HW must respect: while an expansion is pending it already counts."""
         if self.pending_isr is None:
@@ -93,6 +89,10 @@ class Partition:
     def min_isr(self):
         return effective_min_isr(self.broker.topic_config(self.topic, "min.insync.replicas"),
                                  len(self.replicas))
+
+    @property
+    def is_leader(self):
+        return self.leader == self.broker.node_id
 
     # -- the leader's side -------------------------------------------------------------
     def update_follower(self, replica_id, fetch_offset, now):
@@ -115,19 +115,21 @@ class Partition:
         log = self.log
         leader_leo = log.log_end_offset
         maximal = self.maximal_isr
-        seams = self.broker.seams
-        lag_max = self.broker.config["replica.lag.time.max.ms"]
+        broker = self.broker
+        seams = broker.seams
         follower_leos = []
         for replica_id, state in self.followers.items():
             if replica_id in maximal:
                 follower_leos.append(state.leo)
-            elif (state.leo < leader_leo and self.broker.is_eligible(replica_id)
+            elif (state.leo < leader_leo and broker.is_eligible(replica_id)
                   and seams.is_caught_up(state.leo, leader_leo, state.last_caught_up_ms,
-                                         now, lag_max)):
+                                         now, broker.config["replica.lag.time.max.ms"])):
                 # about to join the ISR: wait for it rather than commit without it
                 follower_leos.append(state.leo)
-        proposed = seams.next_high_watermark(log.high_watermark, leader_leo, follower_leos,
-                                             len(self.isr), self.min_isr)
+        proposed = seams.next_high_watermark(
+            log.high_watermark, leader_leo, follower_leos, len(self.isr),
+            effective_min_isr(broker.topic_config(self.topic, "min.insync.replicas"),
+                              len(self.replicas)))
         # Like Kafka's UnifiedLog.maybeIncrementHighWatermark: never past the LEO, never back.
         new_hw = min(proposed, leader_leo)
         if new_hw > log.high_watermark:
@@ -137,9 +139,11 @@ class Partition:
 
     def complete_waiting_produces(self):
         hw = self.log.high_watermark
+        waiting = self.waiting_produces
+        if not waiting or waiting[0][0] > hw:
+            return
         maximal_size = len(self.maximal_isr)
         min_isr = self.min_isr
-        waiting = self.waiting_produces
         while waiting and waiting[0][0] <= hw:
             required_offset, requester, respond, base_offset, _deadline = waiting.popleft()
             outcome = acks_all_outcome(hw, required_offset, maximal_size, min_isr)
@@ -180,7 +184,8 @@ class Partition:
         still_waiting = []
         for fetch in self.waiting_fetches:
             requester, fetch_offset, replica_id, max_bytes, deadline, respond = fetch
-            error, upper = log.fetch_upper_bound(fetch_offset, isolation_of(replica_id))
+            error, upper = log.fetch_upper_bound(
+                fetch_offset, LOG_END if replica_id >= 0 else HIGH_WATERMARK)
             if error != NONE:
                 self.broker.reply(requester, respond, self.out_of_range(fetch_offset))
             elif fetch_offset < upper or (expired_only_at is not None
@@ -264,6 +269,8 @@ class Broker:
         self.logs = {}                  # (topic, partition) -> Log
         self.hw_checkpoint = {}         # (topic, partition) -> high watermark
         self.metadata = MetadataImage()
+        self._topic_configs = {}        # (topic, name) -> value, for the image at this offset
+        self._topic_configs_offset = -1
         # in memory
         self.partitions = {}            # (topic, partition) -> Partition
         self.caught_up = False          # has this incarnation applied the controller's metadata?
@@ -328,10 +335,21 @@ class Broker:
         self.net.send(self, requester, respond, response)
 
     def topic_config(self, topic, name):
+        key = (topic, name)
+        cache = self._topic_configs
+        if key in cache and self._topic_configs_offset == self.metadata.offset:
+            return cache[key]
+        if self._topic_configs_offset != self.metadata.offset:
+            # Metadata records (a new topic, its configs) arrived: look everything up again.
+            cache.clear()
+            self._topic_configs_offset = self.metadata.offset
         record = self.metadata.topics.get(topic)
         if record is not None and name in record.configs:
-            return record.configs[name]
-        return self.config[TOPIC_CONFIG_BROKER_NAME.get(name, name)]
+            value = record.configs[name]
+        else:
+            value = self.config[TOPIC_CONFIG_BROKER_NAME.get(name, name)]
+        cache[key] = value
+        return value
 
     def is_eligible(self, replica_id):
         """KIP-841: a fenced broker may not join an ISR."""
@@ -526,6 +544,9 @@ class Broker:
     def partition_for_request(self, topic, index, current_leader_epoch):
         """The partition this broker leads, or the error to answer with."""
         partition = self.partitions.get((topic, index))
+        if partition is not None and self.caught_up and partition.leader == self.node_id and (
+                current_leader_epoch is None or current_leader_epoch == partition.leader_epoch):
+            return partition, None
         if partition is None or not self.caught_up:
             if topic not in self.metadata.topics or not (
                     0 <= index < self.metadata.topics[topic].num_partitions):
@@ -609,7 +630,8 @@ class Broker:
             self.reply(requester, respond, response)
             return
         log = partition.log
-        error, upper = log.fetch_upper_bound(fetch_offset, isolation_of(replica_id))
+        error, upper = log.fetch_upper_bound(
+            fetch_offset, LOG_END if replica_id >= 0 else HIGH_WATERMARK)
         if error != NONE:
             self.reply(requester, respond, partition.out_of_range(fetch_offset))
             return
