@@ -8,11 +8,18 @@ Every group has one coordinator: the broker leading partition
   until every known member has rejoined (or ``max.poll.interval.ms``, the rebalance
   timeout, passes), bumps the *generation*, and names a *leader*; the leader runs the
   assignor and hands the result back in SyncGroup; the coordinator passes each member its
-  share. Members then *heartbeat*; a member silent for ``session.timeout.ms`` is removed,
-  and the group rebalances.
+  share. A member that sends no SyncGroup within the rebalance timeout is removed. An
+  empty group's first rebalance waits ``group.initial.rebalance.delay.ms``, and that long
+  again while new members keep arriving (never past the rebalance timeout). A follower
+  that joins again with unchanged metadata is answered at once with the current generation.
+- tracks sessions: a member silent (no heartbeat, no commit) for ``session.timeout.ms`` is
+  removed at that very moment, and the group rebalances; a member held in a JoinGroup or
+  SyncGroup cannot heartbeat, so its session waits for the answer.
 - stores committed offsets as records in its ``__consumer_offsets`` partition, and answers
   OffsetCommit only once the record is committed (replicated to the ISR), so a new
-  coordinator elected after a crash finds every offset it acknowledged.
+  coordinator elected after a crash finds every offset it acknowledged. A member of the
+  current generation may commit in Stable and in PreparingRebalance (what it commits as it
+  revokes its partitions must count); only CompletingRebalance answers REBALANCE_IN_PROGRESS.
 
 Group states are Kafka's: Empty, PreparingRebalance, CompletingRebalance, Stable.
 
@@ -104,20 +111,26 @@ class JoinResponse(NamedTuple):
 
 class MemberMetadata:
     def __init__(self, member_id, group_instance_id, client_id, session_timeout_ms,
-                 rebalance_timeout_ms, protocols, now):
+                 rebalance_timeout_ms, protocols):
         self.member_id = member_id
         self.group_instance_id = group_instance_id
         self.client_id = client_id
         self.session_timeout_ms = session_timeout_ms
         self.rebalance_timeout_ms = rebalance_timeout_ms
         self.protocols = protocols              # [(assignor name, Subscription)], preferred first
-        self.last_heartbeat_ms = now
+        self.session_deadline_ms = 0            # removed if silent until then (and not waiting)
+        self.session_timer = False              # a session check is scheduled
         self.awaiting_join = None               # (requester, respond) of a JoinGroup in waiting
         self.awaiting_sync = None
         self.assignment = ()
 
     def subscription(self, protocol):
         return dict(self.protocols)[protocol]
+
+    def is_waiting(self):
+        """Held in a JoinGroup or SyncGroup by the coordinator: it cannot heartbeat, so its
+        session does not expire meanwhile (Kafka's ``hasSatisfiedHeartbeat``)."""
+        return self.awaiting_join is not None or self.awaiting_sync is not None
 
 
 class GroupMetadata:
@@ -131,7 +144,10 @@ class GroupMetadata:
         self.static_members = {}                # group.instance.id -> member id
         self.offsets = {}                       # (topic, partition) -> committed offset
         self.rebalance_timer = None
-        self.initial_delay = False              # waiting group.initial.rebalance.delay.ms
+        self.initial_delay = None               # InitialDelay while the first join is held back
+        self.new_member_added = False           # a member arrived during the initial delay
+        self.pending_sync = set()               # members that got the generation, no SyncGroup yet
+        self.sync_timer = None
         self.history = []                       # (time, generation, what happened)
 
     def has_member(self, member_id):
@@ -160,6 +176,14 @@ class GroupMetadata:
         return all(names & set(dict(m.protocols)) for m in self.members.values())
 
 
+class InitialDelay(NamedTuple):
+    """Kafka's ``InitialDelayedJoin``: an empty group's first rebalance waits
+    ``group.initial.rebalance.delay.ms``; if new members arrived meanwhile it waits that long
+    again, until the rebalance timeout is used up."""
+    delay_ms: int                               # the wait now running
+    remaining_ms: int                           # what is left of the rebalance timeout
+
+
 def generation_error(group, generation):
     """A request made in another generation than the group's: the member missed a rebalance."""
     if generation != group.generation:
@@ -178,7 +202,6 @@ class GroupCoordinator:
         self.sim = broker.sim
         self.groups = {}                        # group id -> GroupMetadata
         self.owned_partitions = set()           # __consumer_offsets partitions led here
-        self.running = False
 
     @property
     def num_partitions(self):
@@ -205,9 +228,6 @@ class GroupCoordinator:
                     group.offsets.pop((topic, partition), None)
                 else:
                     group.offsets[(topic, partition)] = offset
-        if not self.running:
-            self.running = True
-            self.broker.every(SESSION_CHECK_MS, self.broker.incarnation, self.expire_sessions)
 
     def on_resigned(self, index):
         self.owned_partitions.discard(index)
@@ -248,49 +268,85 @@ class GroupCoordinator:
                 f"{config['group.max.session.timeout.ms']}]")
         group = None
         if error is None:
-            group = self.group(group_id, create=True)
-            if not group.supports(protocols):
+            # A member id the coordinator never gave out cannot create a group.
+            group = self.group(group_id, create=member_id == "")
+            if group is None:
+                error = errors.UnknownMemberIdError(f"group {group_id} has no member {member_id}")
+            elif not group.supports(protocols):
                 error = errors.InconsistentGroupProtocolError(
                     f"{client_id} supports {[n for n, _ in protocols]}, which the group does not")
-        if error is None and member_id == "":
-            returning = group.static_members.get(group_instance_id) if group_instance_id else None
-            unchanged = (returning is not None
-                         and group.members[returning].protocols[0][1].topics == protocols[0][1].topics)
-            member_id, error = self.add_member(group, group_instance_id, client_id,
-                                               session_timeout_ms, rebalance_timeout_ms,
-                                               protocols)
-            if unchanged and group.state == STABLE:
-                # KIP-345: a static member restarting with the same subscription gets its
-                # old partitions back without a rebalance.
-                self.reply(requester, respond, JoinResponse(
-                    None, group.generation, group.protocol, group.leader_id, member_id, ()))
-                return
-        elif error is None:
+        if error is None and member_id != "":
             error = self.member_error(group, member_id, group_instance_id)
         if error is not None:
             self.reply(requester, respond, JoinResponse(error, member_id=member_id))
             return
-        member = group.members[member_id]
-        member.protocols = protocols
-        member.last_heartbeat_ms = self.sim.now
+        if member_id == "":
+            self.join_new_member(requester, group, group_instance_id, client_id,
+                                 session_timeout_ms, rebalance_timeout_ms, protocols, respond)
+        else:
+            self.join_known_member(requester, group, group.members[member_id], session_timeout_ms,
+                                   rebalance_timeout_ms, protocols, respond)
+        if group.state == PREPARING_REBALANCE:
+            self.maybe_complete_join(group)
+
+    def join_new_member(self, requester, group, group_instance_id, client_id, session_timeout_ms,
+                        rebalance_timeout_ms, protocols, respond):
+        returning = group.static_members.get(group_instance_id) if group_instance_id else None
+        unchanged = (returning is not None
+                     and group.members[returning].protocols[0][1].topics == protocols[0][1].topics)
+        member = self.add_member(group, group_instance_id, client_id, session_timeout_ms,
+                                 rebalance_timeout_ms, protocols)
+        if unchanged and group.state == STABLE:
+            # KIP-345: a static member restarting with the same subscription gets its
+            # old partitions back without a rebalance.
+            self.reply(requester, respond, JoinResponse(
+                None, group.generation, group.protocol, group.leader_id, member.member_id, ()))
+            return
+        if group.state == PREPARING_REBALANCE and group.generation == 0:
+            group.new_member_added = True       # the initial delay waits once more
         member.awaiting_join = (requester, respond)
-        if group.state in (STABLE, COMPLETING_REBALANCE, EMPTY):
-            self.prepare_rebalance(group, f"{member_id} joined")
-        elif group.all_joined() and group.state == PREPARING_REBALANCE and not group.initial_delay:
-            self.complete_join(group)
+        self.maybe_prepare_rebalance(group, f"{member.member_id} joined")
+
+    def join_known_member(self, requester, group, member, session_timeout_ms,
+                          rebalance_timeout_ms, protocols, respond):
+        """A member rejoining. Kafka answers at once, without a rebalance, a follower whose
+        metadata (subscription, owned partitions, generation) has not changed; the leader's
+        JoinGroup always starts one (it may have seen the topics change)."""
+        unchanged = member.protocols == protocols
+        if group.state == COMPLETING_REBALANCE and unchanged:
+            self.reply(requester, respond, self.join_response(group, member))
+            return
+        if group.state == STABLE and unchanged and member.member_id != group.leader_id:
+            self.reply(requester, respond, self.join_response(group, member))
+            return
+        member.protocols = protocols
+        member.session_timeout_ms = session_timeout_ms
+        member.rebalance_timeout_ms = rebalance_timeout_ms
+        member.awaiting_join = (requester, respond)
+        self.maybe_prepare_rebalance(group, f"{member.member_id} rejoined")
+
+    def join_response(self, group, member):
+        """The current generation, as JoinGroup tells it: the leader also gets every member's
+        subscription, to run the assignor over."""
+        everyone = ()
+        if member.member_id == group.leader_id:
+            everyone = tuple((m.member_id, m.group_instance_id, m.subscription(group.protocol))
+                             for m in group.members.values())
+        return JoinResponse(None, group.generation, group.protocol, group.leader_id,
+                            member.member_id, everyone)
 
     def add_member(self, group, group_instance_id, client_id, session_timeout_ms,
                    rebalance_timeout_ms, protocols):
-        now = self.sim.now
         # Kafka: client id + "-" + a random UUID, so ids never repeat, even across coordinators.
         member_id = f"{client_id}-{self.sim.rng.getrandbits(32):08x}"
         old_id = group.static_members.get(group_instance_id) if group_instance_id else None
         member = MemberMetadata(member_id, group_instance_id, client_id, session_timeout_ms,
-                                rebalance_timeout_ms, protocols, now)
+                                rebalance_timeout_ms, protocols)
         if old_id is not None:
             # KIP-345: the same group.instance.id came back (a restart). It takes over the old
             # member's place and partitions; the old member id is fenced from now on.
             old = group.members.pop(old_id)
+            group.pending_sync.discard(old_id)
             self.answer_waiting(old, errors.FencedInstanceIdError(
                 f"{group_instance_id} rejoined as {member_id}"))
             member.assignment = old.assignment
@@ -300,7 +356,10 @@ class GroupCoordinator:
         group.members[member_id] = member
         if group_instance_id:
             group.static_members[group_instance_id] = member_id
-        return member_id, None
+        if group.leader_id is None:
+            group.leader_id = member_id
+        self.heard_from(group, member)
+        return member
 
     def find_member(self, group_id, member_id, group_instance_id):
         """``(group, error)`` for a request from a member: error is None if it may proceed."""
@@ -321,38 +380,60 @@ class GroupCoordinator:
             return errors.UnknownMemberIdError(f"group {group.group_id} has no member {member_id}")
         return None
 
+    # -- the rebalance: PreparingRebalance until everyone rejoined -----------------------
+    def maybe_prepare_rebalance(self, group, reason):
+        if group.state in (STABLE, COMPLETING_REBALANCE, EMPTY):
+            self.prepare_rebalance(group, reason)
+
     def prepare_rebalance(self, group, reason):
         for member in group.members.values():
             if member.awaiting_sync is not None:
                 requester, respond = member.awaiting_sync
                 member.awaiting_sync = None
                 self.reply(requester, respond, (errors.RebalanceInProgressError(reason), ()))
-        # A new group waits group.initial.rebalance.delay.ms for more members to arrive.
-        group.initial_delay = group.state == EMPTY
-        delay = (self.broker.config["group.initial.rebalance.delay.ms"] if group.initial_delay
-                 else group.rebalance_timeout_ms())
+        self.stop_sync_timer(group)
+        # An empty group waits group.initial.rebalance.delay.ms for more members to arrive.
+        if group.state == EMPTY:
+            delay = self.broker.config["group.initial.rebalance.delay.ms"]
+            group.initial_delay = InitialDelay(delay, max(group.rebalance_timeout_ms() - delay, 0))
+        else:
+            group.initial_delay, delay = None, group.rebalance_timeout_ms()
         group.state = PREPARING_REBALANCE
         self.note(group, f"rebalance: {reason}")
+        self.start_rebalance_timer(group, delay)
+        self.maybe_complete_join(group)
+
+    def start_rebalance_timer(self, group, delay_ms):
         if group.rebalance_timer is not None:
             group.rebalance_timer.cancel()
-        group.rebalance_timer = self.sim.timer(delay, self.on_rebalance_timeout, group,
+        group.rebalance_timer = self.sim.timer(delay_ms, self.on_rebalance_timeout, group,
                                                self.broker.incarnation)
-        if group.all_joined() and not group.initial_delay:
+
+    def maybe_complete_join(self, group):
+        """Kafka's DelayedJoin completes as soon as every member has rejoined; the initial
+        delay does not."""
+        if group.state == PREPARING_REBALANCE and group.all_joined() and group.initial_delay is None:
             self.complete_join(group)
 
+    def is_current(self, group, incarnation):
+        return (self.broker.alive and incarnation == self.broker.incarnation
+                and self.groups.get(group.group_id) is group)
+
     def on_rebalance_timeout(self, group, incarnation):
-        if not self.broker.alive or incarnation != self.broker.incarnation:
-            return
-        if self.groups.get(group.group_id) is not group or group.state != PREPARING_REBALANCE:
+        if not self.is_current(group, incarnation) or group.state != PREPARING_REBALANCE:
             return
         group.rebalance_timer = None
-        if group.initial_delay:
-            group.initial_delay = False
-            if not group.all_joined():
-                group.rebalance_timer = self.sim.timer(group.rebalance_timeout_ms(),
-                                                       self.on_rebalance_timeout, group,
-                                                       incarnation)
+        waited = group.initial_delay
+        if waited is not None:
+            if group.new_member_added and waited.remaining_ms > 0:
+                # Members keep arriving: wait once more, within the rebalance timeout.
+                group.new_member_added = False
+                delay = min(self.broker.config["group.initial.rebalance.delay.ms"],
+                            waited.remaining_ms)
+                group.initial_delay = InitialDelay(delay, max(waited.remaining_ms - waited.delay_ms, 0))
+                self.start_rebalance_timer(group, delay)
                 return
+            group.initial_delay = None
         for member in [m for m in group.members.values() if m.awaiting_join is None]:
             self.remove_member(group, member, "did not rejoin within the rebalance timeout")
         if group.state == PREPARING_REBALANCE:    # removing the last one may have completed it
@@ -362,6 +443,8 @@ class GroupCoordinator:
         if group.rebalance_timer is not None:
             group.rebalance_timer.cancel()
             group.rebalance_timer = None
+        group.initial_delay = None
+        group.new_member_added = False
         group.generation += 1
         if not group.members:
             group.state = EMPTY
@@ -374,15 +457,15 @@ class GroupCoordinator:
         group.state = COMPLETING_REBALANCE
         self.note(group, f"generation {group.generation}: leader {group.leader_id}, "
                          f"members {sorted(group.members)}")
-        everyone = tuple((m.member_id, m.group_instance_id, m.subscription(group.protocol))
-                         for m in group.members.values())
         for member in group.members.values():
             requester, respond = member.awaiting_join
             member.awaiting_join = None
-            member.last_heartbeat_ms = self.sim.now
-            self.reply(requester, respond, JoinResponse(
-                None, group.generation, group.protocol, group.leader_id, member.member_id,
-                everyone if member.member_id == group.leader_id else ()))
+            self.heard_from(group, member)
+            self.reply(requester, respond, self.join_response(group, member))
+        # Every member must now send SyncGroup within the rebalance timeout.
+        group.pending_sync = set(group.members)
+        group.sync_timer = self.sim.timer(group.rebalance_timeout_ms(), self.on_sync_timeout,
+                                          group, group.generation, self.broker.incarnation)
 
     # -- SyncGroup ---------------------------------------------------------------------
     def handle_sync_group(self, requester, group_id, generation, member_id, group_instance_id,
@@ -395,8 +478,9 @@ class GroupCoordinator:
             self.reply(requester, respond, (error, ()))
             return
         member = group.members[member_id]
-        member.last_heartbeat_ms = self.sim.now
+        self.synced(group, member_id)
         if group.state == STABLE:
+            self.heard_from(group, member)
             self.reply(requester, respond, (None, member.assignment))
             return
         member.awaiting_sync = (requester, respond)
@@ -411,18 +495,68 @@ class GroupCoordinator:
                 if other.awaiting_sync is not None:
                     requester, respond = other.awaiting_sync
                     other.awaiting_sync = None
+                    self.heard_from(group, other)
                     self.reply(requester, respond, (None, other.assignment))
 
-    # -- Heartbeat and LeaveGroup ------------------------------------------------------
+    def synced(self, group, member_id):
+        group.pending_sync.discard(member_id)
+        if not group.pending_sync:
+            self.stop_sync_timer(group)
+
+    def stop_sync_timer(self, group):
+        group.pending_sync = set()
+        if group.sync_timer is not None:
+            group.sync_timer.cancel()
+            group.sync_timer = None
+
+    def on_sync_timeout(self, group, generation, incarnation):
+        """Kafka's DelayedSync: members that got the generation but sent no SyncGroup within
+        the rebalance timeout are removed, and the group rebalances without them."""
+        if (not self.is_current(group, incarnation) or generation != group.generation
+                or group.state not in (COMPLETING_REBALANCE, STABLE)):
+            return
+        group.sync_timer = None
+        missing = [group.members[m] for m in sorted(group.pending_sync) if m in group.members]
+        group.pending_sync = set()
+        if not missing:
+            return
+        for member in missing:
+            self.forget(group, member, "sent no SyncGroup within the rebalance timeout")
+        self.prepare_rebalance(group, f"{', '.join(m.member_id for m in missing)} sent no "
+                                      f"SyncGroup within the rebalance timeout")
+
+    # -- Heartbeat, sessions and LeaveGroup --------------------------------------------
     def handle_heartbeat(self, requester, group_id, generation, member_id, group_instance_id,
                          respond):
         group, error = self.find_member(group_id, member_id, group_instance_id)
+        error = error or generation_error(group, generation)
         if error is None:
-            group.members[member_id].last_heartbeat_ms = self.sim.now
-            error = generation_error(group, generation)
-            if error is None and group.state == PREPARING_REBALANCE:
+            self.heard_from(group, group.members[member_id])
+            if group.state == PREPARING_REBALANCE:
                 error = errors.RebalanceInProgressError(f"group {group_id} is rebalancing")
         self.reply(requester, respond, error)
+
+    def heard_from(self, group, member):
+        """Kafka's completeAndScheduleNextHeartbeatExpiration: the member's session now ends
+        ``session.timeout.ms`` from now. One check is scheduled at a time; when it finds the
+        deadline moved, it waits for the new one."""
+        member.session_deadline_ms = self.sim.now + member.session_timeout_ms
+        if not member.session_timer:
+            member.session_timer = True
+            self.sim.schedule(member.session_timeout_ms, self.on_session_deadline, group, member,
+                              self.broker.incarnation)
+
+    def on_session_deadline(self, group, member, incarnation):
+        member.session_timer = False
+        if not self.is_current(group, incarnation) or group.members.get(member.member_id) is not member:
+            return
+        if self.sim.now < member.session_deadline_ms:
+            member.session_timer = True
+            self.sim.schedule(member.session_deadline_ms - self.sim.now, self.on_session_deadline,
+                              group, member, incarnation)
+        elif not member.is_waiting():     # a waiting member's session restarts when answered
+            self.remove_member(group, member, f"sent no heartbeat for session.timeout.ms="
+                                              f"{member.session_timeout_ms}")
 
     def handle_leave_group(self, requester, group_id, member_id, group_instance_id, respond):
         group, error = self.find_member(group_id, member_id, group_instance_id)
@@ -430,16 +564,23 @@ class GroupCoordinator:
             self.remove_member(group, group.members[member_id], "left the group")
         self.reply(requester, respond, error)
 
-    def remove_member(self, group, member, why):
+    def forget(self, group, member, why):
+        """Take a member out of the group (without starting a rebalance)."""
         del group.members[member.member_id]
+        group.pending_sync.discard(member.member_id)
         if group.static_members.get(member.group_instance_id) == member.member_id:
             del group.static_members[member.group_instance_id]
+        if group.leader_id == member.member_id:
+            group.leader_id = next(iter(group.members), None)
         self.answer_waiting(member, errors.UnknownMemberIdError(f"{member.member_id} {why}"))
         self.note(group, f"{member.member_id} removed: {why}")
+
+    def remove_member(self, group, member, why):
+        self.forget(group, member, why)
         if group.state in (STABLE, COMPLETING_REBALANCE):
             self.prepare_rebalance(group, f"{member.member_id} {why}")
-        elif group.state == PREPARING_REBALANCE and group.all_joined() and not group.initial_delay:
-            self.complete_join(group)
+        else:
+            self.maybe_complete_join(group)
 
     def answer_waiting(self, member, error):
         if member.awaiting_join is not None:
@@ -451,36 +592,43 @@ class GroupCoordinator:
             member.awaiting_sync = None
             self.reply(requester, respond, (error, ()))
 
-    def expire_sessions(self):
-        now = self.sim.now
-        for group in list(self.groups.values()):
-            for member in list(group.members.values()):
-                waiting_in_join = member.awaiting_join is not None
-                if not waiting_in_join and now - member.last_heartbeat_ms > member.session_timeout_ms:
-                    self.remove_member(group, member,
-                                       f"sent no heartbeat for session.timeout.ms="
-                                       f"{member.session_timeout_ms}")
-
     # -- offsets -----------------------------------------------------------------------
-    def handle_offset_commit(self, requester, group_id, generation, member_id, group_instance_id,
-                             offsets, respond):
-        """Commit ``{(topic, partition): offset}``. A member of a group commits with its
-        generation; a consumer outside group management (generation -1, no member id) may
-        commit only while the group has no members."""
-        error = self.check_coordinator(group_id)
-        group = self.group(group_id, create=error is None)
-        if error is None and generation < 0 and member_id == "":
-            if group.members:
-                error = errors.UnknownMemberIdError(
-                    f"group {group_id} has members: commit as one of them")
-        elif error is None:
+    def commit_error(self, group, generation, member_id, group_instance_id):
+        """Kafka's validateOffsetCommit. A consumer outside group management (generation -1,
+        no member id) may commit while the group is empty; a member commits with its member
+        id and generation, in Stable and in PreparingRebalance (it may not know of the
+        rebalance yet, or is committing what it gives up); only CompletingRebalance, when
+        the member's new assignment is on its way, answers REBALANCE_IN_PROGRESS."""
+        if generation < 0 and group.state == EMPTY:
+            return None
+        if generation >= 0 or member_id != "" or group_instance_id:
             error = (self.member_error(group, member_id, group_instance_id)
                      or generation_error(group, generation))
-            if error is None and group.state != STABLE:
-                error = errors.RebalanceInProgressError(f"group {group_id} is rebalancing")
+            if error is None and group.state == COMPLETING_REBALANCE:
+                error = errors.RebalanceInProgressError(
+                    f"group {group.group_id} is completing a rebalance")
+            return error
+        return errors.UnknownMemberIdError(
+            f"group {group.group_id} has members: commit as one of them")
+
+    def handle_offset_commit(self, requester, group_id, generation, member_id, group_instance_id,
+                             offsets, respond):
+        """Commit ``{(topic, partition): offset}``. A commit from a member also counts as its
+        heartbeat."""
+        error = self.check_coordinator(group_id)
+        group = self.group(group_id)
+        if error is None:
+            if group is None and generation >= 0:
+                error = errors.IllegalGenerationError(
+                    f"group {group_id} is unknown: generation {generation} is stale")
+            else:
+                group = group or self.group(group_id, create=True)
+                error = self.commit_error(group, generation, member_id, group_instance_id)
         if error is not None:
             self.reply(requester, respond, {tp: error for tp in offsets})
             return
+        if group.has_member(member_id):
+            self.heard_from(group, group.members[member_id])
         now = self.sim.now
         items = sorted(offsets.items())
         keys = [offset_commit_key(group_id, t, p) for (t, p), _ in items]
@@ -527,5 +675,3 @@ class GroupCoordinator:
                 "offsets": dict(sorted(group.offsets.items())),
                 "history": list(group.history)}
 
-
-SESSION_CHECK_MS = 500          # how often the coordinator looks for expired sessions

@@ -80,6 +80,9 @@ class ConsumerCoordinator:
         self.state = UNJOINED
         self.rejoin_needed = False
         self.in_flight = None                   # (what, sent_ms, timeout_ms) of join/sync
+        self.join_prepared = False              # onJoinPrepare done: revoked what it must
+        self.commits_in_flight = {}             # commit number -> when it was sent
+        self.commit_number = 0
         self.token = 0                          # answers carrying an older token are stale
         self.heartbeat_due_ms = None
         self.heartbeat_in_flight = False
@@ -199,8 +202,11 @@ class ConsumerCoordinator:
         if missing:
             self.consumer.request_metadata()    # a member joins knowing its topics' partitions
             return
-        if self.protocol == "eager" and self.consumer.assignment:
-            self.revoke(self.owned())           # eager: give everything up before joining
+        if not self.join_prepared:
+            self.prepare_join()
+        if self.commit_pending():
+            return                              # joined when the commit is answered
+        self.join_prepared = False
         self.rejoin_needed = False
         self.state = JOINING
         subscription = Subscription(self.topics, tuple(self.owned()), self.generation)
@@ -213,6 +219,29 @@ class ConsumerCoordinator:
         self.send("handle_join_group", self.member_id, self.instance_id, self.consumer.node_id,
                   self.config["session.timeout.ms"], rebalance_timeout, protocols,
                   lambda response: self.on_join(token, response))
+
+    def prepare_join(self):
+        """Kafka's onJoinPrepare: what a member gives up before it rejoins. Eager: everything.
+        Cooperative: only the partitions of topics it no longer subscribes to (the rest it
+        keeps reading through the rebalance)."""
+        self.join_prepared = True
+        owned = self.owned()
+        if self.protocol == "eager":
+            revoked = owned
+        else:
+            revoked = [tp for tp in owned if tp[0] not in self.topics]
+        if revoked:
+            self.revoke(revoked)
+
+    def commit_pending(self):
+        """A commit of what the member gave up is still on its way: Kafka sends JoinGroup
+        only after it is answered (onJoinPrepare waits for it; a commitSync in the listener
+        blocks), so the partitions' next owner starts where this member stopped."""
+        patience = self.config["request.timeout.ms"]
+        for number, sent in list(self.commits_in_flight.items()):
+            if self.sim.now - sent >= patience:
+                del self.commits_in_flight[number]      # its answer is lost
+        return bool(self.commits_in_flight)
 
     def on_join(self, token, response: JoinResponse):
         if token != self.token:
@@ -270,6 +299,8 @@ class ConsumerCoordinator:
 
     def install(self, assignment):
         owned = self.owned()
+        self.state = STABLE                     # in the new generation: its commits count
+        self.heartbeat_due_ms = self.sim.now + self.config["heartbeat.interval.ms"]
         revoked = [tuple(tp) for tp in self.cluster.seams.partitions_to_revoke(owned, assignment)]
         if revoked:
             self.revoke(revoked)                # cooperative: give up only what moved away
@@ -277,8 +308,6 @@ class ConsumerCoordinator:
         added = [tp for tp in assignment if tp not in self.consumer.assignment]
         self.consumer.add_partitions(added)
         self.record("assigned", added)
-        self.state = STABLE
-        self.heartbeat_due_ms = self.sim.now + self.config["heartbeat.interval.ms"]
         if self.next_auto_commit_ms is None:
             self.next_auto_commit_ms = self.sim.now + self.config["auto.commit.interval.ms"]
         if added:
@@ -434,10 +463,15 @@ class ConsumerCoordinator:
                 f"group {self.group_id} is rebalancing"))
             return
         token = self.token
+        self.commit_number += 1
+        number = self.commit_number
+        self.commits_in_flight[number] = self.sim.now
         self.send("handle_offset_commit", self.generation, self.member_id, self.instance_id,
-                  dict(offsets), lambda answer: self.on_commit(token, answer, callback))
+                  dict(offsets), lambda answer: self.on_commit(token, answer, callback, number))
 
-    def on_commit(self, token, answer, callback):
+    def on_commit(self, token, answer, callback, number=None):
+        if self.commits_in_flight.pop(number, None) is not None and self.join_prepared:
+            self.sim.schedule(0, self.resume_join)
         error = next((e for e in answer.values() if e is not None), None)
         if isinstance(error, MEMBERSHIP_LOST + (errors.FencedInstanceIdError,)):
             if token == self.token:
@@ -448,6 +482,12 @@ class ConsumerCoordinator:
         elif isinstance(error, COORDINATOR_MOVED) and token == self.token:
             self.coordinator_unknown()
         callback(error)
+
+    def resume_join(self):
+        """The commits a rejoin waited for are answered: send the JoinGroup (the member is
+        still inside the poll() that started the join)."""
+        if self.join_prepared and self.in_flight is None and self.coordinator is not None:
+            self.tick(in_poll=True)
 
     def maybe_auto_commit(self):
         if (self.config["enable.auto.commit"] and self.state == STABLE
