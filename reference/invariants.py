@@ -11,6 +11,17 @@ From the TLA+ models of Kafka's replication protocol:
   end offset, and the segments run in order, the first holding the log start offset and
   the last ending at the log end offset.
 
+``DurabilityWatch`` checks three more while faults run (a fault exposes a broken rule only
+now and then; these see it the moment it happens):
+
+- ``unclean-election``: with ``unclean.leader.election.enable=false``, every new leader was
+  in the ISR just before it was elected.
+- ``isr-missing-committed``: every live ISR member holds every record below the leader's HW
+  (the TLA+ models' *StrongIsr*: a committed record, one acks=all acknowledged, is on
+  every in-sync replica, so whichever of them is elected next has it).
+- ``committed-lost``: a leader's log reaches every offset any leader of the partition
+  ever committed.
+
 Each violation is a ``Violation`` naming the partition and the replicas involved.
 """
 
@@ -159,3 +170,71 @@ def acknowledged_records_present(cluster, acknowledged):
                     f"{cluster.leader(topic, partition)} has {held!r} there"))
                 break
     return violations
+
+
+class DurabilityWatch:
+    """The invariants that faults expose only by luck, checked as often as ``check()`` is
+    called. ``strong_isr=False`` leaves out the two that need Kafka's safe settings (no
+    unclean election, leader-epoch truncation, no power loss): without them a correct
+    cluster breaks them on purpose."""
+
+    def __init__(self, cluster, strong_isr=True):
+        self.cluster = cluster
+        self.strong_isr = strong_isr
+        self.seen_records = 0
+        self.registrations = {}     # (topic, partition) -> the last PartitionRegistration
+        self.committed = {}         # (topic, partition) -> highest HW any leader reached
+
+    def check(self):
+        return self.elections() + (self.committed_records() if self.strong_isr else [])
+
+    def elections(self):
+        controller = self.cluster.controller
+        violations = []
+        records = controller.metadata_log[self.seen_records:]
+        self.seen_records += len(records)
+        for record in records:
+            registration = getattr(record, "registration", None)
+            if registration is None:
+                continue
+            key = (record.topic, record.partition)
+            before = self.registrations.get(key)
+            self.registrations[key] = registration
+            leader = registration.leader
+            if before is None or leader < 0 or leader == before.leader or leader in before.isr:
+                continue
+            if not controller.topic_config(record.topic, "unclean.leader.election.enable"):
+                violations.append(Violation(
+                    "unclean-election", record.topic, record.partition,
+                    f"broker {leader} was elected leader (epoch {registration.leader_epoch}) "
+                    f"from outside the ISR {list(before.isr)}, with unclean.leader.election."
+                    f"enable=false"))
+        return violations
+
+    def committed_records(self):
+        violations = []
+        cluster = self.cluster
+        for key in sorted(cluster.controller.partitions):
+            reg, leader_log = acting_leader(cluster, *key)
+            if leader_log is None:
+                continue
+            topic, partition = key
+            hw = leader_log.high_watermark
+            committed = self.committed.get(key, 0)
+            if leader_log.log_end_offset < committed:
+                violations.append(Violation(
+                    "committed-lost", topic, partition,
+                    f"leader {reg.leader} (epoch {reg.leader_epoch}) ends at offset "
+                    f"{leader_log.log_end_offset}, but offsets below {committed} were committed"))
+            self.committed[key] = max(committed, hw)
+            for replica in reg.isr:
+                broker = cluster.brokers[replica]
+                log = broker.logs.get(key) if broker.alive else None
+                if replica != reg.leader and log is not None and log.log_end_offset < hw:
+                    violations.append(Violation(
+                        "isr-missing-committed", topic, partition,
+                        f"leader {reg.leader}'s high watermark is {hw}, but in-sync replica "
+                        f"{replica} holds only the offsets below {log.log_end_offset}: records "
+                        f"{log.log_end_offset}..{hw - 1} count as committed (acks=all "
+                        f"producers were told so) though {replica} could be elected without them"))
+        return violations

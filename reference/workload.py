@@ -16,7 +16,7 @@ from . import errors
 from .checker import check
 from .cluster import Cluster
 from .history import History
-from .invariants import acknowledged_records_present, check_cluster
+from .invariants import DurabilityWatch, acknowledged_records_present, check_cluster
 
 TOPIC = "events"
 
@@ -50,6 +50,9 @@ class WorkloadConfig:
     faults: tuple = FAULTS
     lose_unflushed_on_crash: bool = False   # crashes are power losses
     check_invariants: bool = True
+    # Also check invariants.DurabilityWatch this often while the faults run (0: never); the
+    # first violation ends the faults (the run has failed already).
+    watch_interval_ms: int = 0
     broker_config: dict = field(default_factory=dict)
 
     def cluster_config(self):
@@ -114,6 +117,11 @@ class _Run:
         self.faults = []
         self.violations = []
         self.acknowledged = {}      # (topic, partition) -> {offset: value}, acks=all only
+        self.watch = None
+        if config.check_invariants and config.watch_interval_ms > 0:
+            strong_isr = (not config.unclean_leader_election and config.truncation == "leader-epoch"
+                          and not config.lose_unflushed_on_crash)
+            self.watch = DurabilityWatch(self.cluster, strong_isr=strong_isr)
 
     # -- clients ---------------------------------------------------------------------------
     def start(self):
@@ -132,6 +140,18 @@ class _Run:
         self.history.assign(self.sim.now, "consumer-1", TOPIC, tuple(range(config.partitions)))
         self.sim.schedule(config.poll_interval_ms, self.poll)
         self.sim.schedule(self.rng.randint(1, 2 * config.fault_interval_ms), self.nemesis)
+        if self.watch is not None:
+            self.sim.schedule(config.watch_interval_ms, self.check_durability)
+
+    def check_durability(self):
+        if self.stopped:
+            return
+        broken = self.watch.check()
+        if broken:
+            self.violations.extend(broken)
+            self.stopped = True
+        else:
+            self.sim.schedule(self.config.watch_interval_ms, self.check_durability)
 
     def count(self):
         self.operations += 1
@@ -254,6 +274,8 @@ class _Run:
         cluster.run_for(2_000)
         if self.config.check_invariants:
             self.violations.extend(check_cluster(cluster))
+            if self.watch is not None:
+                self.violations.extend(self.watch.check())
             if self.config.acks in ("all", -1, "-1") and self.safe_configuration():
                 self.violations.extend(acknowledged_records_present(cluster, self.acknowledged))
         self.final_read()
