@@ -263,10 +263,42 @@ def grade(mutant):
 
 
 # Survivors judged equivalent, by Mutant.key: why no input Kafka can produce tells them apart.
+def _equivalent(function, line, changes, why):
+    return {f"{function}: {line} :: {change}": why for change in changes}
+
+
+NO_EMPTY_TOPIC = "a topic has at least one partition: Kafka never asks about zero"
 EQUIVALENT = {
-    "acks_all_accepted: return isr_size >= effective_min_isr(min_insync_replicas, "
-    "replication_factor) :: arguments 1 and 2 swapped":
-        "effective_min_isr is the min() of its two arguments: their order cannot matter",
+    **_equivalent("partition_for_key", "if num_partitions < 1:",
+                  ("1 -> 0", "condition always False", "statement dropped"), NO_EMPTY_TOPIC),
+    **_equivalent("partition_for_key", 'raise ValueError(f"a topic has at least one partition; '
+                  'got num_partitions={num_partitions}")', ("statement dropped",), NO_EMPTY_TOPIC),
+    **_equivalent("next_high_watermark", "candidate = min(candidate, leader_leo)",
+                  ("statement dropped",),
+                  "the leader never sees a follower LEO above its own: a fetch beyond its LEO is "
+                  "OFFSET_OUT_OF_RANGE and moves nothing, and a new leader resets its followers' "
+                  "state (Partition.updateFollowerFetchState, makeLeader)"),
+    **_equivalent("truncation_offset", "if leader_epoch == UNDEFINED_EPOCH:",
+                  ("condition always False", "statement dropped"),
+                  "an undefined epoch comes with an undefined offset (LeaderEpochFileCache."
+                  "endOffsetFor), caught by the branch before; and without this branch the "
+                  "follower's own lookup of epoch -1 is undefined too, so the next branch "
+                  "returns the same min(leader_end_offset, follower_leo), True"),
+    **_equivalent("member_order", "return (0, member.group_instance_id, member.member_id)",
+                  ("0 -> -1",), "static members (-1) still sort before dynamic ones (1)"),
+    **_equivalent("member_order", 'return (1, member.member_id, "")', ("1 -> 2",),
+                  "dynamic members (2) still sort after static ones (0)"),
+    **_equivalent("range_assign", "for topic in sorted(partitions_per_topic):",
+                  ("`sorted(...)` dropped",),
+                  "topics are assigned independently, and each member's list is sorted at the "
+                  "end"),
+    **_equivalent("range_assign", "return {member_id: sorted(owned) for member_id, owned in "
+                  "assignment.items()}", ("`sorted(...)` dropped",),
+                  "topics in sorted order, each a contiguous ascending range: already sorted"),
+    **_equivalent("acks_all_accepted", "return isr_size >= effective_min_isr(min_insync_replicas, "
+                  "replication_factor)", ("arguments 1 and 2 swapped",),
+                  "effective_min_isr is the min() of its two arguments: their order cannot "
+                  "matter"),
 }
 
 
