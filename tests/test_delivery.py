@@ -140,6 +140,8 @@ def test_the_properties_pass_the_reference():
     (commit_first_always, AT_LEAST_ONCE, "lost-record", "VIOLATION lost-record"),
     (lambda records, guarantee: plan_batch(records, AT_LEAST_ONCE), AT_MOST_ONCE, "duplicate",
      "VIOLATION duplicate"),
+    (lambda records, guarantee: plan_batch(records[::-1], guarantee), AT_LEAST_ONCE,
+     "out-of-order", "process  p0@3\n"),
 ])
 def test_a_wrong_plan_fails_with_its_anomaly_and_its_replay_runs_as_printed(plan, guarantee,
                                                                            anomaly, shown):

@@ -120,6 +120,9 @@ def _judge(outcome, guarantee, crash_at, shape):
     if crash_at is None and (outcome.lost or outcome.duplicated):
         return failure("lost-record" if outcome.lost else "duplicate",
                        "without a crash, every record processed exactly once")
+    if crash_at is None and not _in_order(outcome.processed):
+        return failure("out-of-order", "each partition's records processed in offset order, "
+                                       "as poll() returned them")
     broken = outcome.violations()
     if broken:
         return failure(broken[0][0], f"{guarantee}: " + (
@@ -133,6 +136,15 @@ def _judge(outcome, guarantee, crash_at, shape):
                        "at the end, each partition committed up to its end: the offset of "
                        "the next record to read, last processed + 1")
     return None
+
+
+def _in_order(processed):
+    last = {}
+    for partition, offset in processed:
+        if offset <= last.get(partition, -1):
+            return False
+        last[partition] = offset
+    return True
 
 
 @functools.cache
