@@ -72,6 +72,20 @@ class Course:
     def release_notebook(self, assignment):
         return json.loads((self.root / "release" / assignment / f"{assignment}.ipynb").read_text())
 
+    def solved_release(self, assignment):
+        """The released notebook as a learner who solves everything hands it in: each stub
+        nbgrader left (``# YOUR CODE HERE`` / ``raise NotImplementedError()``) replaced by
+        the source notebook's solution region it stands for, every other released line kept."""
+        notebook = self.release_notebook(assignment)
+        source = json.loads((self.root / "source" / assignment / f"{assignment}.ipynb").read_text())
+        regions = {cell["metadata"]["nbgrader"]["grade_id"]: solution_regions(_text(cell))
+                   for cell in source["cells"] if cell["metadata"].get("nbgrader", {}).get("solution")}
+        for cell in notebook["cells"]:
+            grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+            if grade_id in regions:
+                cell["source"] = fill_stubs(_text(cell), regions[grade_id])
+        return notebook
+
     def submit(self, student, assignment, notebook):
         folder = self.root / "submitted" / student / assignment
         folder.mkdir(parents=True, exist_ok=True)
@@ -131,6 +145,46 @@ class Course:
         text = html.unescape(re.sub(r"<[^>]+>", "", self.feedback_html(assignment, student)))
         reports = re.findall(r"kafkadojo check:.*?(?=Out\[|\Z)", text, re.S)
         return "\n\n".join(re.sub(r"\n\s*\n+", "\n", report).strip() for report in reports)
+
+
+def _text(cell):
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")      # nbgrader's, for Python
+
+
+def solution_regions(source):
+    """The lines of each ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` region, in order."""
+    regions, current = [], None
+    for line in source.split("\n"):
+        if "### BEGIN SOLUTION" in line:
+            current = []
+        elif "### END SOLUTION" in line:
+            regions.append(current)
+            current = None
+        elif current is not None:
+            current.append(line)
+    return regions
+
+
+def fill_stubs(released, regions):
+    """``released`` with its k-th stub replaced by ``regions[k]``; every other line kept."""
+    lines, out, filled = released.split("\n"), [], 0
+    index = 0
+    while index < len(lines):
+        if (lines[index].strip() == STUB[0] and index + 1 < len(lines)
+                and lines[index + 1].strip() == STUB[1]):
+            out += regions[filled]
+            filled += 1
+            index += 2
+        else:
+            out.append(lines[index])
+            index += 1
+    if filled != len(regions):
+        raise ValueError(f"{filled} stubs for {len(regions)} solution regions")
+    return "\n".join(out)
 
 
 def main(root="build/course"):

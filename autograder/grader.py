@@ -22,8 +22,9 @@ from pathlib import Path
 
 from kafkadojo.exercises.catalog import BY_ID, EXERCISES, exercises_for
 
+from .callbacks import callbacks_for, note_for
 from .properties import Failure, Learner, load_all, properties_for, timed
-from .sandbox import TAMPER_PROOF, Sandbox, isolation
+from .sandbox import TAMPER_PROOF, Outcome, Sandbox, Unit, isolation, units_of
 
 EXERCISE_BUDGET_S = 60.0        # all properties of one exercise, wall clock
 CHILD_GRACE_S = 5.0             # past the budget, before the judging process is killed
@@ -54,6 +55,7 @@ class ExerciseResult:
     status: str                 # passed | partial | failed | not attempted | missing | does not load
     properties: list = field(default_factory=list)
     seconds: float = 0.0
+    note: str = ""              # how it was graded, when the learner should know (callbacks)
 
 
 @dataclass
@@ -97,7 +99,12 @@ class Report:
             if exercise.status == "not attempted":
                 lines.append(f"    your {BY_ID[exercise.id].function} still raises NotImplementedError")
                 continue
-            for result in exercise.properties:
+            if exercise.note and (verbose or exercise.status != "passed"):
+                lines.append(f"    ({exercise.note})")
+            results = exercise.properties
+            if exercise.status in ("does not load", "missing") and results:
+                results = results[:1]       # the same reason for every property: say it once
+            for result in results:
                 if result.passed and not verbose:
                     continue
                 lines.append(f"    {'✔' if result.passed else '✘'} {result.name} "
@@ -115,61 +122,104 @@ class Report:
                 if result.replay:
                     lines.append("        replay:")
                     lines += [f"            {line}" for line in result.replay.splitlines()]
+            if len(results) < len(exercise.properties):
+                lines.append(f"    (and so for its {len(exercise.properties) - 1} other "
+                             f"propert{'y' if len(exercise.properties) == 2 else 'ies'})")
         return "\n".join(lines)
 
 
 # -- reading submissions -------------------------------------------------------------------
 
-def solution_source(path):
-    """The learner's code in a ``.py`` file or a notebook. In a notebook, the nbgrader
-    solution cells (or, in a plain notebook, the cells that define exercise functions)."""
+# Lines of a notebook cell that are not Python: IPython magics and shell escapes (and their
+# transformed form in a kernel's history).
+NOT_PYTHON = ("%", "!", "get_ipython()")
+
+
+def python_only(text):
+    return "\n".join(line for line in text.splitlines()
+                     if not line.lstrip().startswith(NOT_PYTHON))
+
+
+def solution_units(path):
+    """The learner's code in a ``.py`` file (one unit, named by the file) or a notebook (one
+    unit per cell, named by its place in the notebook: the nbgrader solution cells and the
+    givens, or, in a plain notebook, the cells that define exercise functions)."""
     path = Path(path)
     if path.suffix == ".py":
-        return path.read_text(encoding="utf-8", errors="replace")
+        return [Unit(path.name, path.read_text(encoding="utf-8", errors="replace"), whole=True)]
     if path.suffix == ".ipynb":
-        notebook = json.loads(path.read_text(encoding="utf-8"))
-        cells = [c for c in notebook.get("cells", []) if c.get("cell_type") == "code"]
-        sources = ["".join(c.get("source", "")) if isinstance(c.get("source"), list)
-                   else c.get("source", "") for c in cells]
-        marked = [s for c, s in zip(cells, sources)
-                  if c.get("metadata", {}).get("nbgrader", {}).get("solution")
-                  or c.get("metadata", {}).get("nbgrader", {}).get("grade_id", "").endswith("-givens")]
-        if not marked:
-            names = "|".join(re.escape(e.function) for e in EXERCISES)
-            marked = [s for s in sources if re.search(rf"^def ({names})\(", s, re.M)]
-        # IPython magics and shell escapes are not Python: leave them out.
-        return "\n\n".join("\n".join(l for l in s.splitlines() if not l.lstrip().startswith(("%", "!")))
-                           for s in marked)
+        return notebook_units(json.loads(path.read_text(encoding="utf-8")).get("cells", []))
     raise ValueError(f"{path}: expected a .py file or a .ipynb notebook")
+
+
+def notebook_units(cells):
+    """``cells`` (a notebook's list of cells, as JSON or nbformat nodes): its graded code
+    cells, each a unit named ``cell N`` (N counts every cell from the top, from 1)."""
+    numbered = []
+    for number, cell in enumerate(cells, 1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
+        nbgrader = metadata.get("nbgrader") if isinstance(metadata.get("nbgrader"), dict) else {}
+        numbered.append((number, source if isinstance(source, str) else "", nbgrader))
+    marked = [(n, s) for n, s, nbgrader in numbered
+              if nbgrader.get("solution") or str(nbgrader.get("grade_id", "")).endswith("-givens")]
+    if not marked:
+        marked = [(n, s) for n, s, _ in numbered if defined_exercises(s)]
+    return [Unit(f"cell {number}", python_only(source)) for number, source in marked]
+
+
+def solution_source(path):
+    """The learner's code in a ``.py`` file or a notebook, as one text."""
+    return "\n\n".join(unit.source for unit in solution_units(path))
+
+
+def defines(source, name):
+    return re.search(rf"^(def {re.escape(name)}\(|{re.escape(name)}\s*=)", source, re.M) is not None
 
 
 def defined_exercises(source):
     """The exercises whose function the source defines, in catalog order."""
-    return [e.id for e in EXERCISES if re.search(rf"^def {re.escape(e.function)}\(", source, re.M)]
+    return [e.id for e in EXERCISES if defines(source, e.function)]
 
 
 # -- grading -------------------------------------------------------------------------------
 
-def grade_source(source, exercise_ids, submission="submission", budget_s=EXERCISE_BUDGET_S):
+def grade_source(source, exercise_ids, submission="submission", budget_s=EXERCISE_BUDGET_S,
+                 skipped=None):
+    """Grade ``source`` (one file's text, or a list of ``Unit``s) on ``exercise_ids``.
+    ``skipped``: units found to hang or kill the worker, shared by every exercise graded
+    with the same dict (found once, skipped after)."""
     load_all()
     start = time.perf_counter()
     found = isolation()
-    results = [grade_exercise(source, exercise_id, budget_s) for exercise_id in exercise_ids]
+    units = units_of(source)
+    skipped = {} if skipped is None else skipped
+    results = [grade_exercise(units, exercise_id, budget_s, skipped) for exercise_id in exercise_ids]
     return Report(submission, results, time.perf_counter() - start, found.describe())
 
 
-def grade_exercise(source, exercise_id, budget_s=EXERCISE_BUDGET_S):
+def grade_exercise(source, exercise_id, budget_s=EXERCISE_BUDGET_S, skipped=None):
     """One exercise, all its properties, within ``budget_s`` of wall-clock time. The judging
     runs in a child process that is killed if it overruns (whatever the learner's answers
-    made the grader do); properties it did not finish fail as ``time-budget``."""
+    made the grader do); properties it did not finish fail as ``time-budget``. ``skipped``
+    (unit index -> Outcome) is updated with the units found to hang or kill the worker."""
     exercise = BY_ID[exercise_id]
+    units = units_of(source)
+    skipped = {} if skipped is None else skipped
     properties = properties_for(exercise_id)
     start = time.perf_counter()
     deadline = time.monotonic() + budget_s
     if hasattr(os, "fork") and threading.active_count() == 1:
-        events, ran_out = _judge_in_child(source, exercise, properties, deadline)
+        events, ran_out = _judge_in_child(units, exercise, properties, deadline, skipped)
     else:       # a Jupyter kernel has threads, and forking those is unsafe: judge here
-        events, ran_out = list(_judge(source, exercise, properties, deadline)), False
+        events, ran_out = list(_judge(units, exercise, properties, deadline, skipped)), False
+    for event in events:
+        if isinstance(event, dict):
+            skipped.update({int(i): Outcome(kind, detail=detail)
+                            for i, (kind, detail) in event["skipped"].items()})
     status = next((e for e in events if isinstance(e, str)), None)
     results = [e for e in events if isinstance(e, PropertyResult)]
     for prop in properties[len(results):]:
@@ -187,21 +237,53 @@ def grade_exercise(source, exercise_id, budget_s=EXERCISE_BUDGET_S):
     else:
         status = "partial" if earned else "failed"
     return ExerciseResult(exercise_id, possible, earned, status, results,
-                          time.perf_counter() - start)
+                          time.perf_counter() - start, note=note_for(exercise))
 
 
-def _judge(source, exercise, properties, deadline):
+def charged_unit(units, failures, exercise):
+    """The unit whose failure costs ``exercise``, or None: a whole file that did not load,
+    or the last unit defining the exercise's function (or a helper of it) if that one did
+    not load. Any other unit that fails costs this exercise nothing."""
+    for name in (exercise.function, *(helper.__name__ for helper in exercise.helpers)):
+        defining = [i for i, unit in enumerate(units) if unit.whole or defines(unit.source, name)]
+        if defining and defining[-1] in failures:
+            return defining[-1]
+    return None
+
+
+def load_failure(unit, outcome):
+    """What the learner reads when ``unit`` did not load: the unit, then their own failing line."""
+    if outcome.kind == "load-error":
+        error, _, trace = outcome.detail.partition("\n")
+        return f"{unit.describe()} did not load:\n{trace or error}"
+    return f"{unit.describe()} did not load: {outcome.describe()}"
+
+
+def _judge(units, exercise, properties, deadline, skipped=None):
     """Yield a status (when the code does not load or lacks the function), then one
-    PropertyResult per property, in order."""
-    with Sandbox(source, deadline=deadline) as sandbox:
+    PropertyResult per property, in order; and, when loading found units that hang or kill
+    the worker, a dict ``{"skipped": {index: (kind, detail)}}`` first."""
+    with Sandbox(units, deadline=deadline, callbacks=callbacks_for(exercise)) as sandbox:
+        sandbox.skipped.update(skipped or {})
         loaded = sandbox.start()
-        if not loaded.ok or exercise.function not in sandbox.defined:
-            status, anomaly, detail = (("does not load", loaded.kind, loaded.describe())
-                                       if not loaded.ok else
-                                       ("missing", "missing", f"no function named {exercise.function}"))
+        if sandbox.skipped:
+            yield {"skipped": {i: (o.kind, o.detail) for i, o in sandbox.skipped.items()}}
+        charged = charged_unit(units, sandbox.unit_failures, exercise)
+        problem = None
+        if not loaded.ok and not sandbox.nothing_loaded:        # the worker itself failed
+            problem = ("does not load", loaded.kind, "loading your code", loaded.describe())
+        elif charged is not None:
+            outcome = sandbox.unit_failures[charged]
+            problem = ("does not load", outcome.kind, f"loading {units[charged].filename}",
+                       load_failure(units[charged], outcome))
+        elif exercise.function not in sandbox.defined:
+            problem = ("missing", "missing", "loading your code",
+                       f"no function named {exercise.function}")
+        if problem is not None:
+            status, anomaly, where, detail = problem
             yield status
             for prop in properties:
-                yield _result(prop, Failure(anomaly, "loading your code", got=detail))
+                yield _result(prop, Failure(anomaly, where, got=detail))
             return
         learner = Learner(sandbox)
         hung = None
@@ -229,7 +311,7 @@ def _result(prop, failure, seconds=0.0):
                                      failure.got, failure.replay)), seconds=seconds)
 
 
-def _judge_in_child(source, exercise, properties, deadline):
+def _judge_in_child(units, exercise, properties, deadline, skipped):
     """``_judge`` in a forked child that streams its results back, one JSON line each, and
     is killed at the deadline (plus a moment for its own time-budget report)."""
     read_fd, write_fd = os.pipe()
@@ -237,8 +319,8 @@ def _judge_in_child(source, exercise, properties, deadline):
     if pid == 0:                                    # the child: judge, report, vanish
         try:
             os.close(read_fd)
-            for event in _judge(source, exercise, properties, deadline):
-                line = json.dumps(event if isinstance(event, str) else asdict(event)) + "\n"
+            for event in _judge(units, exercise, properties, deadline, skipped):
+                line = json.dumps(event if isinstance(event, (str, dict)) else asdict(event)) + "\n"
                 view = memoryview(line.encode())
                 while view:
                     view = view[os.write(write_fd, view):]
@@ -269,7 +351,8 @@ def _judge_in_child(source, exercise, properties, deadline):
     for line in buffer.split(b"\n"):
         if line:
             data = json.loads(line)
-            events.append(data if isinstance(data, str) else PropertyResult(**data))
+            events.append(data if isinstance(data, str) or "skipped" in data
+                          else PropertyResult(**data))
     return events, ran_out or time.monotonic() > deadline
 
 
@@ -294,18 +377,21 @@ def _feedback(text):
 
 @functools.cache
 def _secret_lines():
-    """Distinctive lines (25+ characters) of the hidden properties and the solutions."""
+    """Distinctive lines (25+ characters) of the hidden properties and the solutions, less
+    what every learner is given anyway (the stubs: signatures, contracts, hints)."""
     texts = [path.read_text() for path in Path(__file__).with_name("properties").glob("*.py")]
     texts += [exercise.solution_source() for exercise in EXERCISES]
     lines = {line.strip() for text in texts for line in text.splitlines()}
-    return frozenset(line for line in lines
+    given = {line.strip() for exercise in EXERCISES
+             for line in exercise.stub_source().splitlines()}
+    return frozenset(line for line in lines - given
                      if len(line) >= 25 and not line.startswith(("#", "from ", "import ")))
 
 
 def grade_path(path, assignment=None, only=None):
     """Grade a ``.py`` file or a notebook. Which exercises: ``only`` (ids), else every
     exercise of ``assignment``, else every exercise whose function the file defines."""
-    source = solution_source(path)
+    units = solution_units(path)
     if only:
         unknown = [i for i in only if i not in BY_ID]
         if unknown:
@@ -314,5 +400,5 @@ def grade_path(path, assignment=None, only=None):
     elif assignment:
         ids = [e.id for e in exercises_for(assignment)]
     else:
-        ids = defined_exercises(source)
-    return grade_source(source, ids, submission=str(path))
+        ids = defined_exercises("\n\n".join(unit.source for unit in units))
+    return grade_source(units, ids, submission=str(path))

@@ -649,10 +649,11 @@ def _hostile():
         # -- existing samples, unchanged ---------------------------------------------------
         _sample("hostile-hang", "partitioning",
                 "murmur2 loops forever, swallowing interrupts: a sound grader kills it after the "
-                "per-call timeout and fails murmur2 and partition_for_key (which calls it) only",
+                "per-call timeout and fails murmur2 only (partition_for_key, which calls it, is "
+                "graded with the engine's murmur2)",
                 "def murmur2(data):\n    while True:\n        try:\n            pass\n"
                 "        except BaseException:\n            pass\n",
-                ("partitioning.murmur2", "partitioning.partition_for_key"), "grades-lost",
+                ("partitioning.murmur2",), "grades-lost",
                 kit=False, demo=True),
         _sample("hostile-exit", "isr",
                 "is_caught_up calls sys.exit and can_join_isr os._exit: a sound grader records "
@@ -668,12 +669,12 @@ def _hostile():
                 ("isr.acks_all_accepted",), "lying", kit=False, demo=True),
         _sample("hostile-imports-reference", "replication",
                 "end_offset_for_epoch calls the engine's own function instead of writing one: a "
-                "sound grader gives it no engine to import, so it and truncation_offset (which "
-                "calls it) fail",
+                "sound grader gives it no engine to import, so it fails (truncation_offset, "
+                "which calls it, is graded with the engine's answers, never its code)",
                 "def end_offset_for_epoch(*args):\n"
                 "    from kafkadojo.reference.replication import end_offset_for_epoch as e\n"
                 "    return e(*args)\n",
-                ("replication.end_offset_for_epoch", "replication.truncation_offset"), "read",
+                ("replication.end_offset_for_epoch",), "read",
                 kit=False, demo=True),
 
         # -- reading the course, the hidden properties, the engine ----------------------------

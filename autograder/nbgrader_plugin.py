@@ -42,21 +42,18 @@ from traitlets import Bool
 
 from kafkadojo.exercises.catalog import BY_GRADE_ID
 
-from .grader import grade_source
+from .grader import grade_source, notebook_units
 from .sandbox import IsolationUnavailable, require_isolation
 
 MAX_FEEDBACK_CHARS = 6_000      # what one grade cell may show: a report, never a flood
 UNREADABLE = "kafkadojo_unreadable"     # resources key: why a submitted file is no notebook
 
 
-def solution_cells_source(notebook):
-    cells = [cell for cell in notebook.cells if cell.cell_type == "code"
-             and (cell.metadata.get("nbgrader", {}).get("solution")
-                  or cell.metadata.get("nbgrader", {}).get("grade_id", "").endswith("-givens"))]
-    return "\n\n".join(
-        "\n".join(line for line in cell.source.splitlines()
-                  if not line.lstrip().startswith(("%", "!")))
-        for cell in cells)
+def solution_units(notebook):
+    """The solution cells and givens, one unit per cell, named by its place in the notebook
+    (``cell 12``): each is loaded on its own, as nbgrader's cell-by-cell execution would, so
+    a cell that fails costs only the exercises it defines."""
+    return notebook_units(notebook.cells)
 
 
 def refuse_unisolated(allow_unisolated, log):
@@ -279,13 +276,15 @@ class KafkadojoGrades(NbGraderPreprocessor):
                   if cell.points is not None}
         marker = notebook.metadata.get("kafkadojo")     # KafkadojoSanitize's, never the learner's
         unreadable = marker.get("unreadable") if isinstance(marker, dict) else None
-        source = solution_cells_source(notebook)
+        source = solution_units(notebook)
+        skipped = {}        # cells that hang or kill the worker: found once per notebook
         for cell in notebook.cells:
             if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
                 continue
             grade_id = cell.metadata["nbgrader"].get("grade_id")
             try:
-                text, earned = self.verdict(grade_id, points, source, unreadable, resources)
+                text, earned = self.verdict(grade_id, points, source, unreadable, resources,
+                                            skipped)
             except Exception:
                 self.log.warning("%s: the kafkadojo grader failed on %s; zero points until "
                                  "you regrade:\n%s", student, grade_id, traceback.format_exc())
@@ -301,7 +300,7 @@ class KafkadojoGrades(NbGraderPreprocessor):
             cell.execution_count = None
         return notebook, resources
 
-    def verdict(self, grade_id, points, source, unreadable, resources):
+    def verdict(self, grade_id, points, source, unreadable, resources, skipped=None):
         if grade_id not in points:
             return f"kafkadojo check: {grade_id} is not one of the instructor's grade cells.", 0
         exercise = BY_GRADE_ID.get(grade_id)
@@ -312,7 +311,7 @@ class KafkadojoGrades(NbGraderPreprocessor):
                     f"({unreadable}), so nothing in it was graded.", 0)
         # One exercise per call: a grader failure costs that exercise alone.
         report = grade_source(source, [exercise.id],
-                              submission=resources.get("unique_key", "notebook"))
+                              submission=resources.get("unique_key", "notebook"), skipped=skipped)
         return report.format(verbose=True), report.earned
 
 

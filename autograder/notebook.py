@@ -9,13 +9,17 @@ hidden properties found, and returns the points earned (the value nbgrader reads
 partial credit; under ``nbgrader autograde`` the score is recomputed outside the kernel
 anyway, so nothing in a notebook can change its own grade). Where the operating system
 cannot isolate learner code, it says that this is a self-check, not a tamper-proof grade.
+
+Each chosen cell is loaded on its own, as the kernel ran it: a cell that fails costs only
+the exercises it defines, and the feedback names it as the notebook does (``In [7]``).
 """
 
 import re
 
 from kafkadojo.exercises.catalog import BY_ID, EXERCISES, GIVENS
 
-from .grader import grade_source
+from .grader import grade_source, python_only
+from .sandbox import Unit
 
 
 def _kernel_history():
@@ -27,26 +31,31 @@ def _kernel_history():
     return list(shell.user_ns.get("In", [])) if shell is not None else []
 
 
-def source_from_cells(cells):
-    """The givens and the latest cell defining each exercise function, in the order run."""
+def units_from_cells(cells):
+    """The givens and the latest cell defining each exercise function, in the order run,
+    each a unit named as the notebook shows it (``In [7]``, the history's index)."""
     names = [e.function for e in EXERCISES]
     givens = {text.strip() for text in GIVENS.values()}
     latest = {}
     for index, cell in enumerate(cells):
         if cell.strip() in givens:
-            latest[cell.strip()] = (index, cell)
+            latest[cell.strip()] = index
         for name in names:
             if re.search(rf"^def {re.escape(name)}\(", cell, re.M):
-                latest[name] = (index, cell)
-    chosen = sorted({index: cell for index, cell in latest.values()}.items())
-    return "\n\n".join(cell for _, cell in chosen)
+                latest[name] = index
+    return [Unit(f"In [{index}]", python_only(cells[index])) for index in sorted(set(latest.values()))]
+
+
+def source_from_cells(cells):
+    """The same cells, as one text."""
+    return "\n\n".join(unit.source for unit in units_from_cells(cells))
 
 
 def check(exercise_id, cells=None, quiet=False):
     if exercise_id not in BY_ID:
         raise KeyError(f"no exercise {exercise_id!r}; see `kafkadojo exercises`")
-    source = source_from_cells(_kernel_history() if cells is None else cells)
-    report = grade_source(source, [exercise_id], submission="this notebook")
+    units = units_from_cells(_kernel_history() if cells is None else cells)
+    report = grade_source(units, [exercise_id], submission="this notebook")
     if not quiet:
         print(report.format())      # with a note when this is not a tamper-proof grade
     return report.earned

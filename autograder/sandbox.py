@@ -4,6 +4,12 @@
         outcome = sandbox.call("murmur2", b"abc")
         if outcome.ok: ...
 
+``source`` is one file, or a list of ``Unit``s (a notebook's cells) that the worker runs one
+by one in one namespace, as a kernel runs cells: a unit that raises, hangs or kills the
+worker is recorded (``unit_failures``) and the others load all the same. ``callbacks``
+names functions the learner's code calls that the grader answers instead (see
+``worker.callback_stub``): after loading, each becomes a stub in the learner's namespace.
+
 Under bubblewrap (Debian's ``bubblewrap``), the worker runs as its own unprivileged user, in
 fresh user, mount, pid, network, IPC and UTS namespaces, and sees a read-only root that holds
 the Python standard library (at ``/opt/python``), the system's shared libraries, the worker
@@ -42,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import worker as _worker
-from .worker import MAX_MESSAGE, MAX_TEXT, decode, frame
+from .worker import MAX_MESSAGE, MAX_TEXT, NotPlainData, decode, frame
 
 WORKER = Path(_worker.__file__).resolve()
 PACKAGE_ROOT = WORKER.parent.parent          # the repository (or site-packages) root
@@ -118,6 +124,26 @@ class Outcome:
             "missing": "is not defined: ",
             "load-error": "your code failed to load: ",
         }[self.kind] + self.detail
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A piece of a submission the worker runs on its own: a notebook cell, or a whole file."""
+    filename: str               # what its tracebacks say: "cell 7", "In [3]", "replication.py"
+    source: str
+    whole: bool = False         # a whole file: when it fails, none of it counts as loaded
+
+    def first_line(self, limit=60):
+        line = next((l.strip() for l in self.source.splitlines() if l.strip()), "")
+        return line if len(line) <= limit else line[:limit - 3] + "..."
+
+    def describe(self):
+        """How feedback names it: the file, or the cell with its first line."""
+        return self.filename if self.whole else f"{self.filename} (`{self.first_line()}`)"
+
+
+def units_of(source, filename="submission.py"):
+    return [Unit(filename, source, whole=True)] if isinstance(source, str) else list(source)
 
 
 def safe_repr(value, limit=600):
@@ -301,15 +327,22 @@ class _Stop(Exception):
         self.outcome = outcome
 
 
-REPLY_SHAPES = {"loaded": (list,), "load-error": (str, str), "returned": (object,),
-                "raised": (str, str), "bad-return": (str,), "missing": (str,)}
+REPLY_SHAPES = {"loaded": (list,), "unit": (int, str, str), "returned": (object,),
+                "raised": (str, str), "bad-return": (str,), "missing": (str,),
+                "callback": (str, list, dict)}
+MAX_CALLBACK = 256 << 10        # bytes of arguments the grader computes a callback on
+
+
+class _Restart(Exception):
+    """A unit hung or killed the worker while loading: load again without it."""
 
 
 class Sandbox:
     def __init__(self, source, filename="submission.py", call_timeout_s=2.0, memory_mb=512,
-                 cpu_s=60, load_timeout_s=10.0, deadline=None, mode=None, stderr=None):
-        self.source = source
-        self.filename = filename
+                 cpu_s=60, load_timeout_s=10.0, deadline=None, mode=None, stderr=None,
+                 callbacks=None):
+        self.units = units_of(source, filename)
+        self.callbacks = dict(callbacks or {})     # name -> handler(args, kwargs) -> value
         self.call_timeout_s = call_timeout_s
         self.load_timeout_s = load_timeout_s
         self.limits = Limits(memory_mb=memory_mb, cpu_s=cpu_s)
@@ -319,13 +352,26 @@ class Sandbox:
         self.process = None
         self.workdir = None
         self.defined = []
+        self.unit_failures = {}     # unit index -> Outcome (load-error, timeout or crashed)
+        self.skipped = {}           # units that hung or killed the worker: never run again
         self.load_outcome = None
+        self.nothing_loaded = False
         self.out_of_time = None
         self.calls = 0
         self.restarts = 0
+        self._last_size = 0
 
     # -- process management ------------------------------------------------------------
     def start(self):
+        """Start the worker and load the units; the outcome is ``returned`` (the names
+        defined) unless the worker itself failed, or no unit loaded at all (``load-error``)."""
+        while True:
+            try:
+                return self._start_once()
+            except _Restart:
+                continue
+
+    def _start_once(self):
         request_read, self.request_write = os.pipe()
         self.response_read, response_write = os.pipe()
         try:
@@ -346,21 +392,46 @@ class Sandbox:
             os.close(request_read)
             os.close(response_write)
         os.set_blocking(self.request_write, False)
+        self.unit_failures = dict(self.skipped)
+        running = None          # the unit the worker is loading, as far as the grader knows
         try:
-            self._send(("load", self.source, self.filename), self.load_timeout_s)
-            tag, *rest = self._receive(self.load_timeout_s)
+            units = [[u.filename, None if i in self.skipped else u.source]
+                     for i, u in enumerate(self.units)]
+            self._send(("load", units, sorted(self.callbacks)), *self._until(self.load_timeout_s))
+            running = self._next_unit(-1)
+            while True:
+                tag, *rest = self._receive(*self._until(self.load_timeout_s, loading=True))
+                if tag != "unit" or running is None or rest[0] != running:
+                    break
+                if rest[1]:
+                    self.unit_failures[running] = Outcome(
+                        "load-error", detail=f"{rest[1]}\n{rest[2]}".rstrip("\n"))
+                running = self._next_unit(running)
         except _Stop as stop:
             self.stop()
+            if running is not None and self.out_of_time is None:
+                self.skipped[running] = stop.outcome
+                raise _Restart() from None
             self.load_outcome = stop.outcome
             return stop.outcome
-        if tag == "loaded" and all(type(name) is str for name in rest[0]):
+        if tag == "loaded" and running is None and all(type(name) is str for name in rest[0]):
             self.defined = rest[0]
-            self.load_outcome = Outcome("returned", rest[0])
+            if len(self.unit_failures) == len(self.units) and self.units:
+                # Nothing loaded: every call would only say so again.
+                self.load_outcome = self.unit_failures[len(self.units) - 1]
+                self.nothing_loaded = True
+                self.stop()
+            else:
+                self.load_outcome = Outcome("returned", rest[0])
         else:
-            detail = f"{rest[0]}\n{rest[1]}" if tag == "load-error" else f"unexpected reply {tag}"
-            self.load_outcome = Outcome("load-error", detail=detail)
+            self.load_outcome = Outcome("bad-return", detail=f"an answer the grader does not "
+                                                             f"expect while loading ({tag})")
             self.stop()
         return self.load_outcome
+
+    def _next_unit(self, after):
+        """The unit the worker runs after unit ``after`` (None once all have run)."""
+        return next((i for i in range(after + 1, len(self.units)) if i not in self.skipped), None)
 
     def stop(self):
         if self.process is None:
@@ -392,7 +463,7 @@ class Sandbox:
         if self.out_of_time is not None:
             return self.out_of_time
         if self.process is None:
-            if self.load_outcome is not None and self.load_outcome.kind == "load-error":
+            if self.nothing_loaded:
                 return self.load_outcome
             self.restarts += self.calls > 0
             loaded = self.start()
@@ -400,8 +471,12 @@ class Sandbox:
                 return loaded
         self.calls += 1
         try:
-            self._send(("call", function, args), self.call_timeout_s)
-            tag, *rest = self._receive(self.call_timeout_s)
+            end, late = self._until(self.call_timeout_s)
+            self._send(("call", function, args), end, late)
+            tag, *rest = self._receive(end, late)
+            while tag == "callback":        # the learner's code asks the grader, then goes on
+                self._send(self._answer_callback(*rest), end, late)
+                tag, *rest = self._receive(end, late)
         except _Stop as stop:
             self.stop()
             return stop.outcome
@@ -416,18 +491,43 @@ class Sandbox:
         self.stop()
         return Outcome("bad-return", detail=f"an answer the grader does not expect ({tag})")
 
-    def _until(self, timeout_s):
+    def _answer_callback(self, name, args, kwargs):
+        """The grader's answer to a stub's call: the handler's value, or its exception's type
+        and message. The arguments come from learner code: the handler validates them; here
+        only their size and the function's name are checked."""
+        handler = self.callbacks.get(name)
+        if handler is None or not all(type(key) is str for key in kwargs):
+            return ("callback-raised", "RuntimeError", "the grader answers no such call")
+        if self._last_size > MAX_CALLBACK:
+            return ("callback-raised", "ValueError",
+                    f"{name}(): arguments larger than {MAX_CALLBACK >> 10} KiB")
+        try:
+            reply = ("callback-returned", handler(args, kwargs))
+            frame(reply)
+            return reply
+        except NotPlainData:
+            return ("callback-raised", "RuntimeError", f"{name}(): an answer that cannot be sent")
+        except Exception as error:      # noqa: BLE001 - the engine's own exception, passed on
+            try:
+                message = str(error)[:MAX_TEXT]
+            except Exception:           # noqa: BLE001
+                message = ""
+            return ("callback-raised", type(error).__name__, message)
+
+    def _until(self, timeout_s, loading=False):
         """When a wait of ``timeout_s`` must end, and the outcome if it runs out."""
         end = time.monotonic() + timeout_s
         if self.deadline is not None and self.deadline < end:
             budget = Outcome("timeout", detail="the exercise's time budget ran out; the "
                                                "grader stopped your code")
             return self.deadline, budget
+        if loading:
+            return end, Outcome("timeout", detail=f"it did not finish within {timeout_s:g} s "
+                                                  "(an endless loop at the top level?)")
         return end, Outcome("timeout", detail=f"no answer within {timeout_s:g} s")
 
-    def _send(self, message, timeout_s):
+    def _send(self, message, end, late):
         """Write without ever blocking: a worker that stops reading cannot hang the grader."""
-        end, late = self._until(timeout_s)
         data = memoryview(frame(message))
         while data:
             remaining = end - time.monotonic()
@@ -442,9 +542,8 @@ class Sandbox:
                 except OSError:
                     raise _Stop(self._exit_outcome()) from None
 
-    def _receive(self, timeout_s):
+    def _receive(self, end, late):
         """One reply, decoded and checked, or _Stop with why there is none."""
-        end, late = self._until(timeout_s)
         header = self._read(4, end, late)
         length = int.from_bytes(header, "big")
         if length > MAX_MESSAGE:
@@ -459,6 +558,7 @@ class Sandbox:
             raise _Stop(Outcome("bad-return", detail="an answer the grader does not expect"))
         if reply[0] != "returned":
             reply = tuple(part[:MAX_TEXT] if type(part) is str else part for part in reply)
+        self._last_size = length
         return reply
 
     def _read(self, n, end, late):

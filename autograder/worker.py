@@ -10,8 +10,19 @@ and ``decode`` below), not pickle: a message can hold only built-in plain data, 
 can refer to anything else, and decoding needs no recursion. The grader decodes what comes
 back with the same functions and the same limits, so a forged or malicious reply can cost
 the learner their answer and nothing more. This file uses the standard library only.
+
+The conversation: the grader sends ``("load", units, bound)``; the worker runs each unit (a
+notebook cell, or a whole file) in one namespace, in order, replying ``("unit", index,
+error, traceback)`` after each (``error`` empty when it ran), then rebinds each name in
+``bound`` to a stub that asks the grader (see ``callback_stub``), and replies ``("loaded",
+names)``. Then, for each ``("call", name, args)``, one of ``("returned", value)``,
+``("raised", error, traceback)``, ``("bad-return", why)`` or ``("missing", name)``; while a
+call runs, its stubs may send ``("callback", name, args, kwargs)`` and wait for
+``("callback-returned", value)`` or ``("callback-raised", error, message)``.
 """
 
+import builtins
+import collections
 import os
 import struct
 import sys
@@ -32,14 +43,39 @@ class NotPlainData(Exception):
     """A value that cannot cross: not built-in plain data, too deep, or too large."""
 
 
+# What a value of a subclass of a built-in type crosses as: its base type, read with the base
+# type's own methods, so an overridden __iter__, __eq__ or __int__ plays no part. A
+# defaultdict, OrderedDict or Counter is a dict, a NamedTuple a tuple, an IntEnum an int, a
+# deque a list: the grader judges what the value means. ``bool`` stays itself (it cannot be
+# subclassed), so True never passes for 1.
+_SCALAR_BASES = ((int, int.__int__), (float, float.__float__), (str, str.__str__),
+                 (bytes, bytes.__bytes__))
+_CONTAINER_BASES = ((dict, b"d", lambda d: [x for pair in dict.items(d) for x in pair]),
+                    (list, b"l", list.__iter__), (tuple, b"t", tuple.__iter__),
+                    (set, b"S", set.__iter__), (frozenset, b"Z", frozenset.__iter__),
+                    (collections.deque, b"l", collections.deque.__iter__))
+
+
+def _as_base(item, kind):
+    """``(kind, item)`` for a subclass of a built-in scalar, as its base type and value."""
+    for base, convert in _SCALAR_BASES:
+        if issubclass(kind, base):
+            return base, convert(item)
+    return kind, item
+
+
 def encode(value, limit=MAX_MESSAGE):
-    """``value`` as bytes. Exact built-in types only (``type(x) is``, so a subclass with a
-    lying ``__eq__`` never crosses); a NamedTuple crosses as a plain tuple of its fields."""
+    """``value`` as bytes. Built-in plain data only; a subclass of a built-in type crosses as
+    its base type (see ``_CONTAINER_BASES``), anything else raises NotPlainData. Types are
+    read with ``type()``, which no object can lie to."""
     out = bytearray()
     stack = [(value, 0)]
     while stack:
         item, depth = stack.pop()
         kind = type(item)
+        if kind not in _CONTAINERS and kind not in (bool, int, float, str, bytes) \
+                and item is not None:
+            kind, item = _as_base(item, kind)
         if item is None:
             out += b"N"
         elif kind is bool:
@@ -56,15 +92,17 @@ def encode(value, limit=MAX_MESSAGE):
             if kind in _CONTAINERS:
                 tag = _CONTAINERS[kind]
                 items = [x for pair in item.items() for x in pair] if kind is dict else list(item)
-            elif issubclass(kind, tuple) and hasattr(kind, "_fields"):
-                tag = b"t"
-                items = [tuple.__getitem__(item, i) for i in range(tuple.__len__(item))]
             else:
-                raise NotPlainData(f"a {kind.__name__} object (return built-in types: "
-                                   "int, str, list, tuple, dict, ...)")
+                found = next(((tag, read) for base, tag, read in _CONTAINER_BASES
+                              if issubclass(kind, base)), None)
+                if found is None:
+                    raise NotPlainData(f"a {kind.__name__} object (return built-in types: "
+                                       "int, str, list, tuple, dict, ...)")
+                tag, read = found
+                items = list(read(item))
             if depth >= MAX_DEPTH:
                 raise NotPlainData(f"nested more than {MAX_DEPTH} levels deep")
-            out += tag + _LENGTH.pack(len(items) // 2 if kind is dict else len(items))
+            out += tag + _LENGTH.pack(len(items) // 2 if tag == b"d" else len(items))
             stack.extend((x, depth + 1) for x in reversed(items))
         if len(out) > limit:
             raise NotPlainData(f"larger than {limit >> 20} MiB")
@@ -212,10 +250,10 @@ def install_guard(forbidden_dirs, forbidden_imports=("kafkadojo", "reference", "
 
 # -- running the learner's code -----------------------------------------------------------------
 
-def learner_traceback(error, filename):
-    """Only the frames from the learner's own file: the grader's frames stay private."""
+def learner_traceback(error, filenames):
+    """Only the frames from the learner's own units (``filenames``): the grader's stay private."""
     try:
-        frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == filename]
+        frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename in filenames]
         text = "".join(traceback.format_list(frames) + traceback.format_exception_only(
             type(error), error))
     except BaseException:               # a message whose str() raises, or is too long to print
@@ -228,12 +266,12 @@ def error_name(error):
     return name if isinstance(name, str) else "Exception"
 
 
-def answer(function, args, namespace, filename):
+def answer(function, args, namespace, filenames):
     """The reply to one call, framed for the pipe."""
     try:
         result = function(*[from_wire(a, namespace) for a in args])
     except BaseException as error:      # including SystemExit and KeyboardInterrupt
-        return frame(("raised", error_name(error), learner_traceback(error, filename)))
+        return frame(("raised", error_name(error), learner_traceback(error, filenames)))
     try:
         return frame(("returned", result))
     except NotPlainData as problem:
@@ -246,6 +284,53 @@ def write_all(fd, data):
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
+
+
+def load(units, namespace, response_fd):
+    """Run each unit in ``namespace``, in order, the way a kernel runs a notebook's cells: a
+    unit that fails stops where it failed and the next one runs all the same. Each unit's
+    outcome is reported as soon as it is known, so the grader can tell which one hangs.
+    A unit the grader sends as None (it hung or crashed before) is skipped."""
+    filenames = frozenset(filename for filename, _ in units)
+    import linecache
+    for filename, source in units:
+        if source is not None:
+            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    for index, (filename, source) in enumerate(units):
+        if source is None:
+            continue
+        try:
+            exec(compile(source, filename, "exec"), namespace)
+        except BaseException as error:     # SyntaxError, NameError, SystemExit, ...
+            send(response_fd, ("unit", index, error_name(error),
+                               learner_traceback(error, filenames)))
+            continue
+        send(response_fd, ("unit", index, "", ""))
+    return filenames
+
+
+def callback_stub(name, namespace, request_fd, response_fd):
+    """What ``name`` becomes in the learner's namespace when the exercise being graded calls
+    another exercise's function: a call that asks the grader, which answers with the engine's
+    own result (or its exception), so a mistake in that other function is charged there
+    only. No engine code comes here: only the answer."""
+    def stub(*args, **kwargs):
+        try:
+            message = frame(("callback", name, list(args), dict(kwargs)))
+        except NotPlainData as problem:
+            raise TypeError(f"{name}() takes plain data here: {problem}") from None
+        write_all(response_fd, message)
+        reply = receive(request_fd)
+        if reply is None:               # the grader has gone: nothing left to do
+            os._exit(0)
+        if reply[0] == "callback-returned":
+            return from_wire(reply[1], namespace)
+        kind = getattr(builtins, reply[1], None)
+        if not (isinstance(kind, type) and issubclass(kind, Exception)):
+            kind = RuntimeError
+        raise kind(reply[2])
+    stub.__name__ = stub.__qualname__ = name
+    return stub
 
 
 def main(argv):
@@ -263,19 +348,15 @@ def main(argv):
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
-    _, source, filename = receive(request_fd)
+    _, units, bound = receive(request_fd)
     if guard_dirs is not None:
         install_guard(guard_dirs)
-    import linecache
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {"__name__": "submission", "__file__": filename}
-    try:
-        exec(compile(source, filename, "exec"), namespace)
-    except BaseException as error:     # SyntaxError, ImportError, SystemExit, ...
-        send(response_fd, ("load-error", error_name(error), learner_traceback(error, filename)))
-        return
-    send(response_fd, ("loaded", sorted(k for k, v in namespace.items()
-                                        if type(k) is str and callable(v))))
+    namespace = {"__name__": "submission", "__file__": units[0][0] if units else "submission"}
+    filenames = load(units, namespace, response_fd)
+    defined = sorted(k for k, v in namespace.items() if type(k) is str and callable(v))
+    for name in bound:
+        namespace[name] = callback_stub(name, namespace, request_fd, response_fd)
+    send(response_fd, ("loaded", defined))
     while True:
         request = receive(request_fd)
         if request is None:
@@ -285,7 +366,7 @@ def main(argv):
         if not callable(function):
             send(response_fd, ("missing", name))
             continue
-        write_all(response_fd, answer(function, args, namespace, filename))
+        write_all(response_fd, answer(function, args, namespace, filenames))
 
 
 if __name__ == "__main__":
