@@ -113,25 +113,45 @@ def sticky_assign(members, partitions_per_topic):
 
 
 def _constrained_sticky(ordered, partitions, owners):
-    """Same subscription for all: each member keeps up to its quota of what it owned, in
-    member order; the first P % C members that owned more keep one extra."""
+    """Same subscription for all, as Kafka's ConstrainedAssignmentBuilder. With P partitions
+    and C members the quotas are P // C and, for P % C members, one more. In member order,
+    each member keeps its previous partitions (lowest partition numbers first, as Kafka
+    sorts them by partition, then topic): all of them if fewer than the quota, the larger
+    quota while members may still take it, else the quota. Then the other partitions, in
+    (topic, partition) order, are dealt round robin to the members still under the quota,
+    and once none is, one each to the members that may still take one more."""
     quota, extra = divmod(len(partitions), len(ordered))
     assignment = {m.member_id: [] for m in ordered}
-    to_assign = [tp for tp in partitions if tp not in owners]
+    under, may_take_one_more = [], []
     for member in ordered:
-        mine = sorted(tp for tp, owner in owners.items() if owner == member.member_id)
-        keep = quota
-        if len(mine) > quota and extra > 0:
-            keep, extra = quota + 1, extra - 1
-        assignment[member.member_id] = mine[:keep]
-        to_assign += mine[keep:]
-    for tp in sorted(to_assign):
-        below = [m.member_id for m in ordered if len(assignment[m.member_id]) < quota]
-        if below:
-            target = min(below, key=lambda member_id: len(assignment[member_id]))
+        mine = sorted((tp for tp, owner in owners.items() if owner == member.member_id),
+                      key=lambda tp: (tp[1], tp[0]))
+        if len(mine) < quota:
+            assignment[member.member_id] = mine
+            under.append(member.member_id)
+        elif len(mine) > quota and extra > 0:
+            assignment[member.member_id] = mine[:quota + 1]
+            extra -= 1
+            if extra == 0:
+                may_take_one_more.clear()
         else:
-            target = next(m.member_id for m in ordered if len(assignment[m.member_id]) == quota)
+            assignment[member.member_id] = mine[:quota]
+            if extra > 0:
+                may_take_one_more.append(member.member_id)
+    kept = {tp for owned in assignment.values() for tp in owned}
+    turn = 0
+    for tp in (tp for tp in partitions if tp not in kept):
+        if under:
+            turn %= len(under)
+            target = under[turn]
+        else:
+            target = may_take_one_more.pop(0)
         assignment[target].append(tp)
+        if under and len(assignment[target]) == quota:
+            under.pop(turn)                 # filled to the quota: it leaves the round
+            may_take_one_more.append(target)
+        elif under:
+            turn += 1
     return {member_id: sorted(owned) for member_id, owned in assignment.items()}
 
 
