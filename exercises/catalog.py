@@ -133,7 +133,7 @@ EXERCISES = (
                         assignors._unbalancing_partition), hints=(
                  "First decide which previous claims count (valid_claims).",
                  "Same subscription for everyone: quotas P // C and P // C + 1; keep up to "
-                 "the quota, hand out the rest to the members with fewest.",
+                 "the quota, then deal the rest round robin to the members under it.",
                  "Different subscriptions: hand out, then move partitions from a member to an "
                  "eligible one with two fewer until none can move.")),
     Exercise("groups", assignors.partitions_to_revoke, points=2, seam="partitions_to_revoke"),
