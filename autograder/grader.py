@@ -136,8 +136,9 @@ NOT_PYTHON = ("%", "!", "get_ipython()")
 
 
 def python_only(text):
-    return "\n".join(line for line in text.splitlines()
-                     if not line.lstrip().startswith(NOT_PYTHON))
+    """``text`` with those lines blanked (not removed: feedback quotes line numbers)."""
+    return "\n".join("" if line.lstrip().startswith(NOT_PYTHON) else line
+                     for line in text.split("\n"))
 
 
 def solution_units(path):

@@ -22,7 +22,7 @@ import pytest
 
 import kafkadojo.reference
 from kafkadojo.autograder import properties
-from kafkadojo.autograder.sandbox import Sandbox, isolation
+from kafkadojo.autograder.sandbox import Sandbox, Unit, isolation
 
 ENGINE = Path(kafkadojo.reference.__file__).resolve().parent
 GRADER = Path(properties.__file__).resolve().parent.parent
@@ -439,3 +439,127 @@ def fine(): return [1, (2, b"x")]
         assert killed.kind in ("returned", "raised", "crashed"), killed.describe()
         assert killed.value != os.getpid()
         assert sandbox.call("fine").value == [1, (2, b"x")]
+
+
+# -- loading cell by cell ---------------------------------------------------------------------------
+
+def test_units_load_one_by_one_and_a_failing_one_costs_only_itself():
+    """A unit that raises, hangs or kills the worker is recorded against that unit alone; the
+    worker goes on (or starts again without it) and the other units' functions work. A unit
+    that hung is never run again, not even when the worker restarts after a crash."""
+    units = [Unit("cell 1", "BASE = 40\ndef first():\n    return BASE + 1\n"),
+             Unit("cell 2", "def raises():\n    return 2\nprint(undefined)\n"),
+             Unit("cell 3", "while True:\n    pass\n"),
+             Unit("cell 4", "import os\nos._exit(5)\n"),
+             Unit("cell 5", "import os\ndef last():\n    return first() + 1\n"
+                            "def vanish():\n    os._exit(3)\n")]
+    started = time.monotonic()
+    with Sandbox(units, load_timeout_s=3) as sandbox:
+        assert sandbox.start().ok
+        failures = {i: (o.kind, o.detail) for i, o in sandbox.unit_failures.items()}
+        assert sorted(failures) == [1, 2, 3]
+        assert failures[1][0] == "load-error" and 'File "cell 2", line 3' in failures[1][1]
+        assert "NameError" in failures[1][1]
+        assert failures[2][0] == "timeout" and failures[3][0] == "crashed"
+        assert sandbox.call("raises").value == 2            # defined before the failing line
+        assert sandbox.call("last").value == 42
+        assert sandbox.call("vanish").kind == "crashed"
+        restarted = time.monotonic()
+        assert sandbox.call("last").value == 42              # a fresh worker, skipping cells 3, 4
+        assert time.monotonic() - restarted < 3              # (cell 3 would take 3 s to time out)
+    assert time.monotonic() - started < 12
+
+
+def test_a_single_unit_that_fails_is_a_load_error_named_by_its_file():
+    with Sandbox("def f():\n    return 1\nraise SystemExit(4)\n", filename="isr.py") as sandbox:
+        outcome = sandbox.call("f")
+    assert outcome.kind == "load-error" and 'File "isr.py", line 3' in outcome.detail
+
+
+# -- callbacks: the grader answers for another exercise's function ------------------------------
+
+CALLER = """
+def caller(key):
+    return hashed(key) + 1
+def by_keyword(key):
+    return hashed(data=key)
+def wrong_arity():
+    return hashed()
+def keeps_asking():
+    while True:
+        hashed(b"x")
+def huge():
+    return hashed(b"x" * 1_000_000)
+def sends_junk():
+    return hashed(object())
+def catches():
+    try:
+        hashed(b"boom")
+    except ValueError as error:
+        return str(error)
+def hashed(data):
+    raise NotImplementedError("the learner's own, never called while graded")
+"""
+
+
+def test_callbacks_answer_with_the_graders_value_or_exception():
+    def hashed(args, kwargs):
+        import inspect
+        bound = inspect.signature(lambda data: None).bind(*args, **kwargs)
+        data = bound.arguments["data"]
+        if type(data) is not bytes:
+            raise TypeError("hashed() takes bytes")
+        if data == b"boom":
+            raise ValueError("the engine said no")
+        return len(data)
+    with Sandbox(CALLER, callbacks={"hashed": hashed}, call_timeout_s=1) as sandbox:
+        assert sandbox.call("caller", b"abc").value == 4
+        assert sandbox.call("by_keyword", b"ab").value == 2
+        assert sandbox.call("catches").value == "the engine said no"
+        wrong = sandbox.call("wrong_arity")
+        assert wrong.kind == "raised" and "TypeError" in wrong.detail, wrong.detail
+        assert 'in wrong_arity' in wrong.detail and "worker.py" not in wrong.detail
+        huge = sandbox.call("huge")
+        assert huge.kind == "raised" and "larger than" in huge.detail
+        assert "plain data" in sandbox.call("sends_junk").detail
+        started = time.monotonic()
+        assert sandbox.call("keeps_asking").kind == "timeout"         # the call's deadline holds
+        assert time.monotonic() - started < 2
+        assert sandbox.call("caller", b"").value == 1                 # and a fresh worker answers
+
+
+def test_only_the_names_asked_for_are_rebound():
+    with Sandbox(CALLER) as sandbox:
+        outcome = sandbox.call("caller", b"abc")
+    assert outcome.kind == "raised" and "NotImplementedError" in outcome.detail
+
+
+# -- values by meaning --------------------------------------------------------------------------
+
+SUBCLASSES = """
+import collections, enum
+class Level(enum.IntEnum):
+    HIGH = 3
+class Name(str):
+    pass
+class Liar(list):
+    def __iter__(self):
+        return iter(["not", "what", "it", "holds"])
+    def __eq__(self, other):
+        return True
+Point = collections.namedtuple("Point", "x y")
+def values():
+    counts = collections.defaultdict(list)
+    counts["a"].append(1)
+    return [counts, collections.OrderedDict(b=2), collections.Counter("aa"), Point(1, 2),
+            Level.HIGH, Name("n"), collections.deque([1, 2]), Liar([7]), True, frozenset({1})]
+"""
+
+
+def test_subclasses_of_built_in_types_cross_as_their_base_type():
+    """Read with the base type's own methods: the Liar's __iter__ and __eq__ play no part."""
+    got = call(SUBCLASSES, "values")
+    assert got == [{"a": [1]}, {"b": 2}, {"a": 2}, (1, 2), 3, "n", [1, 2], [7], True,
+                   frozenset({1})]
+    assert [type(v) for v in got] == [dict, dict, dict, tuple, int, str, list, list, bool,
+                                      frozenset]
