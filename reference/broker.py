@@ -13,6 +13,7 @@ ISR) and the follower's side (truncating on a leader change, fetching).
 """
 
 from collections import deque
+from functools import partial
 from typing import NamedTuple
 
 from . import errors
@@ -114,7 +115,7 @@ class Partition:
     def maybe_increment_high_watermark(self, now):
         log = self.log
         leader_leo = log.log_end_offset
-        maximal = self.maximal_isr
+        maximal = self.isr if self.pending_isr is None else self.maximal_isr
         broker = self.broker
         seams = broker.seams
         follower_leos = []
@@ -500,7 +501,7 @@ class Broker:
                       partition.log.log_end_offset, partition.leader_epoch, self.node_id,
                       self.config["replica.fetch.wait.max.ms"],
                       self.config["replica.fetch.max.bytes"],
-                      lambda response: self.on_fetch_response(partition, token, response))
+                      partial(self.on_fetch_response, partition, token))
 
     def on_fetch_response(self, partition, token, response):
         if partition.fetch_token is not token or self.partitions.get(
@@ -741,7 +742,8 @@ class Broker:
     def expire_requests(self):
         now = self.sim.now
         for partition in self.partitions.values():
-            partition.expire_waiting_produces(now)
+            if partition.waiting_produces:
+                partition.expire_waiting_produces(now)
 
     def watch_requests(self):
         """Resend requests whose answer never came (the network lost it)."""

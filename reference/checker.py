@@ -118,7 +118,12 @@ def check(history, require_all_seen=False, tolerate=()):
                 stats["sends acknowledged"] += 1
                 acked[(topic, partition, offset)] = (value, op)
                 acked_value[value] = op
-                offsets_of.setdefault(value, {}).setdefault((topic, partition, offset), op)
+                place = (topic, partition, offset)
+                places = offsets_of.get(value)
+                if places is None:
+                    offsets_of[value] = {place: op}
+                elif place not in places:
+                    places[place] = op
                 key = (op.process, topic, partition)
                 previous = last_send.get(key)
                 if previous is not None and offset <= previous[0]:
@@ -133,27 +138,42 @@ def check(history, require_all_seen=False, tolerate=()):
                 stats["sends indeterminate"] += 1
         elif f == "poll" and kind == "ok":
             topic, partition, records = op.value
+            if not records:
+                continue
             key = (op.process, topic, partition)
-            previous = last_poll.get(key)
+            # The poll loop runs once per record read: plain dict lookups, no setdefault (its
+            # default would be built every time).
+            previous_offset, previous_op = last_poll.get(key, (None, None))
+            highest = records[0][0]
             for offset, value in records:
-                stats["records read"] += 1
-                values_here = read_at.setdefault((topic, partition, offset), {})
-                values_here.setdefault(value, op)
-                first_read.setdefault(value, op)
-                offsets_of.setdefault(value, {}).setdefault((topic, partition, offset), op)
-                best = highest_read.get((topic, partition))
-                if best is None or offset > best[0]:
-                    highest_read[(topic, partition)] = (offset, op)
-                if previous is not None:
-                    if offset <= previous[0]:
-                        add("nonmonotonic-poll", topic, partition, offset, value, (previous[1], op),
+                place = (topic, partition, offset)
+                values_here = read_at.get(place)
+                if values_here is None:
+                    read_at[place] = {value: op}
+                elif value not in values_here:
+                    values_here[value] = op
+                if value not in first_read:
+                    first_read[value] = op
+                places = offsets_of.get(value)
+                if places is None:
+                    offsets_of[value] = {place: op}
+                elif place not in places:
+                    places[place] = op
+                if offset > highest:
+                    highest = offset
+                if previous_offset is not None:
+                    if offset <= previous_offset:
+                        add("nonmonotonic-poll", topic, partition, offset, value, (previous_op, op),
                             f"{op.process} read {topic}/{partition}@{offset} right after "
-                            f"@{previous[0]} without being repositioned")
-                    elif offset > previous[0] + 1:
-                        skips.append((topic, partition, previous[0], offset, previous[1], op))
-                previous = (offset, op)
-            if previous is not None:
-                last_poll[key] = previous
+                            f"@{previous_offset} without being repositioned")
+                    elif offset > previous_offset + 1:
+                        skips.append((topic, partition, previous_offset, offset, previous_op, op))
+                previous_offset, previous_op = offset, op
+            stats["records read"] += len(records)
+            best = highest_read.get((topic, partition))
+            if best is None or highest > best[0]:
+                highest_read[(topic, partition)] = (highest, op)
+            last_poll[key] = (previous_offset, previous_op)
         elif f == "assign":
             topic, partitions = op.value
             for partition in partitions:

@@ -266,11 +266,21 @@ class _Run:
             cluster.restart(broker.node_id)
         self.faults.append((self.sim.now, "heal and restart everything"))
         producers = [c for c in cluster.clients if hasattr(c, "unfinished")]
-        cluster.run_until(lambda: all(p.unfinished == 0 for p in producers), timeout_ms=30_000)
+        # These two conditions are checked after every event: plain loops, no generators.
+        def producers_done():
+            for producer in producers:
+                if producer.unfinished != 0:
+                    return False
+            return True
+
+        def isr_complete():
+            for reg in cluster.controller.partitions.values():
+                if len(reg.isr) != len(reg.replicas) or reg.leader < 0:
+                    return False
+            return True
+        cluster.run_until(producers_done, timeout_ms=30_000)
         # Let the ISR re-form so the final read sees every committed record.
-        cluster.run_until(lambda: all(
-            len(reg.isr) == len(reg.replicas) and reg.leader >= 0
-            for reg in cluster.controller.partitions.values()), timeout_ms=60_000)
+        cluster.run_until(isr_complete, timeout_ms=60_000)
         cluster.run_for(2_000)
         if self.config.check_invariants:
             self.violations.extend(check_cluster(cluster))
