@@ -64,8 +64,11 @@ class ProducerBatch:
         self.done = True
         self.base_offset = base_offset
         self.error = error
-        if self.callbacks:
-            for callback in self.callbacks:
+        # Each callback runs once; dropping them breaks the cycle batch -> callback ->
+        # future -> batch, so a finished batch is freed at once, not by the garbage collector.
+        callbacks, self.callbacks = self.callbacks, None
+        if callbacks:
+            for callback in callbacks:
                 callback(self)
 
     def __len__(self):
