@@ -85,8 +85,8 @@ EXERCISES = (
         "Out of range first: below the log start offset, or beyond the log end offset.",
         "A consumer at the high watermark is in range; it just reads nothing yet.")),
     Exercise("log", log.deletable_segments, points=3, seam="deletable_segments", hints=(
-        "Write one loop that deletes from the oldest while a condition holds, and call it "
-        "once per pass.",
+        "Write one loop that deletes while a condition holds, from a given segment, and call "
+        "it once per pass: each pass starts at the segment where the one before it stopped.",
         "A segment ends where the next one starts; the last one ends at the log end offset.",
         "retention.bytes is about what remains after the deletion, not what is deleted.")),
     # -- replication -------------------------------------------------------------------

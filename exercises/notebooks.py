@@ -43,7 +43,7 @@ VISIBLE_TESTS = {
         "assert should_roll(300, 150, 0, 400, 60_000)          # would pass segment.bytes",
         "assert not should_roll(300, 100, 0, 400, 60_000)      # exactly full is fine",
         "assert should_roll(10, 10, 60_001, 400, 60_000)       # too old",
-        "assert not should_roll(0, 900, 0, 400, 60_000)        # never roll an empty segment",
+        "assert not should_roll(0, 400, 90_000, 400, 60_000)   # never roll an empty segment",
     ],
     "log.fetch_upper_bound": [
         "assert fetch_upper_bound(5, 0, 7, 9, LOG_END) == (NONE, 9)",
@@ -55,6 +55,9 @@ VISIBLE_TESTS = {
         "assert deletable_segments(segments, 0, 25, 25, 3_500, 1_000, -1) == (2, 20)   # retention.ms",
         "assert deletable_segments(segments, 0, 25, 25, 0, -1, 150) == (1, 10)        # retention.bytes",
         "assert deletable_segments(segments, 0, 15, 25, 9_999, 0, -1) == (1, 10)      # not past the HW",
+        "newest_first = [(0, 100, 9_000), (10, 100, 1_000), (20, 100, 9_500)]",
+        "# the log start pass deletes the first segment; the time pass goes on from the second",
+        "assert deletable_segments(newest_first, 15, 25, 25, 10_000, 5_000, -1) == (2, 20)",
     ],
     "replication.next_high_watermark": [
         "assert next_high_watermark(0, 10, [7, 9], 3, 2) == 7",
@@ -276,7 +279,9 @@ def log():
 
         Kafka simplifications here: sizes are estimates of the v2 batch format, the offset
         index holds every batch (Kafka's is sparse, one entry per `index.interval.bytes`),
-        and `segment.jitter.ms` is not modelled."""),
+        `segment.jitter.ms` is not modelled, and a segment rolls only by size and time
+        (Kafka also rolls when its offset or time index is full, or when an offset would
+        not fit in 32 bits relative to the segment's base offset)."""),
         SETUP,
         md("""
         ## Watch a log roll and shrink
@@ -313,7 +318,15 @@ def log():
         active segment can hold a day of records. `segment.ms` bounds that.) And why may
         retention never pass the high watermark? (The log start offset would pass records
         that are not yet on every in-sync replica, and a follower could be asked to fetch
-        from before the start.)"""),
+        from before the start.)
+
+        Kafka's broker runs three passes over a log, one after another, and each starts at
+        the oldest segment the passes before it left: first the segments wholly below the
+        log start offset (DeleteRecords moved it), then enough of the oldest segments to
+        bring the log down to `retention.bytes`, then the expired ones. A segment's age is
+        its newest record's timestamp, and producers set timestamps, so they need not grow
+        from one segment to the next: the time pass stops at the first segment that has not
+        expired, even when older ones follow it."""),
         *exercise_cells("log.deletable_segments"),
         md("""
         ## Your rules in the log

@@ -55,9 +55,11 @@ def should_roll(segment_size, batch_size, time_waited_ms, segment_bytes, segment
 
     ``segment_size`` is the active segment's size in bytes; ``time_waited_ms`` how long it
     has been open, measured as Kafka does by record timestamps (the new batch's timestamp
-    minus that of the segment's first batch). Roll when the batch would take the segment
-    past ``segment.bytes``, or when it has waited longer than ``segment.ms``. An empty
-    segment is never rolled: its replacement would be just as empty.
+    minus that of the segment's first batch; it can be negative). Roll when the batch would
+    take the segment past ``segment.bytes``, or when it has waited longer than
+    ``segment.ms``. An empty segment is never rolled: its replacement would be just as
+    empty. A batch is never larger than ``segment.bytes``: Kafka refuses it before it
+    reaches the log (RECORD_LIST_TOO_LARGE), so it always fits in an empty segment.
     """
     if segment_size == 0:
         return False
