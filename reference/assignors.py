@@ -46,7 +46,8 @@ def range_assign(members, partitions_per_topic):
     order) get contiguous ranges of its partitions; with P partitions and C members each
     gets P // C, and the first P % C get one more.
 
-    ``partitions_per_topic`` maps topic -> number of partitions. Returns
+    ``partitions_per_topic`` maps topic -> number of partitions; a subscribed topic it does
+    not list does not exist (yet), and nobody gets anything of it. Returns
     ``{member_id: [(topic, partition), ...]}`` (sorted), with an entry for every member."""
     assignment = {member.member_id: [] for member in members}
     for topic in sorted(partitions_per_topic):
@@ -65,7 +66,8 @@ def range_assign(members, partitions_per_topic):
 def round_robin_assign(members, partitions_per_topic):
     """Kafka's RoundRobinAssignor: every (topic, partition) of every subscribed topic, in
     sorted order, dealt to the members in member order, skipping members that are not
-    subscribed to the partition's topic."""
+    subscribed to the partition's topic. Topics missing from ``partitions_per_topic`` do
+    not exist (yet). Returns ``{member_id: [(topic, partition), ...]}`` for every member."""
     ordered = sorted(members, key=member_order)
     assignment = {member.member_id: [] for member in members}
     subscribed = sorted({t for m in members for t in m.topics if t in partitions_per_topic})
@@ -222,7 +224,9 @@ def current_holders(members, partitions_per_topic):
 def partitions_to_revoke(owned, assigned):
     """In a cooperative rebalance: the partitions a member owned (``(topic, partition)``
     pairs) that its new assignment no longer has. It must stop reading them (and commit
-    their offsets) before they can move; everything else it keeps reading."""
+    their offsets) before they can move; everything else it keeps reading. Any collection
+    of those pairs will do (a list, tuple or set, in any order): the consumer revokes them
+    all at once."""
     return sorted(set(owned) - set(assigned))
 
 
