@@ -7,6 +7,7 @@ learner's code did, the anomaly's name, and how to replay it. The property's own
 never appears in what the learner sees.
 """
 
+import copy
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -77,9 +78,23 @@ class Learner:
             raise LearnerError(show_call(function, args), outcome)
         return outcome.value
 
-    def function(self, name):
-        """A plain Python callable for the engine's seams."""
-        return lambda *args: self.call(name, *args)
+    def function(self, name, remember=False):
+        """A plain Python callable for the engine's seams. ``remember=True`` answers a call
+        it has seen before from memory: the engine asks its rules the same question many
+        times (an idle follower's fetch, a segment not yet full), the contract makes them
+        pure functions, and every round trip to the sandbox costs more than the engine's
+        own work. (A function that keeps state between calls is caught as such by the
+        differential properties.)"""
+        if not remember:
+            return lambda *args: self.call(name, *args)
+        answers = {}
+
+        def remembered(*args):
+            key = repr(args)
+            if key not in answers:
+                answers[key] = self.call(name, *args)
+            return copy.deepcopy(answers[key])
+        return remembered
 
 
 def plain(value):
@@ -110,21 +125,164 @@ def wire(value):
     return value
 
 
-def comparable(value):
-    """Compare results without caring whether a sequence is a list or a tuple."""
+# -- comparing answers by meaning ----------------------------------------------------------------
+# What a property compares is what the contract promises, never Python's classes: the worker
+# sends a defaultdict, OrderedDict or Counter as a dict and a NamedTuple as a tuple, and a
+# property declares how the answer's containers compare with ``compare=``:
+SEQUENCE = "sequence"       # in order; a list and a tuple of the same items are the same answer
+COLLECTION = "collection"   # the answer is a collection in any order: list, tuple or set
+MAPPING_OF_COLLECTIONS = "mapping-of-collections"   # a dict whose values are collections
+COMPARISONS = (SEQUENCE, COLLECTION, MAPPING_OF_COLLECTIONS)
+
+
+def comparable(value, compare=SEQUENCE):
+    """``value`` in the form answers are compared in, for the ``compare`` kind: lists and
+    tuples (at any depth, dict values included) as tuples, sets as frozensets; with
+    ``COLLECTION`` the answer's own items in a canonical order, with
+    ``MAPPING_OF_COLLECTIONS`` each value's items. ``compare`` may also be a function of one
+    value."""
+    if callable(compare):
+        return compare(value)
+    if compare == COLLECTION:
+        return _as_collection(value)
+    if compare == MAPPING_OF_COLLECTIONS:
+        if isinstance(value, dict):
+            return {_canonical(k): _as_collection(v) for k, v in value.items()}
+        return _canonical(value)
+    if compare != SEQUENCE:
+        raise ValueError(f"compare must be one of {COMPARISONS} or a function, not {compare!r}")
+    return _canonical(value)
+
+
+def _canonical(value):
     if isinstance(value, (list, tuple)):
-        return tuple(comparable(v) for v in value)
+        return tuple(_canonical(v) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return frozenset(_canonical(v) for v in value)
+    if isinstance(value, dict):
+        return {_canonical(k): _canonical(v) for k, v in value.items()}
     return value
+
+
+def _as_collection(value):
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ("\x00collection", tuple(sorted((_canonical(v) for v in value), key=repr)))
+    return _canonical(value)
+
+
+def _loose(value):
+    """Everything but the order and the kind of containers: two answers equal here and
+    different under their ``compare`` differ only in a type or an order."""
+    if isinstance(value, dict):
+        value = [(k, v) for k, v in value.items()]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ("items", tuple(sorted((_loose(v) for v in value), key=repr)))
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+_KINDS = ((dict, "dict"), ((set, frozenset), "set"), ((list, tuple), "sequence"))
+
+
+def _kind(value):
+    return next((name for types, name in _KINDS if isinstance(value, types)), type(value).__name__)
+
+
+def _article(name):
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
+
+
+def _first_type_difference(expected, got, where="your answer"):
+    """Where ``got`` holds another kind of value than ``expected`` (a set for a sequence, a
+    str for an int, a list of pairs for a dict), walking both in step; None if nowhere."""
+    if _kind(expected) != _kind(got):
+        return (f"{where} is {_article(type(got).__name__)} where the contract asks for "
+                f"{_article(type(expected).__name__)}")
+    if isinstance(expected, dict):
+        for key in expected:
+            if key in got:
+                found = _first_type_difference(expected[key], got[key], f"its value for {key!r}")
+                if found:
+                    return found
+    elif isinstance(expected, (list, tuple)) and len(expected) == len(got):
+        for i, (e, g) in enumerate(zip(expected, got)):
+            found = _first_type_difference(e, g, f"its item {i}")
+            if found:
+                return found
+    return None
+
+
+def explain_difference(expected, got):
+    """``(anomaly, note)`` for a wrong answer that holds the right values: ``wrong-type``
+    and which type, or no anomaly of its own and a note that only the order differs.
+    ``(None, "")`` when the values themselves differ."""
+    try:
+        if _loose(expected) != _loose(got):
+            return None, ""
+    except Exception:       # noqa: BLE001 - values that cannot be ordered: judged as they are
+        return None, ""
+    found = _first_type_difference(expected, got)
+    if found:
+        return "wrong-type", f"the right values, but {found}"
+    return None, "the right items, in another order than the contract's"
 
 
 def show_call(function, args):
     return f"{function}({', '.join(safe_repr(a) for a in args)})"
 
 
+def known_mistakes(*mistakes):
+    """A ``diagnose`` for ``examples`` and ``differential`` from realistic wrong rules:
+    ``known_mistakes(("off-by-one-commit", rule), ...)`` names a wrong answer after the one
+    mistake whose rule gives exactly that answer on those arguments (compared with the
+    property's ``compare``), and names nothing when none does, or more than one does."""
+    def diagnose(args, expected, got, compare=SEQUENCE):
+        names = set()
+        for anomaly, rule in mistakes:
+            try:
+                if comparable(rule(*args), compare) == comparable(got, compare):
+                    names.add(anomaly)
+            except Exception:       # noqa: BLE001 - a mistake need not run on every input
+                continue
+        return names.pop() if len(names) == 1 else None
+    diagnose.takes_compare = True
+    return diagnose
+
+
+def _diagnosed(anomaly, diagnose, args, expected, got, compare):
+    """The anomaly of a wrong answer ``got``: ``wrong-type`` when only a type differs, the
+    name ``diagnose`` gives when its test for that mistake holds, else the generic
+    ``anomaly``; and a note for the feedback."""
+    typed, note = explain_difference(expected, got)
+    if typed:
+        return typed, note
+    if diagnose is not None:
+        try:
+            if getattr(diagnose, "takes_compare", False):
+                named = diagnose(args, expected, got, compare)
+            else:
+                named = diagnose(args, expected, got)
+        except Exception:       # noqa: BLE001 - a diagnosis never decides a grade
+            named = None
+        if named:
+            return named, note
+    return anomaly, note
+
+
+def _returned(got, note):
+    return f"returned {safe_repr(got)}" + (f" ({note})" if note else "")
+
+
 def differential(learner, function, reference, strategy, examples=200, anomaly="wrong-answer",
-                 compare=comparable):
+                 compare=SEQUENCE, diagnose=None):
     """hypothesis searches ``strategy`` (tuples of arguments) for a call where the learner's
-    ``function`` disagrees with the engine's ``reference``, then shrinks it."""
+    ``function`` disagrees with the engine's ``reference``, then shrinks it. Answers are
+    compared as ``compare`` says (``SEQUENCE``, ``COLLECTION``, ``MAPPING_OF_COLLECTIONS``,
+    or a function of one value). The failure is named ``anomaly`` unless only a type
+    differs (``wrong-type``) or ``diagnose(args, expected, got)`` names the mistake."""
     fatal = []
 
     @settings(max_examples=examples, derandomize=True, database=None, deadline=None,
@@ -134,22 +292,27 @@ def differential(learner, function, reference, strategy, examples=200, anomaly="
     def search(args):
         if fatal:
             return
-        expected = compare(plain(reference(*args)))
+        expected = plain(reference(*args))
         try:
-            got = compare(learner.call(function, *args))
+            got = learner.call(function, *args)
         except LearnerError as error:
             if error.outcome.kind in ("timeout", "crashed", "load-error", "missing"):
                 fatal.append(error)     # do not shrink a hang: every try costs the timeout
                 return
             raise _Mismatch(args, expected, error.outcome.describe())
-        if got != expected:
-            raise _Mismatch(args, expected, f"returned {safe_repr(got)}")
+        if comparable(got, compare) != comparable(expected, compare):
+            raise _Mismatch(args, expected, None, got)
 
     try:
         search()
     except _Mismatch as mismatch:
         call = show_call(function, mismatch.args_)
-        return Failure(anomaly, call, expected=repr(mismatch.expected), got=mismatch.got,
+        name, shown = anomaly, mismatch.got
+        if mismatch.answered:
+            name, note = _diagnosed(anomaly, diagnose, mismatch.args_, mismatch.expected,
+                                    mismatch.value, compare)
+            shown = _returned(mismatch.value, note)
+        return Failure(name, call, expected=safe_repr(mismatch.expected), got=shown,
                        replay=f">>> {call}")
     if fatal:
         error = fatal[0]
@@ -158,28 +321,47 @@ def differential(learner, function, reference, strategy, examples=200, anomaly="
     return None
 
 
-def examples(learner, function, cases, anomaly="wrong-answer"):
-    """Fixed cases ``[(args, expected), ...]``, e.g. Kafka's own test vectors."""
-    for args, expected in cases:
+def examples(learner, function, cases, anomaly="wrong-answer", compare=SEQUENCE, diagnose=None):
+    """Fixed cases, e.g. Kafka's own test vectors, compared as ``compare`` says: each
+    ``(args, expected)``, or ``(args, expected, {anomaly: the answer that mistake gives})``.
+    A wrong answer is named after the mistake whose answer it is, else ``wrong-type`` when
+    only a type differs, else what ``diagnose(args, expected, got)`` names (``known_mistakes``
+    builds one), else ``anomaly``, the generic name: a case never gives every wrong answer
+    its one name."""
+    for args, expected, *known in cases:
         call = show_call(function, args)
         try:
             got = learner.call(function, *args)
         except LearnerError as error:
             return Failure(error.outcome.kind if error.outcome.kind != "raised" else anomaly,
-                           call, expected=repr(expected), got=error.outcome.describe(),
+                           call, expected=safe_repr(expected), got=error.outcome.describe(),
                            replay=f">>> {call}")
-        if comparable(got) != comparable(expected):
-            return Failure(anomaly, call, expected=repr(expected), got=f"returned {safe_repr(got)}",
+        if comparable(got, compare) != comparable(expected, compare):
+            name, note = _diagnosed(anomaly, diagnose, args, expected, got, compare)
+            for mistake, answer in (known[0] if known else {}).items():
+                if comparable(got, compare) == comparable(answer, compare):
+                    name = mistake
+            return Failure(name, call, expected=safe_repr(expected), got=_returned(got, note),
                            replay=f">>> {call}")
     return None
 
 
 class _Mismatch(Exception):
-    def __init__(self, args, expected, got):
+    """A wrong call: ``got`` describes what happened (it raised), or ``value`` is what it
+    returned."""
+
+    _NOTHING = object()
+
+    def __init__(self, args, expected, got, value=_NOTHING):
         super().__init__("mismatch")
         self.args_ = args
         self.expected = expected
         self.got = got
+        self.value = value
+
+    @property
+    def answered(self):
+        return self.value is not self._NOTHING
 
 
 def timed(check, learner):

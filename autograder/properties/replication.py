@@ -5,16 +5,26 @@ from hypothesis import strategies as st
 from kafkadojo.reference import replication
 
 from . import differential, examples, prop
-from .engine import in_the_engine
+from .engine import LEADER_CHANGES, in_the_engine
+
+
+def near(value, spread=1):
+    """``value`` itself or just either side of it: where a rule's comparison flips."""
+    return st.integers(value - spread, value + spread)
 
 
 @st.composite
 def hw_args(draw):
+    """Replica states as the leader sees them, with every LEO as often at the HW, at the
+    leader's LEO or just beside them as anywhere, no followers at all, a follower not heard
+    from yet (-1), and the ISR's size at, just under and just over min.insync.replicas."""
     leader_leo = draw(st.integers(0, 60))
-    current_hw = draw(st.integers(0, leader_leo))
-    followers = draw(st.lists(st.integers(-1, leader_leo), max_size=4))
-    isr_size = draw(st.integers(1, 5))
+    current_hw = draw(st.one_of(st.integers(0, leader_leo), st.sampled_from([0, leader_leo])))
+    follower = st.one_of(st.integers(-1, leader_leo), st.sampled_from([-1, current_hw, leader_leo]),
+                         near(current_hw).filter(lambda leo: leo <= leader_leo))
+    followers = draw(st.lists(follower, max_size=4))
     min_isr = draw(st.integers(1, 4))
+    isr_size = draw(st.one_of(st.integers(1, 5), near(min_isr).filter(lambda n: n >= 1)))
     return (current_hw, leader_leo, followers, isr_size, min_isr)
 
 
@@ -27,7 +37,7 @@ def hw_differential(learner):
 @prop("replication.next_high_watermark",
       "inside a 3-broker cluster under crashes and partitions, loses no acknowledged write", 2)
 def hw_in_the_engine(learner):
-    return in_the_engine(learner, "next_high_watermark", "next_high_watermark", seeds=range(8))
+    return in_the_engine(learner, "next_high_watermark", "next_high_watermark")
 
 
 @st.composite
@@ -68,14 +78,20 @@ def end_offset_differential(learner):
 
 @st.composite
 def truncation_args(draw):
+    """A follower's cache and log, and the leader's answer for an epoch the follower has, one
+    it lacks, or none, with the leader's end offset at, just under and just over the
+    follower's own end of that epoch and its LEO, and the follower's HW at its LEO."""
     entries = draw(epoch_cache())
     follower_leo = draw(st.integers(entries[-1][1] if entries else 0, 100))
-    follower_hw = draw(st.integers(0, follower_leo))
+    follower_hw = draw(st.one_of(st.integers(0, follower_leo), st.just(follower_leo)))
     if draw(st.integers(0, 5)) == 0:
         leader_epoch, leader_end = draw(st.sampled_from([(-1, -1), (-1, 7), (3, -1)]))
-    else:
-        leader_epoch = draw(st.integers(0, 12))
-        leader_end = draw(st.integers(0, 100))
+        return (leader_epoch, leader_end, entries, follower_leo, follower_hw)
+    epochs = [epoch for epoch, _ in entries]
+    leader_epoch = draw(st.one_of(st.integers(0, 12), st.sampled_from(epochs or [0])))
+    _, follower_end = replication.end_offset_for_epoch(entries, leader_epoch, follower_leo)
+    leader_end = draw(st.one_of(st.integers(0, 100), near(follower_end).filter(lambda o: o >= 0),
+                                near(follower_leo)))
     return (leader_epoch, leader_end, entries, follower_leo, follower_hw)
 
 
@@ -86,6 +102,6 @@ def truncation_differential(learner):
 
 
 @prop("replication.truncation_offset",
-      "inside a cluster with rolling restarts, keeps every committed record", 1)
+      "inside a cluster whose leaders change under partitions and crashes, no log forks", 1)
 def truncation_in_the_engine(learner):
-    return in_the_engine(learner, "truncation_offset", "truncation_offset", seeds=range(8))
+    return in_the_engine(learner, "truncation_offset", "truncation_offset", config=LEADER_CHANGES)
