@@ -957,7 +957,7 @@ def _hostile():
 
         # -- lying objects --------------------------------------------------------------------
         _sample("hostile-lying-types", "partitioning",
-                "sticky_candidates returns, in turn, a list subclass whose __eq__ says yes, a "
+                "next_partition returns, in turn, a list subclass whose __eq__ says yes, a "
                 "list of int subclasses whose __eq__ says yes, a dict of objects whose __hash__ "
                 "raises, a reply written by hand holding a set of lists (unhashable), and a "
                 "lying list sent past the worker's checks: a sound grader compares plain "
@@ -976,7 +976,7 @@ def _hostile():
                 "        raise RuntimeError('no hash for you')\n"
                 "    def __eq__(self, other):\n"
                 "        return True\n\n"
-                "def sticky_candidates(num_partitions, available_partitions, previous_partition):\n"
+                "def next_partition(random_number, num_partitions, available_partitions, queue_sizes):\n"
                 "    global _TURN\n"
                 "    _TURN = globals().get('_TURN', -1) + 1\n"
                 "    turn = _TURN % 5\n"
@@ -991,7 +991,7 @@ def _hostile():
                 "        time.sleep(60)\n"
                 "    _unplain()\n"
                 "    return _Yes([_Always(-1)])\n",
-                ("partitioning.sticky_candidates",), "lying"),
+                ("partitioning.next_partition",), "lying"),
     ]
     return {s.name: s for s in samples}
 

@@ -71,10 +71,13 @@ EXERCISES = (
              seam="partition_for_key", needs=("murmur2",), helpers=(partitioner.to_positive,), hints=(
                  "toPositive is n & 0x7fffffff, not abs(n).",
                  "Use all partitions, available or not: a key must always map to the same one.")),
-    Exercise("partitioning", partitioner.sticky_candidates, points=2,
-             seam="sticky_candidates", hints=(
-                 "Prefer partitions with a leader; fall back to all partitions.",
-                 "Leave the previous partition out, unless it is the only choice.")),
+    Exercise("partitioning", partitioner.next_partition, points=2,
+             seam="next_partition", hints=(
+                 "The longest queue still weighs 1 (longest + 1 - its size), never 0.",
+                 "A pick equal to a running sum belongs to the next partition: look for the "
+                 "first sum strictly greater than the pick.",
+                 "Without queue sizes, index the list of available partitions; with none "
+                 "available, all partitions.")),
     # -- the partition log --------------------------------------------------------------
     Exercise("log", log.largest_lower_bound, points=1, seam="largest_lower_bound", hints=(
         "The entries are sorted: binary search (the bisect module) instead of a scan.",)),

@@ -30,9 +30,11 @@ VISIBLE_TESTS = {
         'assert partition_for_key(b"abc", 1000) == 107',
         'assert partition_for_key(b"", 1000) == 681',
     ],
-    "partitioning.sticky_candidates": [
-        "assert sticky_candidates(4, [3, 1], 1) == [3]",
-        "assert sticky_candidates(4, [], 2) == [0, 1, 3]",
+    "partitioning.next_partition": [
+        "assert next_partition(7, 4, [1, 3], None) == 3           # [1, 3][7 % 2]",
+        "assert next_partition(6, 4, [], None) == 2               # no leader anywhere: 6 % 4",
+        "assert next_partition(4, 3, [0, 1, 2], {0: 0, 1: 3, 2: 1}) == 1   # sums 4, 5, 8",
+        "assert next_partition(12, 3, [0, 1, 2], {0: 0, 1: 3, 2: 1}) == 1  # 12 % 8 == 4",
     ],
     "log.largest_lower_bound": [
         "assert largest_lower_bound([0, 10, 20], 15) == 1",
@@ -216,11 +218,12 @@ def partitioning():
         2. otherwise a record with a **key** goes to `toPositive(murmur2(key)) % partitions`,
            so every record of one key (one user, one order) lands in one partition and keeps
            its order;
-        3. a record with **no key** goes wherever the producer's batches fill fastest: the
-           *sticky* partitioner (KIP-480) sticks to one partition until a batch is done.
+        3. a record with **no key** goes to the topic's *sticky* partition, which moves on
+           once `batch.size` bytes have gone to it (Kafka 3.3+, KIP-794).
 
-        You will write all three rules exactly as Kafka's Java client does, bit for bit:
-        a key must land on the same partition from Python as from Java."""),
+        You will write the keyed rule and the sticky partitioner's choice exactly as Kafka's
+        Java client does, bit for bit: a key must land on the same partition from Python as
+        from Java."""),
         SETUP,
         md("""
         ## Hot partitions
@@ -242,7 +245,31 @@ def partitioning():
         *What an interviewer probes:* why must a key's partition never depend on which
         partitions are currently available? (Because per-key order would break whenever a
         leader is briefly offline.) And why `toPositive` and not `abs`?"""),
-        *_exercises("partitioning"),
+        *_givens("partitioning"),
+        *exercise_cells("partitioning.murmur2"),
+        *exercise_cells("partitioning.partition_for_key"),
+        md("""
+        ## Records without a key: the built-in partitioner
+
+        Spreading key-less records one by one over all partitions makes many small batches
+        (one per partition per `linger.ms`), and small batches are slow. So the producer
+        *sticks* to one partition per topic and moves on only after `batch.size` bytes
+        (16 KiB) went there; if that partition's batch is still filling up, it waits for
+        the batch to be full or sent (but never past twice `batch.size`).
+
+        Where to next? Kafka 2.4 to 3.2 (KIP-480's `StickyPartitionCache`) moved when a new
+        batch began, to a random available partition *other than* the current one. Since
+        Kafka 3.3 (KIP-794's `BuiltInPartitioner`) any partition with a leader may come
+        next, the current one included, and with `partitioner.adaptive.partitioning.enable`
+        (the default) a partition is chosen less often the more batches wait in its queue:
+        a slow broker's queues grow, so it gets less new work. Queue sizes 0, 3 and 1 become
+        weights 4, 1 and 3 (the longest queue + 1, minus the queue), laid out as running sums
+        4, 5, 8: a random number modulo 8 picks the first partition for 0 to 3, the second for
+        4 and the third for 5 to 7. With `partitioner.availability.timeout.ms` set, partitions
+        whose broker has not taken a ready batch for that long are left out altogether.
+        `next_partition` is that choice; the engine's producer calls it with numbers from the
+        simulator's seeded random generator."""),
+        *exercise_cells("partitioning.next_partition"),
         md("""
         ## Watch your rule
 

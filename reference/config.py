@@ -68,6 +68,10 @@ PRODUCER_DEFAULTS = {
     "retry.backoff.ms": 100,
     "retry.backoff.max.ms": 1_000,     # KIP-580: backoff doubles up to this
     "metadata.max.age.ms": 300_000,
+    # the built-in partitioner, for records without a key (KIP-794, Kafka 3.3+)
+    "partitioner.adaptive.partitioning.enable": True,   # weigh partitions by queued batches
+    "partitioner.availability.timeout.ms": 0,           # 0: never leave out a slow broker
+    "partitioner.ignore.keys": False,                   # True: keyed records are sticky too
 }
 
 CONSUMER_DEFAULTS = {

@@ -1,9 +1,16 @@
-"""Which partition a record goes to: Kafka's murmur2 for keyed records, the sticky
-partitioner (KIP-480) for records without a key.
+"""Which partition a record goes to: Kafka's murmur2 for keyed records, the built-in
+partitioner (KIP-794, Kafka 3.3+) for records without a key.
 
 Byte-exact with Kafka: ``murmur2`` is ``org.apache.kafka.common.utils.Utils.murmur2`` and
 returns the same signed 32-bit int Java does, so a key lands on the same partition here as
 on a real cluster with the same partition count.
+
+Records without a key: Kafka 2.4-3.2 used KIP-480's ``StickyPartitionCache`` (stay on a
+partition until a new batch is needed, then move uniformly to another available one).
+Since Kafka 3.3 the producer's ``BuiltInPartitioner`` (KIP-794) stays on a partition until
+``batch.size`` bytes have been produced to it, then picks the next one among the partitions
+that have a leader, the previous one included, favouring partitions whose queues of unsent
+batches are short. That is the rule modelled here.
 """
 
 SEED = 0x9747B28C
@@ -60,71 +67,83 @@ def partition_for_key(key: bytes, num_partitions: int) -> int:
     return to_positive(murmur2(key)) % num_partitions
 
 
-def sticky_candidates(num_partitions, available_partitions, previous_partition):
-    """The partitions a sticky partitioner may move to when a batch is done
-    (``StickyPartitionCache.nextPartition``), in increasing order.
+def next_partition(random_number, num_partitions, available_partitions, queue_sizes):
+    """The partition the built-in partitioner moves a topic's records without a key to
+    (Kafka 3.3+, KIP-794: ``BuiltInPartitioner.nextPartition``).
 
-    Prefer partitions that have a leader (``available_partitions``); if none has, any
-    partition of the topic. Leave out ``previous_partition`` (None if there was none) unless
-    it is the only choice: the point of moving on is to spread batches.
+    ``random_number`` is a non-negative int (Kafka draws ``Utils.toPositive(nextInt())``),
+    ``available_partitions`` the partitions that have a leader, in increasing order.
+    ``queue_sizes`` is None when the producer does not weigh partitions by load; otherwise
+    (``partitioner.adaptive.partitioning.enable``) a non-empty dict, in increasing partition
+    order, from each partition it may choose (it has a leader, and its broker is not
+    excluded by ``partitioner.availability.timeout.ms``) to the number of batches waiting
+    in its queue.
+
+    With queue sizes, each partition's weight is the longest queue + 1 - its own queue, so
+    short queues are chosen more often. Lay the weights out as running sums in partition
+    order (queues 0, 3, 1 give weights 4, 1, 3 and sums 4, 5, 8), take ``random_number``
+    modulo the total (8) and choose the first partition whose running sum is greater than
+    that (0-3 choose the first partition, 4 the second, 5-7 the third). Without queue
+    sizes, choose ``available_partitions[random_number % len(available_partitions)]``, or
+    ``random_number % num_partitions`` when no partition has a leader. The partition the
+    producer is leaving is a candidate like any other.
     """
-    pool = sorted(available_partitions) if available_partitions else list(range(num_partitions))
-    others = [p for p in pool if p != previous_partition]
-    return others or pool
+    if queue_sizes:
+        longest = max(queue_sizes.values())
+        total = sum(longest + 1 - size for size in queue_sizes.values())
+        pick = random_number % total
+        running = 0
+        for partition, size in queue_sizes.items():
+            running += longest + 1 - size
+            if running > pick:
+                return partition
+    if available_partitions:
+        return available_partitions[random_number % len(available_partitions)]
+    return random_number % num_partitions
 
 
-def _choose(num_partitions, available_partitions, previous, rng, candidates_rule=sticky_candidates):
-    candidates = candidates_rule(num_partitions, available_partitions, previous)
-    return candidates[rng.randrange(len(candidates))]
+class BuiltInPartitioner:
+    """KIP-794's sticky partitioning for one topic (Kafka's ``BuiltInPartitioner``): records
+    without a key go to one partition until ``sticky_batch_size`` (``batch.size``) bytes have
+    been produced to it, then to ``next_partition``'s choice.
 
-
-class StickyPartitioner:
-    """KIP-480: records without a key stick to one partition per topic until a batch for it
-    is completed, then move to another, so batches fill up instead of being spread thin.
-
-    This is the Kafka 2.4-3.2 rule (``StickyPartitionCache``): switch when a new batch is
-    needed. Kafka 3.3+ (KIP-794) switches after ``batch.size`` bytes and weighs partitions by
-    broker load; we model KIP-480. ``rng`` is the simulator's seeded ``random.Random``.
+    ``random_int()`` returns the next non-negative random int (the engine draws it from the
+    simulator's seeded RNG). ``load_stats()`` returns what ``next_partition`` takes as
+    ``queue_sizes``: Kafka's sender thread recomputes it on every pass over the accumulator,
+    the engine when a switch needs it.
     """
 
-    def __init__(self, candidates_rule=sticky_candidates):
-        self.sticky = {}        # topic -> its current partition
-        self.candidates_rule = candidates_rule
+    def __init__(self, topic, sticky_batch_size, random_int, next_partition_rule=next_partition,
+                 load_stats=lambda: None):
+        if sticky_batch_size < 1:
+            raise ValueError(f"stickyBatchSize must be >= 1 but got {sticky_batch_size}")
+        self.topic = topic
+        self.sticky_batch_size = sticky_batch_size
+        self.random_int = random_int
+        self.next_partition_rule = next_partition_rule
+        self.load_stats = load_stats
+        self.current = None             # the sticky partition, chosen on first use
+        self.produced_bytes = 0         # bytes produced to it since it was chosen
 
-    def partition(self, topic, num_partitions, available_partitions, rng):
-        """The topic's sticky partition, chosen now if it has none yet."""
-        current = self.sticky.get(topic)
-        if current is None:
-            current = self.sticky[topic] = _choose(num_partitions, available_partitions, None, rng,
-                                                   self.candidates_rule)
-        return current
+    def peek_partition(self, num_partitions, available_partitions):
+        """The sticky partition (``peekCurrentPartitionInfo``), chosen now if there is none."""
+        if self.current is None:
+            self.current = self.choose(num_partitions, available_partitions)
+        return self.current
 
-    def on_new_batch(self, topic, num_partitions, available_partitions, previous_partition, rng):
-        """A batch for ``previous_partition`` is done: move the topic to another partition
-        (unless someone already moved it). Returns the topic's sticky partition."""
-        current = self.sticky.get(topic)
-        if current is None or current == previous_partition:
-            current = self.sticky[topic] = _choose(
-                num_partitions, available_partitions, previous_partition, rng, self.candidates_rule)
-        return current
+    def update_partition_info(self, appended_bytes, num_partitions, available_partitions,
+                              enable_switch=True):
+        """``appended_bytes`` more went to the sticky partition: switch once ``batch.size``
+        bytes have gone there and switching is enabled (the partition has no batch still
+        filling up), or in any case at twice ``batch.size``. Returns the sticky partition."""
+        self.produced_bytes += appended_bytes
+        if (self.produced_bytes >= self.sticky_batch_size and enable_switch
+                or self.produced_bytes >= 2 * self.sticky_batch_size):
+            self.current = self.choose(num_partitions, available_partitions)
+            self.produced_bytes = 0
+        return self.current
 
-
-class DefaultPartitioner:
-    """The producer's choice: an explicit partition wins, then the key, then stickiness."""
-
-    def __init__(self):
-        self.sticky = StickyPartitioner()
-
-    def partition(self, topic, key, num_partitions, available_partitions, rng,
-                  explicit_partition=None):
-        if explicit_partition is not None:
-            if not 0 <= explicit_partition < num_partitions:
-                raise ValueError(f"partition {explicit_partition} is not in [0, {num_partitions})")
-            return explicit_partition
-        if key is not None:
-            return partition_for_key(key, num_partitions)
-        return self.sticky.partition(topic, num_partitions, available_partitions, rng)
-
-    def on_new_batch(self, topic, num_partitions, available_partitions, previous_partition, rng):
-        return self.sticky.on_new_batch(topic, num_partitions, available_partitions,
-                                        previous_partition, rng)
+    def choose(self, num_partitions, available_partitions):
+        queue_sizes = self.load_stats()
+        return self.next_partition_rule(self.random_int(), num_partitions,
+                                        list(available_partitions), queue_sizes or None)

@@ -15,10 +15,11 @@ from collections import deque
 from . import errors
 from .client import Client
 from .config import PRODUCER_DEFAULTS, merged, normalize_acks, require
-from .partitioner import StickyPartitioner
-from .record import RECORD_OVERHEAD_BYTES
+from .partitioner import BuiltInPartitioner
+from .record import BATCH_OVERHEAD_BYTES, RECORD_OVERHEAD_BYTES
 
 WATCHDOG_MS = 100           # how often timeouts are checked
+MAX_RECORD_OVERHEAD_BYTES = 21  # DefaultRecord.MAX_RECORD_OVERHEAD: a record's largest overhead
 RECONNECT_BACKOFF_MS = 50   # reconnect.backoff.ms: a refused connection is known this fast
 
 
@@ -38,7 +39,7 @@ class ProducerBatch:
     """Records for one partition, sent and acknowledged together (``ProducerBatch``)."""
 
     __slots__ = ("topic", "partition", "keys", "values", "timestamps", "headers",
-                 "size_bytes", "created_ms", "attempts", "sent_ms", "awaiting_response", "sent_to",
+                 "size_bytes", "capacity", "created_ms", "attempts", "sent_ms", "awaiting_response", "sent_to",
                  "base_offset", "error", "done", "callbacks", "closed")
 
     def __init__(self, topic, partition, now):
@@ -49,6 +50,7 @@ class ProducerBatch:
         self.timestamps = []
         self.headers = None
         self.size_bytes = 61
+        self.capacity = 0               # bytes it may grow to (its buffer, in Kafka)
         self.created_ms = now
         self.attempts = 0
         self.sent_ms = None
@@ -167,8 +169,18 @@ class Producer(Client):
         self.linger_ms = self.config["linger.ms"]
         self.batch_size = self.config["batch.size"]
         self.max_in_flight = self.config["max.in.flight.requests.per.connection"]
-        self.partitioner = StickyPartitioner(cluster.seams.sticky_candidates)
+        require(isinstance(self.config["partitioner.availability.timeout.ms"], int)
+                and self.config["partitioner.availability.timeout.ms"] >= 0,
+                "partitioner.availability.timeout.ms must be a non-negative integer")
+        require(self.batch_size >= 1, "batch.size must be at least 1 (it is the sticky "
+                                      "partitioner's switch size too)")
+        self.partitioners = {}           # topic -> BuiltInPartitioner (records without a key)
         self.partition_for_key = cluster.seams.partition_for_key
+        self.ignore_keys = bool(self.config["partitioner.ignore.keys"])
+        self.adaptive = bool(self.config["partitioner.adaptive.partitioning.enable"])
+        self.availability_timeout_ms = self.config["partitioner.availability.timeout.ms"]
+        self.node_stats = {}             # broker id -> [ready_ms, drain_ms] (NodeLatencyStats)
+        self.queued_partitions = {}      # topic -> partitions this producer has queued for
         self.topics = {}                 # topic -> TopicMetadata (the metadata cache)
         self.unknown_topics = set()      # topics the cluster said do not exist
         self.open_batches = {}           # (topic, partition) -> the batch taking appends
@@ -192,11 +204,11 @@ class Producer(Client):
         metadata = self.topics.get(topic)
         if metadata is None:
             return self.send_before_metadata(topic, value, key, partition, headers, timestamp)
-        sticky = partition is None and key is None
+        sticky = None                    # the topic's BuiltInPartitioner, for records without one
         if partition is None:
-            if key is None:
-                partition = self.partitioner.partition(topic, metadata.num_partitions,
-                                                       metadata.available, self.sim.rng)
+            if key is None or self.ignore_keys:
+                sticky = self.partitioners.get(topic) or self.new_partitioner(topic)
+                partition = self.sticky_partition(sticky, topic, metadata)
             else:
                 partition = self.partition_for_key(key, metadata.num_partitions)
         elif type(partition) is not int or not 0 <= partition < metadata.num_partitions:
@@ -209,16 +221,20 @@ class Producer(Client):
         if batch is not None and batch.size_bytes + size > self.batch_size:
             self.close_batch(batch)
             batch = None
-            if sticky:
-                # KIP-480: a full batch for the sticky partition moves on to another.
-                partition = self.partitioner.on_new_batch(
-                    topic, metadata.num_partitions, metadata.available, partition, self.sim.rng)
-                batch = self.open_batches.get((topic, partition))
-                if batch is not None and batch.size_bytes + size > self.batch_size:
-                    self.close_batch(batch)
-                    batch = None
+            if sticky is not None:
+                # that batch is full now: a switch put off while it was filling happens here
+                moved = sticky.update_partition_info(0, metadata.num_partitions,
+                                                     metadata.available)
+                if moved != partition:
+                    partition = moved
+                    batch = self.open_batches.get((topic, partition))
+                    if batch is not None and batch.size_bytes + size > self.batch_size:
+                        self.close_batch(batch)
+                        batch = None
+        appended = size
         if batch is None:
-            batch = self.new_batch(topic, partition)
+            batch = self.new_batch(topic, partition, size)
+            appended += BATCH_OVERHEAD_BYTES
         batch.keys.append(key)
         batch.values.append(value)
         batch.timestamps.append(self.sim.now if timestamp is None else timestamp)
@@ -230,7 +246,82 @@ class Producer(Client):
             batch.headers.append(())
         batch.size_bytes += size
         self.records_sent += 1
-        return RecordMetadataFuture(self, batch, len(batch.values) - 1)
+        future = RecordMetadataFuture(self, batch, len(batch.values) - 1)
+        full = batch.size_bytes >= batch.capacity
+        if full:
+            self.close_batch(batch)      # a full batch is ready to send at once, as in Kafka
+        if sticky is not None:
+            # KIP-794: switch only once the partition has no batch still filling up.
+            sticky.update_partition_info(appended, metadata.num_partitions, metadata.available,
+                                         enable_switch=full)
+        return future
+
+    # -- the built-in partitioner (KIP-794) ------------------------------------------------
+    def new_partitioner(self, topic):
+        partitioner = BuiltInPartitioner(
+            topic, self.batch_size, lambda: self.random_partition(),
+            self.cluster.seams.next_partition, lambda: self.load_stats(topic))
+        self.partitioners[topic] = partitioner
+        return partitioner
+
+    def random_partition(self):
+        """Kafka's ``Utils.toPositive(ThreadLocalRandom.current().nextInt())``, from the
+        simulator's seeded generator."""
+        return self.sim.rng.getrandbits(31)
+
+    def sticky_partition(self, sticky, topic, metadata):
+        """The topic's sticky partition for the next record without a key. A switch put off
+        while the partition's batch was filling up happens now if that batch is gone (sent,
+        or closed when full): RecordAccumulator.partitionChanged."""
+        partition = sticky.peek_partition(metadata.num_partitions, metadata.available)
+        if (topic, partition) not in self.open_batches:
+            partition = sticky.update_partition_info(0, metadata.num_partitions,
+                                                     metadata.available)
+        return partition
+
+    def load_stats(self, topic):
+        """What ``next_partition`` weighs (RecordAccumulator.partitionReady): the number of
+        batches queued per partition that has a leader, leaving out partitions whose broker
+        has had batches ready but not drained for over ``partitioner.availability.timeout.ms``.
+        None (choose uniformly) unless adaptive partitioning is on and this producer has queued
+        batches for every partition of the topic: a partition it never queued for has no
+        queue Kafka could measure."""
+        metadata = self.topics[topic]
+        if not self.adaptive or len(self.queued_partitions.get(topic, ())) < metadata.num_partitions:
+            return None
+        sizes = {}
+        for partition in metadata.available:
+            key = (topic, partition)
+            waiting = len(self.ready.get(key, ()))
+            leader = metadata.leaders[partition]
+            if waiting:
+                # closed batches still here cannot be sent now: the sender would see them
+                # ready on every pass, so the leader's ready time is now
+                self.node_latency(leader, drained=False)
+            queued = waiting + (key in self.open_batches)
+            if queued and self.broker_too_slow(leader):
+                continue        # Kafka measures only partitions with batches queued
+            sizes[partition] = queued
+        return sizes or None
+
+    def broker_too_slow(self, leader):
+        """partitioner.availability.timeout.ms: the leader has had batches ready for longer than
+        that without draining any (Kafka's NodeLatencyStats: readyTimeMs - drainTimeMs)."""
+        stats = self.node_stats.get(leader)
+        return (self.availability_timeout_ms > 0 and stats is not None
+                and stats[0] - stats[1] > self.availability_timeout_ms)
+
+    def node_latency(self, leader, drained):
+        """Sender.sendProducerData's updateNodeLatencyStats: the node had batches ready now,
+        and could take them (``drained``) or not."""
+        if self.availability_timeout_ms <= 0:
+            return
+        stats = self.node_stats.get(leader)
+        if stats is None:
+            stats = self.node_stats[leader] = [self.sim.now, self.sim.now]
+        stats[0] = self.sim.now
+        if drained:
+            stats[1] = self.sim.now
 
     def send_many(self, topic, values, partition=None):
         """Send many key-less records in one call, filling whole batches at once: the fast path
@@ -242,6 +333,12 @@ class Producer(Client):
             future = self.send(topic, chunk[0], partition=partition)
             batch = future.batch
             rest = chunk[1:]
+            if batch.closed:
+                # the first record filled a batch already: the rest one by one
+                for value in rest:
+                    future = self.send(topic, value, partition=partition)
+                futures.append(future)
+                continue
             batch.values.extend(rest)
             batch.keys.extend([None] * len(rest))
             batch.timestamps.extend([self.sim.now] * len(rest))
@@ -250,11 +347,13 @@ class Producer(Client):
             batch.size_bytes += sum(map(len, rest)) + RECORD_OVERHEAD_BYTES * len(rest)
             self.records_sent += len(rest)
             futures.append(RecordMetadataFuture(self, batch, len(batch.values) - 1))
-            if partition is None and self.open_batches.get((topic, batch.partition)) is batch:
-                self.close_batch(batch)
-                self.partitioner.on_new_batch(topic, self.topics[topic].num_partitions,
-                                              self.topics[topic].available, batch.partition,
-                                              self.sim.rng)
+            if partition is None:
+                metadata = self.topics[topic]
+                if self.open_batches.get((topic, batch.partition)) is batch:
+                    self.close_batch(batch)
+                rest_bytes = sum(map(len, rest)) + RECORD_OVERHEAD_BYTES * len(rest)
+                self.partitioners[topic].update_partition_info(
+                    rest_bytes, metadata.num_partitions, metadata.available)
         return futures
 
     def send_before_metadata(self, topic, value, key, partition, headers, timestamp):
@@ -271,9 +370,18 @@ class Producer(Client):
         self.request_metadata()
         return RecordMetadataFuture(self, holder, 0)
 
-    def new_batch(self, topic, partition):
+    def new_batch(self, topic, partition, first_record_size=0):
+        """Kafka sizes a batch's buffer for ``batch.size`` bytes, or for its first record if
+        that may be larger (counting the record's largest possible overhead): a batch is full
+        once its buffer is, so a batch holding one oversized record is not full."""
         batch = ProducerBatch(topic, partition, self.sim.now)
+        batch.capacity = max(self.batch_size, BATCH_OVERHEAD_BYTES + MAX_RECORD_OVERHEAD_BYTES
+                             + first_record_size - RECORD_OVERHEAD_BYTES)
         self.open_batches[(topic, partition)] = batch
+        queued = self.queued_partitions.get(topic)
+        if queued is None:
+            queued = self.queued_partitions[topic] = set()
+        queued.add(partition)
         self.unfinished += 1
         if self.linger_ms:
             self.sim.schedule(self.linger_ms, self.linger_expired, batch)
@@ -309,6 +417,10 @@ class Producer(Client):
                 return
             batch = queue.popleft()
             self.send_batch(batch, leader, in_flight)
+        if queue and self.availability_timeout_ms > 0:
+            metadata = self.topics.get(key[0])
+            if metadata and metadata.leaders[key[1]] >= 0:
+                self.node_latency(metadata.leaders[key[1]], drained=False)
 
     def send_batch(self, batch, leader_id, in_flight):
         broker = self.cluster.brokers[leader_id]
@@ -317,6 +429,8 @@ class Producer(Client):
         batch.sent_ms = self.sim.now
         batch.awaiting_response = True
         batch.sent_to = (broker, broker.incarnation)
+        if self.availability_timeout_ms > 0:
+            self.node_latency(leader_id, drained=broker.alive)
         if not broker.alive:
             # Connection refused: known after a reconnect backoff, not a request timeout.
             in_flight.append(batch)

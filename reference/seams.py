@@ -16,7 +16,7 @@ from . import assignors, delivery, election, isr, log, monitoring, partitioner, 
 class Seams:
     # partitioning (partitioner.py)
     partition_for_key: Callable = partitioner.partition_for_key
-    sticky_candidates: Callable = partitioner.sticky_candidates
+    next_partition: Callable = partitioner.next_partition
     # the partition log (log.py)
     largest_lower_bound: Callable = log.largest_lower_bound
     should_roll: Callable = log.should_roll

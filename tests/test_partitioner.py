@@ -1,35 +1,25 @@
-"""murmur2 and the partitioners, against Kafka's own test vectors and kafka-python."""
+"""murmur2 and the partitioners, against Kafka's own test vectors and kafka-python; the
+built-in partitioner (KIP-794) inside the engine's producer.
 
-import random
+Kafka's own unit tests are ported in test_kafka_utils.py and
+test_kafka_builtin_partitioner.py."""
+
+from collections import Counter
 
 import pytest
 from hypothesis import given, settings, strategies as st
 from kafka.partitioner.default import murmur2 as kafka_python_murmur2
 
-from kafkadojo.reference.partitioner import (DefaultPartitioner, StickyPartitioner, murmur2,
-                                             partition_for_key, sticky_candidates, to_positive)
+from kafkadojo.reference import Cluster
+from kafkadojo.reference.partitioner import murmur2, next_partition, partition_for_key, to_positive
+from kafkadojo.reference.seams import REFERENCE
 
-# org.apache.kafka.common.utils.UtilsTest.testMurmur2
-KAFKA_VECTORS = {
-    "21": -973932308,
-    "foobar": -790332482,
-    "a-little-bit-long-string": -985981536,
-    "a-little-bit-longer-string": -1486304829,
-    "lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8": -58897971,
-    "abc": 479470107,
-}
-
-# BuiltInPartitionerTest / DefaultPartitionerTest style: 1,000 partitions
+# BuiltInPartitioner.partitionForKey with 1,000 partitions (docs/kafka-semantics.md)
 PARTITION_VECTORS = {b"": 681, b"a": 524, b"ab": 434, b"abc": 107, b"123456789": 566, b"\x00 ": 742}
 
 
 def signed(unsigned):
     return unsigned - (1 << 32) if unsigned >= 1 << 31 else unsigned
-
-
-@pytest.mark.parametrize("text, expected", sorted(KAFKA_VECTORS.items()))
-def test_murmur2_matches_kafkas_vectors(text, expected):
-    assert murmur2(text.encode()) == expected
 
 
 @pytest.mark.parametrize("key, expected", sorted(PARTITION_VECTORS.items()))
@@ -59,72 +49,133 @@ def test_partition_for_key_rejects_no_partitions():
         partition_for_key(b"k", 0)
 
 
-def test_sticky_partition_holds_until_a_new_batch():
-    rng = random.Random(1)
-    sticky = StickyPartitioner()
-    first = sticky.partition("t", 6, list(range(6)), rng)
-    assert all(sticky.partition("t", 6, list(range(6)), rng) == first for _ in range(10))
-    moved = sticky.on_new_batch("t", 6, list(range(6)), first, rng)
-    assert moved != first
-    assert sticky.partition("t", 6, list(range(6)), rng) == moved
+# -- next_partition ----------------------------------------------------------------------
+
+@st.composite
+def tables(draw):
+    n = draw(st.integers(1, 10))
+    available = sorted(draw(st.lists(st.integers(0, n - 1), unique=True, min_size=1, max_size=n)))
+    weighed = [p for p in available if draw(st.booleans())] or available[:1]
+    return n, available, {p: draw(st.integers(0, 9)) for p in weighed}
 
 
-def test_a_stale_new_batch_notice_does_not_move_the_partition_again():
-    rng = random.Random(2)
-    sticky = StickyPartitioner()
-    first = sticky.partition("t", 4, [0, 1, 2, 3], rng)
-    second = sticky.on_new_batch("t", 4, [0, 1, 2, 3], first, rng)
-    assert sticky.on_new_batch("t", 4, [0, 1, 2, 3], first, rng) == second
+@given(tables())
+def test_one_cycle_of_numbers_chooses_each_partition_by_its_inverted_queue(table):
+    """Over random numbers 0 .. total-1, each weighed partition is chosen exactly
+    (longest queue + 1 - its queue) times, and only weighed partitions are chosen."""
+    n, available, sizes = table
+    weights = {p: max(sizes.values()) + 1 - size for p, size in sizes.items()}
+    chosen = Counter(next_partition(r, n, available, sizes) for r in range(sum(weights.values())))
+    assert chosen == Counter(weights)
 
 
-def test_sticky_prefers_available_partitions_and_stays_on_the_only_one():
-    rng = random.Random(3)
-    sticky = StickyPartitioner()
-    seen = set()
-    previous = sticky.partition("t", 8, [2, 5], rng)
-    seen.add(previous)
-    for _ in range(50):
-        previous = sticky.on_new_batch("t", 8, [2, 5], previous, rng)
-        seen.add(previous)
-    assert seen == {2, 5}
-    lone = StickyPartitioner()
-    only = lone.partition("t", 8, [4], rng)
-    assert only == 4 and lone.on_new_batch("t", 8, [4], 4, rng) == 4
+@given(st.integers(0, (1 << 31) - 1), tables())
+def test_the_choice_depends_only_on_the_number_modulo_the_total(number, table):
+    n, available, sizes = table
+    total = sum(max(sizes.values()) + 1 - size for size in sizes.values())
+    assert next_partition(number, n, available, sizes) == next_partition(number % total, n,
+                                                                         available, sizes)
 
 
-def test_sticky_spreads_batches_roughly_evenly():
-    rng = random.Random(4)
-    sticky = StickyPartitioner()
-    counts = [0] * 4
-    previous = sticky.partition("t", 4, [0, 1, 2, 3], rng)
-    for _ in range(4_000):
-        counts[previous] += 1
-        previous = sticky.on_new_batch("t", 4, [0, 1, 2, 3], previous, rng)
-    assert all(800 < c < 1_200 for c in counts), counts
+def test_without_queue_sizes_the_choice_is_uniform_over_available_partitions():
+    assert [next_partition(r, 8, [2, 5], None) for r in range(4)] == [2, 5, 2, 5]
+    assert [next_partition(r, 3, [], None) for r in range(4)] == [0, 1, 2, 0]
 
 
-def test_each_topic_has_its_own_sticky_partition():
-    rng = random.Random(5)
-    sticky = StickyPartitioner()
-    a = sticky.partition("a", 10, list(range(10)), rng)
-    sticky.on_new_batch("b", 10, list(range(10)), a, rng)
-    assert sticky.partition("a", 10, list(range(10)), rng) == a
+def test_the_previous_partition_may_come_again():
+    """Kafka 3.3+: unlike KIP-480's StickyPartitionCache, nothing leaves the current
+    partition out; with one partition available it is chosen every time."""
+    assert {next_partition(r, 4, [3], None) for r in range(10)} == {3}
+    assert {next_partition(r, 1, [], None) for r in range(10)} == {0}
 
 
-def test_default_partitioner_explicit_then_key_then_sticky():
-    rng = random.Random(6)
-    partitioner = DefaultPartitioner()
-    assert partitioner.partition("t", b"abc", 1000, [], rng, explicit_partition=9) == 9
-    with pytest.raises(ValueError):
-        partitioner.partition("t", None, 3, [0, 1, 2], rng, explicit_partition=3)
-    # keyed records ignore availability: partition 107 has no leader, the key still maps there
-    assert partitioner.partition("t", b"abc", 1000, [0, 1], rng) == 107
-    sticky = partitioner.partition("t", None, 3, [0, 1, 2], rng)
-    assert partitioner.partition("t", None, 3, [0, 1, 2], rng) == sticky
+# -- inside the engine's producer ---------------------------------------------------------
+
+def unkeyed_spread(isolate_leader_of=None, sends=3_000, after_ms=0, **options):
+    """Records without a key, 5 every 5 ms, on 6 partitions led by 3 brokers (2 each); the
+    producer may be cut off from one broker. Returns (partitions led by that broker, how many
+    records sent ``after_ms`` or later went to each partition)."""
+    cluster = Cluster(brokers=3, seed=2)
+    cluster.create_topic("t", partitions=6, replication_factor=1)
+    producer = cluster.producer(acks="1", linger_ms=5, batch_size=2_000,
+                                max_in_flight_requests_per_connection=1, **options)
+    for p in range(6):
+        producer.send("t", b"warm", partition=p)
+    producer.flush()
+    led = set()
+    if isolate_leader_of is not None:
+        slow = cluster.leader("t", isolate_leader_of)
+        led = {p for p in range(6) if cluster.leader("t", p) == slow}
+        cluster.partition_network([producer.node_id], [slow])
+    start = cluster.now
+    futures = []
+    while len(futures) < sends:
+        futures.extend(producer.send("t", b"x" * 90) for _ in range(5))
+        cluster.run_for(5)
+    late = futures[len(futures) * after_ms // (cluster.now - start):]
+    return led, Counter(f.partition for f in late)
+
+
+def test_switches_after_batch_size_bytes_and_spreads_over_all_partitions():
+    _, counts = unkeyed_spread()
+    assert set(counts) == set(range(6))
+    assert max(counts.values()) < 3 * min(counts.values()), counts
+
+
+def test_adaptive_partitioning_sends_less_to_a_broker_whose_queues_grow():
+    led, counts = unkeyed_spread(isolate_leader_of=0)
+    share = sum(counts[p] for p in led) / sum(counts.values())
+    _, uniform = unkeyed_spread(isolate_leader_of=0, partitioner_adaptive_partitioning_enable=False)
+    uniform_share = sum(uniform[p] for p in led) / sum(uniform.values())
+    assert share < 0.1 < 0.25 < uniform_share, (share, uniform_share)
+
+
+def test_availability_timeout_leaves_a_stuck_broker_out():
+    """Once the broker has had batches ready and undrained for 500 ms, its partitions (all
+    holding batches) get no new records; queue sizes alone only make them rarer."""
+    led, counts = unkeyed_spread(isolate_leader_of=0, after_ms=1_000,
+                                 partitioner_availability_timeout_ms=500)
+    assert sum(counts[p] for p in led) == 0 and sum(counts.values()) > 1_000
+    _, adaptive = unkeyed_spread(isolate_leader_of=0, after_ms=1_000)
+    assert sum(adaptive[p] for p in led) > 0
+
+
+def test_same_seed_same_partitions():
+    assert unkeyed_spread(sends=500) == unkeyed_spread(sends=500)
+
+
+def test_ignore_keys_makes_keyed_records_sticky():
+    cluster = Cluster(brokers=1, seed=3)
+    cluster.create_topic("t", partitions=8, replication_factor=1)
+    keyed = cluster.producer(acks="1")
+    ignoring = cluster.producer(acks="1", partitioner_ignore_keys=True)
+    keys = [b"k%d" % i for i in range(20)]
+    by_key = [keyed.send("t", b"v", key=k) for k in keys]
+    sticky = [ignoring.send("t", b"v", key=k) for k in keys]
+    keyed.flush()
+    ignoring.flush()
+    assert [f.partition for f in by_key] == [partition_for_key(k, 8) for k in keys]
+    assert len({f.partition for f in sticky}) == 1       # 20 small records: under batch.size
+    assert all(f.succeeded for f in by_key + sticky)
+
+
+def test_the_producer_calls_the_next_partition_seam():
+    calls = []
+
+    def always_last(random_number, num_partitions, available_partitions, queue_sizes):
+        calls.append((num_partitions, tuple(available_partitions), queue_sizes))
+        return num_partitions - 1
+
+    cluster = Cluster(brokers=1, seed=4, seams=REFERENCE.with_rules(next_partition=always_last))
+    cluster.create_topic("t", partitions=5, replication_factor=1)
+    producer = cluster.producer(acks="1", batch_size=500)
+    futures = [producer.send("t", b"x" * 50) for _ in range(40)]
+    producer.flush()
+    assert {f.partition for f in futures} == {4}
+    assert len(calls) > 1 and calls[0] == (5, (0, 1, 2, 3, 4), None)
 
 
 def test_the_producer_routes_keys_as_kafka_does():
-    from kafkadojo.reference import Cluster
     cluster = Cluster(brokers=1, seed=1)
     cluster.create_topic("t", partitions=7, replication_factor=1)
     producer = cluster.producer(acks="1")
@@ -132,10 +183,3 @@ def test_the_producer_routes_keys_as_kafka_does():
     producer.flush()
     for key, future in futures.items():
         assert future.partition == partition_for_key(key, 7)
-
-
-def test_sticky_candidates():
-    assert sticky_candidates(4, [3, 1], 1) == [3]
-    assert sticky_candidates(4, [], 2) == [0, 1, 3]
-    assert sticky_candidates(4, [2], 2) == [2]          # the only choice
-    assert sticky_candidates(3, [0, 1, 2], None) == [0, 1, 2]
