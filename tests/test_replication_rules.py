@@ -123,3 +123,71 @@ def test_no_live_isr_replica_means_offline_unless_unclean_is_enabled():
     assert offline.leader == -1 and offline.isr == (0,)
     unclean = elect_leader((0, 1, 2), (0,), {1, 2}, True)
     assert unclean == (1, (1,), True)
+
+
+# -- Kafka 3.9's fetcher tests, ported to the truncation rule --------------------------------
+# ReplicaFetcherThreadTest mocks the follower's log (endOffsetForEpoch's answers); here each
+# mock becomes an epoch cache that gives exactly those answers.
+
+def test_should_truncate_to_offset_specified_in_epoch_offset_response():
+    # ReplicaFetcherThreadTest.shouldTruncateToOffsetSpecifiedInEpochOffsetResponse: the
+    # follower (LEO 200, latest epoch 5) and the leader agree on epoch 5, which the leader
+    # ended earlier
+    follower = [(5, 100)]
+    assert end_offset_for_epoch(follower, 5, 200) == (5, 200)
+    assert truncation_offset(5, 156, follower, 200, 199) == (156, True)
+    assert truncation_offset(5, 172, follower, 200, 199) == (172, True)
+
+
+def test_should_truncate_to_offset_specified_in_epoch_offset_response_if_follower_has_no_more_epochs():
+    # ReplicaFetcherThreadTest.shouldTruncateToOffsetSpecifiedInEpochOffsetResponseIfFollowerHasNoMoreEpochs:
+    # the follower's log knows nothing of epoch 4 (its endOffsetForEpoch answers None: with a
+    # real cache, an empty one): the leader's end offset, never above the follower's LEO
+    assert end_offset_for_epoch([], 4, 200) == (UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET)
+    assert truncation_offset(4, 156, [], 200, 197) == (156, True)
+    assert truncation_offset(4, 202, [], 200, 197) == (200, True)
+
+
+def test_should_truncate_if_leader_replies_with_diverging_epoch_not_known_to_follower():
+    # ReplicaFetcherThreadTest.shouldTruncateIfLeaderRepliesWithDivergingEpochNotKnownToFollower
+    # (its diverging epochs answer the same question OffsetForLeaderEpoch does), loop by loop:
+    # loop 2: both know epoch 4, the follower's ends at 149, the leader's at 140
+    follower = [(1, 100), (2, 119), (4, 129), (5, 149)]
+    assert end_offset_for_epoch(follower, 4, 200) == (4, 149)
+    assert truncation_offset(4, 140, follower, 200, 115) == (140, True)
+    assert truncation_offset(4, 141, follower, 200, 115) == (141, True)
+    # loop 3: epoch 3 is unknown to the follower: cut to where its epoch 2 ended, ask again
+    follower = [(1, 100), (2, 119), (4, 129)]
+    assert end_offset_for_epoch(follower, 3, 140) == (2, 129)
+    assert truncation_offset(3, 130, follower, 140, 115) == (129, False)
+    # loop 4: epoch 2 is unknown too (the mock's endOffsetForEpoch(2) is (119, epoch 1))
+    follower = [(1, 100), (3, 119)]
+    assert end_offset_for_epoch(follower, 2, 129) == (1, 119)
+    assert truncation_offset(2, 120, follower, 129, 115) == (119, False)
+
+
+def test_should_truncate_to_initial_fetch_offset_if_leader_returns_undefined_offset():
+    # ReplicaFetcherThreadTest.shouldTruncateToInitialFetchOffsetIfLeaderReturnsUndefinedOffset
+    # and AbstractFetcherThreadTest.testTruncateToHighWatermarkIfLeaderEpochInfoNotAvailable:
+    # the initial fetch offset is the follower's high watermark
+    assert truncation_offset(UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET, [(5, 50)], 120, 100) == (100, True)
+    assert truncation_offset(UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET,
+                             [(0, 0), (2, 1), (4, 2)], 3, 2) == (2, True)
+
+
+def test_truncation_rounds_reconcile_diverged_logs():
+    # AbstractFetcherThreadTest.testTruncation: the replica wrote epochs 0, 2, 4 at offsets 0,
+    # 1, 2; the leader epochs 1, 3, 5. Asking for its latest epoch round after round, the
+    # follower cuts back to 2, then 1, then 0, where the logs agree.
+    from kafkadojo.reference.log import LeaderEpochCache
+    leader = [(1, 0), (3, 1), (5, 2)]
+    follower, leo, hw, cuts = LeaderEpochCache([(0, 0), (2, 1), (4, 2)]), 3, 0, []
+    done = False
+    while not done:
+        epoch, end = end_offset_for_epoch(leader, follower.latest_epoch, 3)
+        offset, done = truncation_offset(epoch, end, list(follower.entries), leo, hw)
+        leo = min(leo, offset)
+        follower.truncate_from_end(offset)
+        cuts.append(offset)
+    assert cuts == [2, 1, 0]
+    assert follower.entries == [] and leo == 0
