@@ -273,3 +273,24 @@ def test_largest_lower_bound_and_should_roll():
     assert not should_roll(150, 50, 0, 200, 1_000)
     assert should_roll(1, 1, 1_001, 200, 1_000)
     assert not should_roll(0, 500, 5_000, 200, 1_000)       # never roll an empty segment
+
+
+def test_make_leader_updates_epoch_cache():
+    # PartitionTest.testMakeLeaderUpdatesEpochCache: records in epochs 0 and 5, then this
+    # replica leads epoch 8 (the broker assigns it at the log end, as Partition.makeLeader):
+    # OffsetForLeaderEpoch for epoch 8 answers the log end offset
+    log = Log("t", 0)
+    append(log, [b"v1", b"v2"], epoch=0)
+    append(log, [b"v3", b"v4"], epoch=5)
+    log.epochs.assign(8, log.log_end_offset)
+    assert log.epochs.end_offset_for(8, log.log_end_offset) == (8, 4)
+    assert log.epochs.end_offset_for(5, log.log_end_offset) == (5, 4)
+
+
+def test_epoch_start_offset_is_not_updated_if_the_leader_epoch_is_not_bumped():
+    # PartitionTest.testDoNotUpdateEpochStartOffsetIfLeaderEpochIsNotBumped
+    log = Log("t", 0)
+    log.epochs.assign(8, log.log_end_offset)
+    append(log, [b"v1", b"v1"], epoch=8)
+    log.epochs.assign(8, log.log_end_offset)        # makeLeader again, same leader epoch
+    assert log.epochs.entries == [(8, 0)]
