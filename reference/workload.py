@@ -149,14 +149,20 @@ class _Run:
         broken = self.watch.check()
         if broken:
             self.violations.extend(broken)
-            self.stopped = True
+            self.stop()
         else:
             self.sim.schedule(self.config.watch_interval_ms, self.check_durability)
 
     def count(self):
         self.operations += 1
         if self.operations >= self.config.operations:
-            self.stopped = True
+            self.stop()
+
+    def stop(self):
+        """The operations are done (or a watched invariant broke): the faults stop, and so
+        does the run started in ``run``."""
+        self.stopped = True
+        self.sim.halt()
 
     def send(self, producer):
         if self.stopped:
@@ -331,7 +337,7 @@ def run(seed, config=WorkloadConfig(), seams=None, event_budget=None):
     state = _Run(seed, config, seams)
     state.sim.event_budget = event_budget
     state.start()
-    state.cluster.run_until(lambda: state.stopped, timeout_ms=10_000_000)
+    state.cluster.run_for(10_000_000)       # until state.stop() halts it
     state.finish()
     result = check(state.history, require_all_seen=True, tolerate=AT_LEAST_ONCE)
     return Outcome(seed, config, state.history, result, state.violations, state.faults,
@@ -365,7 +371,8 @@ class RetentionOutcome:
 
 def run_retention(seed, seams=None, checks=10, event_budget=None):
     """Retention at work: a replicated partition with small segments takes bursts of records
-    while a follower now and then crashes and returns; every broker applies retention to its
+    (now and then late ones, stamped in the past) while a follower now and then crashes and
+    returns; every broker applies retention to its
     own log every 5 simulated seconds. Returns each replica's offsets after every check, and
     any broken rule (a log start offset above the high watermark, replicas that disagree)."""
     interval = 5_000
@@ -391,8 +398,12 @@ def run_retention(seed, seams=None, checks=10, event_budget=None):
             leader = cluster.leader(TOPIC, 0)
             crashed = [b for b in range(3) if b != leader]
             burst = max(burst, 10)
+        # now and then a burst of late records (a producer replaying old data): segments'
+        # newest timestamps then need not grow from one segment to the next
+        lateness = rng.choice([0, 0, 0, 12_000])
         for i in range(burst):
-            producer.send(TOPIC, b"r%d" % sent, partition=0)
+            producer.send(TOPIC, b"r%d" % sent, partition=0,
+                          timestamp=max(cluster.now - lateness, 0) if lateness else None)
             sent += 1
             cluster.run_for(rng.randint(0, 150))
             if len(crashed) == 2 and i == burst // 2:

@@ -205,3 +205,18 @@ def test_retention_generator_reaches_every_boundary():
         "passes not one after another differ": lambda a: (
             not_chained(*a) != log.deletable_segments(*a)),
     })
+
+
+IN_CLUSTER = "inside a cluster, every replica deletes what Kafka would, and never above the HW"
+
+
+def test_in_the_cluster_kafkas_retention_passes_and_unchained_passes_fail():
+    # late records make segments' newest timestamps go back, so passes that each start from
+    # the first segment delete another amount than Kafka in some seed
+    assert judge("log.deletable_segments", IN_CLUSTER) is None
+    not_chained = props.RETENTION_MISTAKES[0][1]
+    failure = judge("log.deletable_segments", IN_CLUSTER, deletable_segments=not_chained)
+    assert failure is not None and failure.anomaly in ("retention-too-eager", "retention-too-lazy")
+    failure = judge("log.deletable_segments", IN_CLUSTER,
+                    deletable_segments=dict(props.RETENTION_MISTAKES)["deleted-uncommitted"])
+    assert failure is not None and failure.anomaly == "deleted-uncommitted"

@@ -308,11 +308,14 @@ def retention_differential(learner):
                                   examples=400)
 
 
+RETENTION_SEEDS = 40     # about a second with Kafka's rule: stop at the first that fails
+
+
 @prop("log.deletable_segments",
       "inside a cluster, every replica deletes what Kafka would, and never above the HW", 1)
 def retention_in_the_engine(learner):
     seams = REFERENCE.with_rules(deletable_segments=learner.function("deletable_segments"))
-    for seed in range(6):
+    for seed in range(RETENTION_SEEDS):
         replay = (">>> from kafkadojo.reference.workload import run_retention\n"
                   ">>> from kafkadojo.reference.seams import REFERENCE\n"
                   f">>> print(run_retention({seed}, REFERENCE.with_rules("
