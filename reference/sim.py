@@ -6,7 +6,7 @@ so one seed replays one history exactly.
 """
 
 import random
-from heapq import heappop as _pop, heappush as _push
+from heapq import heapify, heappop as _pop, heappush as _push
 
 _NEVER = float("inf")       # a time no event reaches
 
@@ -27,6 +27,10 @@ class StepBudgetExceeded(RuntimeError):
     """The simulation ran more events than its ``event_budget`` allows."""
 
 
+class _Halted(Exception):
+    """Raised by the entry ``halt()`` queues, to end the run in progress."""
+
+
 class Simulator:
     """A discrete-event loop over simulated milliseconds. ``event_budget`` caps the events a
     whole run may take (a grader running a learner's rule sets it: a rule that makes the
@@ -39,6 +43,7 @@ class Simulator:
         self._queue = []
         self._sequence = 0
         self._running = False
+        self._halting = False
         self.events_run = 0
         self.event_budget = event_budget
 
@@ -51,6 +56,19 @@ class Simulator:
         """Run ``callback(*args)`` ``delay_ms`` from now."""
         self._sequence = sequence = self._sequence + 1
         _push(self._queue, (self.now + delay_ms, sequence, callback, args))
+
+    def halt(self):
+        """Called inside an event: the run in progress (``run_until``) ends, returning True,
+        as soon as this event is over, as if its ``until()`` had become true. Cheaper than an
+        ``until`` that would be asked after every event."""
+        if self._running and not self._halting:
+            self._halting = True
+            # Sequence -1 puts it ahead of every other event due now: it runs next.
+            _push(self._queue, (self.now, -1, self._halt_now, ()))
+
+    def _halt_now(self):
+        self._halting = False
+        raise _Halted()
 
     def timer(self, delay_ms, callback, *args):
         """Like ``schedule``, but returns a ``Timer`` whose ``cancel()`` stops the call."""
@@ -113,9 +131,15 @@ class Simulator:
             if time_ms is not None and time_ms > self.now:
                 self.now = time_ms
             return False
+        except _Halted:
+            return True
         finally:
             self.events_run += ran
             self._running = False
+            if self._halting:       # the run ended some other way first: forget the halt
+                self._halting = False
+                queue[:] = [entry for entry in queue if entry[1] != -1]
+                heapify(queue)
 
     def run_for(self, duration_ms, until=None):
         return self.run_until(self.now + duration_ms, until=until)

@@ -149,14 +149,20 @@ class _Run:
         broken = self.watch.check()
         if broken:
             self.violations.extend(broken)
-            self.stopped = True
+            self.stop()
         else:
             self.sim.schedule(self.config.watch_interval_ms, self.check_durability)
 
     def count(self):
         self.operations += 1
         if self.operations >= self.config.operations:
-            self.stopped = True
+            self.stop()
+
+    def stop(self):
+        """The operations are done (or a watched invariant broke): the faults stop, and so
+        does the run started in ``run``."""
+        self.stopped = True
+        self.sim.halt()
 
     def send(self, producer):
         if self.stopped:
@@ -331,7 +337,7 @@ def run(seed, config=WorkloadConfig(), seams=None, event_budget=None):
     state = _Run(seed, config, seams)
     state.sim.event_budget = event_budget
     state.start()
-    state.cluster.run_until(lambda: state.stopped, timeout_ms=10_000_000)
+    state.cluster.run_for(10_000_000)       # until state.stop() halts it
     state.finish()
     result = check(state.history, require_all_seen=True, tolerate=AT_LEAST_ONCE)
     return Outcome(seed, config, state.history, result, state.violations, state.faults,
