@@ -1,5 +1,6 @@
 """Hidden properties: the partition log (lookups, rolling, fetch bounds, retention)."""
 
+import dataclasses
 import inspect
 import textwrap
 
@@ -7,19 +8,14 @@ from hypothesis import strategies as st
 
 from kafkadojo.reference import log
 from kafkadojo.reference.seams import REFERENCE
-from kafkadojo.reference.workload import WorkloadConfig, run_retention
+from kafkadojo.reference.workload import run_retention
 
-from . import Failure, LearnerError, comparable, differential, prop, show_call
-from ..sandbox import safe_repr
-from .engine import EVENT_BUDGET, engine_failure, in_the_engine
+from . import Failure, differential, examples, known_mistakes, prop
+from .engine import EVENT_BUDGET, SCHEDULE, engine_failure, in_the_engine
 
 # Small segments, so that every run rolls dozens of them and reads cross their borders.
 SEGMENT_BYTES = 500
-SMALL_SEGMENTS = WorkloadConfig(operations=300, fault_interval_ms=600,
-                                broker_config={"log.segment.bytes": SEGMENT_BYTES})
-# How a learner replays a failure (shown in feedback on purpose).
-SMALL_SEGMENTS_SOURCE = (f"WorkloadConfig(operations=300, fault_interval_ms=600,\n...     "
-                         f"broker_config={{'log.segment.bytes': {SEGMENT_BYTES}}})")
+SMALL_SEGMENTS = dataclasses.replace(SCHEDULE, broker_config={"log.segment.bytes": SEGMENT_BYTES})
 
 
 # -- known mistakes, named only when an answer is exactly that mistake ---------------------------
@@ -35,58 +31,6 @@ def mutant(function, *replacements):
     namespace = dict(vars(inspect.getmodule(function)))
     exec(compile(source, f"<mistake in {function.__name__}>", "exec"), namespace)  # noqa: S102
     return namespace[function.__name__]
-
-
-def diagnose(mistakes, generic):
-    """``name(args, got)``: the mistake whose answer on ``args`` is ``got``, or ``generic``
-    when none is, or when mistakes of different names would all have answered ``got``."""
-    def name(args, got):
-        names = set()
-        for anomaly, rule in mistakes:
-            try:
-                if comparable(got) == comparable(rule(*args)):
-                    names.add(anomaly)
-            except Exception:       # noqa: BLE001 - a mistake may not run on every input
-                continue
-        return names.pop() if len(names) == 1 else generic
-    return name
-
-
-def diagnosed_examples(learner, function, cases, name):
-    """Fixed cases ``[(args, expected), ...]``; the first wrong answer fails, named by
-    ``name(args, got)``."""
-    for args, expected in cases:
-        call = show_call(function, args)
-        try:
-            got = learner.call(function, *args)
-        except LearnerError as error:
-            kind = error.outcome.kind
-            return Failure(name(args, None) if kind == "raised" else kind, call,
-                           expected=repr(expected), got=error.outcome.describe(),
-                           replay=f">>> {call}")
-        if comparable(got) != comparable(expected):
-            return Failure(name(args, got), call, expected=repr(expected),
-                           got=f"returned {safe_repr(got)}", replay=f">>> {call}")
-    return None
-
-
-def diagnosed_differential(learner, function, reference, strategy, name, generic, examples=200):
-    """``differential``, with the smallest counterexample's anomaly named by
-    ``name(args, got)``. Hypothesis draws the shrunk example last, to report it: the last
-    arguments drawn are the counterexample's."""
-    drawn = []
-
-    def remember(args):
-        drawn.append(args)
-        return args
-    failure = differential(learner, function, reference, strategy.map(remember),
-                           examples=examples, anomaly=generic)
-    if failure is not None and failure.anomaly == generic and drawn:
-        try:
-            failure.anomaly = name(drawn[-1], learner.call(function, *drawn[-1]))
-        except LearnerError:
-            pass
-    return failure
 
 
 # -- largest_lower_bound ----------------------------------------------------------------------
@@ -131,7 +75,7 @@ ROLL_MISTAKES = (
     ("rolls-empty-segment", mutant(log.should_roll, (
         "    if segment_size == 0:\n        return False\n", ""))),
 )
-name_roll = diagnose(ROLL_MISTAKES, "wrong-roll")
+name_roll = known_mistakes(*ROLL_MISTAKES)
 
 
 ROLL_CASES = [
@@ -145,16 +89,16 @@ ROLL_CASES = [
 
 @prop("log.should_roll", "rolls exactly when LogSegment.shouldRoll does", 1)
 def roll_differential(learner):
-    return (diagnosed_examples(learner, "should_roll", ROLL_CASES, name_roll)
-            or diagnosed_differential(learner, "should_roll", log.should_roll, roll_args(),
-                                      name_roll, "wrong-roll", examples=300))
+    return (examples(learner, "should_roll", ROLL_CASES, anomaly="wrong-roll",
+                     diagnose=name_roll)
+            or differential(learner, "should_roll", log.should_roll, roll_args(), examples=300,
+                            anomaly="wrong-roll", diagnose=name_roll))
 
 
 @prop("log.should_roll",
       "inside a cluster with 500-byte segments, under faults, every record stays readable", 1)
 def roll_in_the_engine(learner):
-    return in_the_engine(learner, "should_roll", "should_roll", seeds=range(4),
-                         config=SMALL_SEGMENTS, config_source=SMALL_SEGMENTS_SOURCE)
+    return in_the_engine(learner, "should_roll", "should_roll", config=SMALL_SEGMENTS)
 
 
 # -- fetch_upper_bound ------------------------------------------------------------------------
@@ -187,22 +131,22 @@ FETCH_MISTAKES = (
     ("fetch-at-log-end-out-of-range", mutant(log.fetch_upper_bound, (
         "fetch_offset > log_end_offset", "fetch_offset >= log_end_offset"))),
 )
-name_fetch = diagnose(FETCH_MISTAKES, "wrong-fetch-bound")
+name_fetch = known_mistakes(*FETCH_MISTAKES)
 
 
 @prop("log.fetch_upper_bound", "bounds fetches as Kafka's FetchIsolation does", 1)
 def fetch_differential(learner):
-    return (diagnosed_examples(learner, "fetch_upper_bound", FETCH_CASES, name_fetch)
-            or diagnosed_differential(learner, "fetch_upper_bound", log.fetch_upper_bound,
-                                      fetch_args(), name_fetch, "wrong-fetch-bound",
-                                      examples=300))
+    return (examples(learner, "fetch_upper_bound", FETCH_CASES, anomaly="wrong-fetch-bound",
+                     diagnose=name_fetch)
+            or differential(learner, "fetch_upper_bound", log.fetch_upper_bound, fetch_args(),
+                            examples=300, anomaly="wrong-fetch-bound", diagnose=name_fetch))
 
 
 @prop("log.fetch_upper_bound",
       "inside a cluster under faults, consumers never read an uncommitted record", 1)
 def fetch_in_the_engine(learner):
-    return in_the_engine(learner, "fetch_upper_bound", "fetch_upper_bound", seeds=range(4),
-                         config=SMALL_SEGMENTS, config_source=SMALL_SEGMENTS_SOURCE)
+    return in_the_engine(learner, "fetch_upper_bound", "fetch_upper_bound",
+                         config=SMALL_SEGMENTS)
 
 
 # -- deletable_segments -----------------------------------------------------------------------
@@ -293,19 +237,20 @@ RETENTION_MISTAKES = (
     ("log-start-moved-back", mutant(log.deletable_segments,
         ("return kept, max(log_start_offset, first_kept)", "return kept, first_kept"))),
 )
-name_retention = diagnose(RETENTION_MISTAKES, "wrong-retention")
+name_retention = known_mistakes(*RETENTION_MISTAKES)
 
 
 @prop("log.deletable_segments", "answers the retention examples", 1)
 def retention_examples(learner):
-    return diagnosed_examples(learner, "deletable_segments", RETENTION_CASES, name_retention)
+    return examples(learner, "deletable_segments", RETENTION_CASES, anomaly="wrong-retention",
+                    diagnose=name_retention)
 
 
 @prop("log.deletable_segments", "agrees with UnifiedLog.deleteOldSegments on any log", 1)
 def retention_differential(learner):
-    return diagnosed_differential(learner, "deletable_segments", log.deletable_segments,
-                                  retention_args(), name_retention, "wrong-retention",
-                                  examples=400)
+    return differential(learner, "deletable_segments", log.deletable_segments,
+                        retention_args(), examples=400, anomaly="wrong-retention",
+                        diagnose=name_retention)
 
 
 RETENTION_SEEDS = 40     # about a second with Kafka's rule: stop at the first that fails
