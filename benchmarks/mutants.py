@@ -41,14 +41,16 @@ class Mutant:
     exercise: str           # exercise id, e.g. "log.should_roll"
     function: str           # the function of its solution that the mutant changes
     line: int               # line of that function's source (1 = its def)
+    column: int             # where on that line the mutated code starts
     original: str           # that line, stripped
     change: str             # what the mutation does, e.g. "`<` -> `<=`"
     source: str             # the mutated function's whole source
 
     @property
     def key(self):
-        """Stable across unrelated edits: the function, the line's text and the change."""
-        return f"{self.function}: {self.original} :: {self.change}"
+        """Stable across unrelated edits: the function, the line's text, where on it, and
+        the change."""
+        return f"{self.function}: {self.original} :: {self.change} @{self.column}"
 
 
 # -- the mutation operators ---------------------------------------------------------------------
@@ -77,14 +79,14 @@ class _Mutator(ast.NodeTransformer):
     def __init__(self, target=None):
         self.target = target
         self.offered = 0
-        self.applied = None             # (line, change) once applied
+        self.applied = None             # (line, column, change) once applied
 
     def _choose(self, node, options):
         """``options``: ``(change, make)`` pairs; the node, or its mutant if one is chosen."""
         chosen = node
         for change, make in options:
             if self.offered == self.target:
-                self.applied = (node.lineno, change)
+                self.applied = (node.lineno, node.col_offset, change)
                 chosen = ast.copy_location(make(), node)
             self.offered += 1
         return chosen
@@ -211,9 +213,10 @@ def mutants_of(exercise_id, function):
         if text in seen:
             continue
         seen.add(text)
-        line, change = mutator.applied
-        found.append(Mutant(exercise_id, function.__name__, line, lines[line - 1].strip(),
-                            change, text + "\n"))
+        line, column, change = mutator.applied
+        indent = len(lines[line - 1]) - len(lines[line - 1].lstrip())
+        found.append(Mutant(exercise_id, function.__name__, line, column - indent,
+                            lines[line - 1].strip(), change, text + "\n"))
     return found
 
 
@@ -264,39 +267,55 @@ def grade(mutant):
 
 # Survivors judged equivalent, by Mutant.key: why no input Kafka can produce tells them apart.
 def _equivalent(function, line, changes, why):
+    """``changes``: ``"change @column"`` (the column within the stripped line)."""
     return {f"{function}: {line} :: {change}": why for change in changes}
 
 
 NO_EMPTY_TOPIC = "a topic has at least one partition: Kafka never asks about zero"
 EQUIVALENT = {
     **_equivalent("partition_for_key", "if num_partitions < 1:",
-                  ("1 -> 0", "condition always False", "statement dropped"), NO_EMPTY_TOPIC),
+                  ("1 -> 0 @20", "condition always False @0", "statement dropped @0"),
+                  NO_EMPTY_TOPIC),
     **_equivalent("partition_for_key", 'raise ValueError(f"a topic has at least one partition; '
-                  'got num_partitions={num_partitions}")', ("statement dropped",), NO_EMPTY_TOPIC),
+                  'got num_partitions={num_partitions}")', ("statement dropped @0",), NO_EMPTY_TOPIC),
     **_equivalent("next_high_watermark", "candidate = min(candidate, leader_leo)",
-                  ("statement dropped",),
+                  ("statement dropped @0",),
                   "the leader never sees a follower LEO above its own: a fetch beyond its LEO is "
                   "OFFSET_OUT_OF_RANGE and moves nothing, and a new leader resets its followers' "
                   "state (Partition.updateFollowerFetchState, makeLeader)"),
     **_equivalent("truncation_offset", "if leader_epoch == UNDEFINED_EPOCH:",
-                  ("condition always False", "statement dropped"),
+                  ("condition always False @0", "statement dropped @0"),
                   "an undefined epoch comes with an undefined offset (LeaderEpochFileCache."
                   "endOffsetFor), caught by the branch before; and without this branch the "
                   "follower's own lookup of epoch -1 is undefined too, so the next branch "
                   "returns the same min(leader_end_offset, follower_leo), True"),
     **_equivalent("member_order", "return (0, member.group_instance_id, member.member_id)",
-                  ("0 -> -1",), "static members (-1) still sort before dynamic ones (1)"),
-    **_equivalent("member_order", 'return (1, member.member_id, "")', ("1 -> 2",),
+                  ("0 -> -1 @8",), "static members (-1) still sort before dynamic ones (1)"),
+    **_equivalent("member_order", 'return (1, member.member_id, "")', ("1 -> 2 @8",),
                   "dynamic members (2) still sort after static ones (0)"),
     **_equivalent("range_assign", "for topic in sorted(partitions_per_topic):",
-                  ("`sorted(...)` dropped",),
+                  ("`sorted(...)` dropped @13",),
                   "topics are assigned independently, and each member's list is sorted at the "
                   "end"),
     **_equivalent("range_assign", "return {member_id: sorted(owned) for member_id, owned in "
-                  "assignment.items()}", ("`sorted(...)` dropped",),
+                  "assignment.items()}", ("`sorted(...)` dropped @19",),
                   "topics in sorted order, each a contiguous ascending range: already sorted"),
+    **_equivalent("murmur2", 'k = int.from_bytes(data[i:i + 4], "little")', ("4 -> 5 @30",),
+                  "the fifth byte lands in bits 32-39 of k, and k is only used as "
+                  "(k * M) & MASK, which depends on k mod 2**32 alone"),
+    **_equivalent("deletable_segments", "kept = delete_while(below_log_start, 0)",
+                  ("0 -> -1 @37",),
+                  "from index -1 the pass first looks at segment 0's base offset, which is never "
+                  "above the log start offset (nor the HW), so it steps to index 0 and goes on "
+                  "exactly as from 0"),
+    **_equivalent("valid_claims", "if topic in member.topics and 0 <= partition < "
+                  "partitions_per_topic.get(topic, 0):", ("0 -> -1 @30", "0 -> -1 @79"),
+                  "partition numbers are never negative: -1 <= p and p < -1 answer as 0 <= p and "
+                  "p < 0 do"),
+    **_equivalent("valid_claims", "owners[tp] = at_newest[0]", ("0 -> -1 @23",),
+                  "only reached with exactly one claimant: at_newest[-1] is at_newest[0]"),
     **_equivalent("acks_all_accepted", "return isr_size >= effective_min_isr(min_insync_replicas, "
-                  "replication_factor)", ("arguments 1 and 2 swapped",),
+                  "replication_factor)", ("arguments 1 and 2 swapped @19",),
                   "effective_min_isr is the min() of its two arguments: their order cannot "
                   "matter"),
 }
@@ -324,7 +343,7 @@ def run(exercise_ids, limit, jobs, progress=print):
 def _line(verdict, done, total):
     m = verdict.mutant
     state = "killed " if verdict.killed else ("equival" if m.key in EQUIVALENT else "SURVIVED")
-    return (f"[{done:>4}/{total}] {state} {m.exercise:<34} {m.function}:{m.line} {m.change}"
+    return (f"[{done:>4}/{total}] {state} {m.exercise:<34} {m.function}:{m.line}:{m.column} {m.change}"
             f"  ({verdict.seconds:.1f} s){'  ' + verdict.lost if verdict.killed else ''}")
 
 
@@ -350,7 +369,8 @@ def write_report(verdicts, directory):
             m = verdict.mutant
             why = EQUIVALENT.get(m.key)
             lines.append(f"- {'equivalent' if why else '**gap?**'}: `{m.function}` line {m.line} "
-                         f"`{m.original}`: {m.change}" + (f" ({why})" if why else ""))
+                         f"`{m.original}`: {m.change} at column {m.column}"
+                         + (f" ({why})" if why else ""))
     (directory / "report.md").write_text("\n".join(lines) + "\n")
     (directory / "report.json").write_text(json.dumps(
         [{**asdict(v.mutant), "key": v.mutant.key, "killed": v.killed, "lost": v.lost,
@@ -378,7 +398,7 @@ def main(argv=None):
     if args.list:
         for i in ids:
             for m in exercise_mutants(BY_ID[i], args.max):
-                print(f"{m.exercise:<34} {m.function}:{m.line} {m.change:<32} {m.original}")
+                print(f"{m.exercise:<34} {m.function}:{m.line}:{m.column} {m.change:<32} {m.original}")
         return 0
     start = time.perf_counter()
     verdicts = run(ids, args.max, args.jobs)
