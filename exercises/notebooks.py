@@ -268,15 +268,24 @@ def partitioning():
         4 and the third for 5 to 7. With `partitioner.availability.timeout.ms` set, partitions
         whose broker has not taken a ready batch for that long are left out altogether.
         `next_partition` is that choice; the engine's producer calls it with numbers from the
-        simulator's seeded random generator."""),
+        simulator's seeded random generator.
+
+        Below, a producer sends key-less records to six partitions while it cannot reach
+        broker 0: its requests time out and its partitions' queues grow. Switch adaptive
+        partitioning off and watch broker 0 get its full share of records that cannot be
+        sent; set an availability timeout and watch it get almost none."""),
+        code("pictures.show_sticky_spread()", grade_id="picture_sticky", locked=True),
         *exercise_cells("partitioning.next_partition"),
         md("""
-        ## Watch your rule
+        ## Watch your rules
 
         Pass your own `partition_for_key` to the picture: the bars should not change. If
-        they do, your partitioner disagrees with every Java producer sharing the topic."""),
+        they do, your partitioner disagrees with every Java producer sharing the topic.
+        Then run the slow-broker producer on your `next_partition`."""),
         code("pictures.show_key_spread(partition_rule=partition_for_key)",
              grade_id="picture_yours", locked=True),
+        code("pictures.show_sticky_spread(next_partition=next_partition)",
+             grade_id="picture_sticky_yours", locked=True),
     ]
 
 

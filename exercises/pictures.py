@@ -71,6 +71,67 @@ def show_key_spread(partition_rule=None):
     return widgets.VBox([partitions, hot, out])
 
 
+def sticky_spread(adaptive=True, availability_timeout_ms=0, next_partition=None, seconds=4,
+                  seed=2):
+    """Records without a key, 5 every 5 ms, to 6 partitions led by 3 brokers, while the
+    producer cannot reach broker 0 (its requests time out, its queues grow). Returns
+    ``(counts per partition, the partitions broker 0 leads)``: the built-in partitioner
+    (``next_partition``: yours, or the engine's) decides where each record goes."""
+    rules = {"next_partition": next_partition} if next_partition else {}
+    cluster = Cluster(brokers=3, seed=seed, seams=REFERENCE.with_rules(**rules))
+    cluster.create_topic("orders", partitions=6, replication_factor=1)
+    producer = cluster.producer(
+        acks="1", linger_ms=5, batch_size=2_000, max_in_flight_requests_per_connection=1,
+        partitioner_adaptive_partitioning_enable=adaptive,
+        partitioner_availability_timeout_ms=availability_timeout_ms)
+    for partition in range(6):      # one batch to every partition: now it can weigh them all
+        producer.send("orders", b"hello", partition=partition)
+    producer.flush()
+    cluster.partition_network([producer.node_id], [0])
+    futures = []
+    for _ in range(seconds * 200):
+        futures.extend(producer.send("orders", b"x" * 90) for _ in range(5))
+        cluster.run_for(5)
+    counts = [0] * 6
+    for future in futures:
+        counts[future.partition] += 1
+    return counts, {p for p in range(6) if cluster.leader("orders", p) == 0}
+
+
+def draw_sticky_spread(adaptive=True, availability_timeout_ms=0, next_partition=None):
+    try:
+        counts, slow = sticky_spread(adaptive, availability_timeout_ms, next_partition)
+    except Exception as error:      # noqa: BLE001 - a learner's rule broke the producer: show why
+        return f"<div>the producer stopped: {html.escape(type(error).__name__)}: {html.escape(str(error))}</div>"
+    top = max(counts) or 1
+    rows = []
+    for p, count in enumerate(counts):
+        width = int(300 * count / top)
+        color = LOST if p in slow else COMMITTED
+        rows.append(f'<div style="font:12px monospace">partition {p} '
+                    f'<span style="display:inline-block;width:{width}px;height:10px;'
+                    f'background:{color}"></span> {count}</div>')
+    share = sum(counts[p] for p in slow) / (sum(counts) or 1)
+    note = (f"<div>partitions {sorted(slow)} (red) are led by broker 0, which the producer "
+            f"cannot reach: they got {share:.0%} of the records</div>")
+    return "".join(rows) + note
+
+
+def show_sticky_spread(next_partition=None):
+    import ipywidgets as widgets
+    adaptive = widgets.Checkbox(value=True, description="partitioner.adaptive.partitioning.enable")
+    timeout = widgets.Dropdown(options=[0, 500, 2_000], value=0,
+                               description="partitioner.availability.timeout.ms")
+    out = widgets.HTML()
+
+    def redraw(_=None):
+        out.value = draw_sticky_spread(adaptive.value, timeout.value, next_partition)
+    adaptive.observe(redraw, "value")
+    timeout.observe(redraw, "value")
+    redraw()
+    return widgets.VBox([adaptive, timeout, out])
+
+
 # -- the log: segments rolling, retention deleting -----------------------------------------------
 
 DELETED = "#9a9a9a"

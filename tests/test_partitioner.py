@@ -183,3 +183,13 @@ def test_the_producer_routes_keys_as_kafka_does():
     producer.flush()
     for key, future in futures.items():
         assert future.partition == partition_for_key(key, 7)
+
+
+def test_the_sticky_picture_shows_the_slow_broker_starved_only_by_weighing_queues():
+    from kafkadojo.exercises.pictures import draw_sticky_spread, sticky_spread
+    counts, slow = sticky_spread()
+    uniform, _ = sticky_spread(next_partition=lambda r, n, available, queues:
+                               next_partition(r, n, available, None))
+    assert slow and sum(counts[p] for p in slow) * 3 < sum(uniform[p] for p in slow)
+    assert "led by broker 0" in draw_sticky_spread()
+    assert "the producer stopped: IndexError" in draw_sticky_spread(next_partition=lambda *a: 99)
