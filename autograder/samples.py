@@ -77,12 +77,6 @@ def _bugs():
                mutation=(("segment_size + batch_size > segment_bytes",
                           "segment_size + batch_size >= segment_bytes"),),
                expected_failures=("log.should_roll",)),
-        Sample("log-retention-passes-from-the-start", "log",
-               "each retention pass starts again at the oldest segment (Kafka starts each where "
-               "the one before it stopped): with timestamps that go back, it deletes too little",
-               mutation=(("kept = delete_while(expired, kept)",
-                          "kept = max(kept, delete_while(expired, 0))"),),
-               expected_failures=("log.deletable_segments",)),
         Sample("replication-hw-ignores-followers", "replication",
                "the leader commits whatever it has: acknowledged writes die with it",
                mutation=(("    candidate = min(follower_leos, default=leader_leo)",
