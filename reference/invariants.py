@@ -274,7 +274,8 @@ class DurabilityWatch:
                     violations.append(Violation(
                         "isr-missing-committed", topic, partition,
                         f"leader {reg.leader}'s high watermark is {hw}, but in-sync replica "
-                        f"{replica} holds only the offsets below {log.log_end_offset}: records "
+                        f"{replica}'s log ends at offset {log.log_end_offset}: records "
                         f"{log.log_end_offset}..{hw - 1} count as committed (acks=all "
-                        f"producers were told so) though {replica} could be elected without them"))
+                        f"producers were told so), and {replica} could be elected leader "
+                        f"next without them"))
         return violations

@@ -79,6 +79,11 @@ def test_feedback_names_the_anomaly_and_how_to_replay(graded):
     assert "wrong-high-watermark" in text
     assert ">>> next_high_watermark(" in text
     assert "fault schedule seed" in text and "seams=REFERENCE.with_rules(" in text
+    # the in-cluster failure names its seed, says how many were tried, and replays that one
+    seed = re.search(r"fault schedule seed (\d+) \((the first of the|after seeds? [\d to]+ "
+                     r"passed, of the) (\d+) ", text)
+    assert seed and int(seed.group(3)) >= 40, text
+    assert f">>> print(run({seed.group(1)}, WorkloadConfig(" in text
 
 
 def test_code_that_does_not_load_costs_only_points():

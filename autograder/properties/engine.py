@@ -87,7 +87,9 @@ def in_the_engine(learner, seam, function, seeds=None, config=SCHEDULE, config_s
             kinds += [k for k in outcome.result.anomalies if k not in ("duplicate", "nonmonotonic-send")]
             detail = outcome.result.report(max_per_kind=2, history=outcome.history)
             if outcome.violations:
-                detail = "\n".join(str(v) for v in outcome.violations[:3]) + "\n" + detail
+                broken = "\n".join(str(v) for v in outcome.violations[:3])
+                # the history's own verdict only when it saw something too
+                detail = broken + ("\n" + detail if not outcome.result.valid else "")
             return Failure(kinds[0] if kinds else "invalid", where,
                            expected="no acknowledged record lost, no forked log, every "
                                     "committed record on every in-sync replica",
