@@ -79,22 +79,25 @@ class Learner:
         return outcome.value
 
     def function(self, name, remember=False):
-        """A plain Python callable for the engine's seams. ``remember=True`` answers a call
-        it has seen before from memory: the engine asks its rules the same question many
-        times (an idle follower's fetch, a segment not yet full), the contract makes them
-        pure functions, and every round trip to the sandbox costs more than the engine's
-        own work. (A function that keeps state between calls is caught as such by the
-        differential properties.)"""
-        if not remember:
-            return lambda *args: self.call(name, *args)
-        answers = {}
+        """A plain Python callable for the engine's seams (``remember``: see ``remembered``)."""
+        function = lambda *args: self.call(name, *args)     # noqa: E731
+        return remembered(function) if remember else function
 
-        def remembered(*args):
-            key = repr(args)
-            if key not in answers:
-                answers[key] = self.call(name, *args)
-            return copy.deepcopy(answers[key])
-        return remembered
+
+def remembered(function):
+    """``function`` answering a call it has seen before from memory: the engine asks its
+    rules the same question many times (an idle follower's fetch, a segment not yet full),
+    the contract makes them pure functions, and a round trip to the sandbox costs more than
+    the engine's own work. (A function that keeps state between calls is caught as such by
+    the differential properties.)"""
+    answers = {}
+
+    def remembering(*args):
+        key = repr(args)
+        if key not in answers:
+            answers[key] = function(*args)
+        return copy.deepcopy(answers[key])
+    return remembering
 
 
 def plain(value):

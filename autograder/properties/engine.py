@@ -17,7 +17,7 @@ from kafkadojo.reference.seams import REFERENCE
 from kafkadojo.reference.sim import StepBudgetExceeded
 from kafkadojo.reference.workload import WorkloadConfig, run
 
-from . import Failure, LearnerError
+from . import Failure, LearnerError, remembered
 
 # Kafka's durability rules, watched while the faults run (invariants.DurabilityWatch).
 WATCH_MS = 50
@@ -71,7 +71,7 @@ def in_the_engine(learner, seam, function, seeds=None, config=SCHEDULE, config_s
     ``function`` plugged into ``seam``; the first schedule that loses an acknowledged write,
     forks the log or breaks an invariant fails, and the feedback names its seed.
     ``config_source`` is how the replay spells ``config`` (built from it when None)."""
-    seams = REFERENCE.with_rules(**{seam: learner.function(function, remember=True)})
+    seams = REFERENCE.with_rules(**{seam: remembered(learner.function(function))})
     if seeds is None:
         seeds = seed_count(seam)
     seeds = list(range(seeds) if isinstance(seeds, int) else seeds)
