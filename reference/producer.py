@@ -11,6 +11,7 @@ a retry can duplicate records. That is at-least-once; the idempotent producer co
 """
 
 from collections import deque
+from functools import partial
 
 from . import errors
 from .client import Client
@@ -408,7 +409,9 @@ class Producer(Client):
     # -- sending batches -----------------------------------------------------------------
     def drain(self, key):
         queue = self.ready.get(key)
-        in_flight = self.in_flight.setdefault(key, [])
+        in_flight = self.in_flight.get(key)
+        if in_flight is None:
+            in_flight = self.in_flight[key] = []
         while queue and len(in_flight) < self.max_in_flight:
             metadata = self.topics.get(key[0])
             leader = metadata.leaders[key[1]] if metadata else -1
@@ -438,10 +441,10 @@ class Producer(Client):
                               _REFUSED)
             return
         in_flight.append(batch)
-        keys = batch.keys if any(k is not None for k in batch.keys) else None
+        keys = batch.keys if batch.keys.count(None) != len(batch.keys) else None
         respond = None
         if self.acks != 0:
-            respond = lambda response: self.on_produce_response(batch, attempt, response)
+            respond = partial(self.on_produce_response, batch, attempt)
         self.net.send(self, broker, broker.handle_produce, self, batch.topic, batch.partition,
                       keys, batch.values, batch.timestamps, batch.headers, self.acks,
                       self.config["request.timeout.ms"], respond)
@@ -487,7 +490,10 @@ class Producer(Client):
         if batch.done:
             return
         key = (batch.topic, batch.partition)
-        self.ready.setdefault(key, deque()).appendleft(batch)
+        queue = self.ready.get(key)
+        if queue is None:
+            queue = self.ready[key] = deque()
+        queue.appendleft(batch)
         self.drain(key)
 
     def finish(self, batch, base_offset, error):
@@ -509,11 +515,12 @@ class Producer(Client):
                     # The broker crashed: its OS reset the connection, so we know now.
                     self.on_produce_response(batch, batch.attempts, _RESET)
         for key, queue in self.ready.items():
-            for batch in list(queue):
-                if now - batch.created_ms >= delivery_timeout:
-                    queue.remove(batch)
-                    self.finish(batch, -1, errors.RequestTimedOutError(
-                        f"expired after delivery.timeout.ms={delivery_timeout} waiting to be sent"))
+            # Every 100 ms, every queued batch: find the expired ones first, cheaply.
+            expired = [batch for batch in queue if now - batch.created_ms >= delivery_timeout]
+            for batch in expired:
+                queue.remove(batch)
+                self.finish(batch, -1, errors.RequestTimedOutError(
+                    f"expired after delivery.timeout.ms={delivery_timeout} waiting to be sent"))
         if self.expire_metadata_request(now, request_timeout):
             self.request_metadata()
         if not self.closed or self.unfinished:

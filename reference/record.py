@@ -39,6 +39,13 @@ def record_size(key, value, headers=()):
     return size
 
 
+def _total_length(items):
+    """The summed lengths of the items that are not None (every batch's size needs it)."""
+    if None in items:
+        return sum(len(item) for item in items if item is not None)
+    return sum(map(len, items))
+
+
 class RecordBatch:
     """Records appended together, with consecutive offsets from ``base_offset``.
 
@@ -64,9 +71,9 @@ class RecordBatch:
 
     def _estimate_size(self):
         size = BATCH_OVERHEAD_BYTES + RECORD_OVERHEAD_BYTES * len(self.values)
-        size += sum(len(v) for v in self.values if v is not None)
+        size += _total_length(self.values)
         if self.keys is not None:
-            size += sum(len(k) for k in self.keys if k is not None)
+            size += _total_length(self.keys)
         if self.headers is not None:
             size += sum(record_size(None, None, h) - RECORD_OVERHEAD_BYTES for h in self.headers)
         return size

@@ -167,6 +167,7 @@ class Network:
         self._last_arrival = {}   # (source, destination) -> when its last message arrives
         self.messages_sent = 0
         self.messages_lost = 0
+        self._deliver_call = self._deliver      # bound once: every message is queued with it
 
     def send(self, source, destination, handler, *args):
         self.messages_sent += 1
@@ -186,7 +187,7 @@ class Network:
         last_arrival[link] = arrival
         # sim.schedule(arrival - now, self._deliver, ...), without the extra call
         sim._sequence = sequence = sim._sequence + 1
-        _push(sim._queue, (arrival, sequence, self._deliver, (
+        _push(sim._queue, (arrival, sequence, self._deliver_call, (
             link[0], destination, destination.incarnation, handler, args)))
 
     def _deliver(self, source_id, destination, incarnation, handler, args):
