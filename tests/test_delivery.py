@@ -93,7 +93,7 @@ class InProcessLearner:
     def call(self, name, *args):
         return self.functions[name](*args)
 
-    def function(self, name):
+    def function(self, name, remember=False):
         return self.functions[name]
 
 
@@ -184,14 +184,16 @@ def test_the_plan_is_crashed_at_every_step_of_every_application_shape():
 
 @pytest.mark.parametrize("got, anomaly", [
     ({("t", 0): 41}, "off-by-one-commit"),
+    ({("t", 0): 40}, "first-record-commit"),
     ({0: 42}, "partition-only-key"),
-    ({("t", 0): 43}, "wrong-committed-offset"),
-    ([(("t", 0), 42)], "wrong-committed-offset"),
-    ({}, "wrong-committed-offset"),
+    ({("t", 0): 43}, None),
+    ([(("t", 0), 42)], None),
+    ({}, None),
 ])
 def test_committed_offsets_mistakes_are_named_only_when_they_are_that_mistake(got, anomaly):
     from kafkadojo.autograder.properties.offsets import commit_mistake
-    assert commit_mistake([Record("t", 0, 41, None, b"", 0)], got) == anomaly
+    batch = [Record("t", 0, 39, None, b"", 0), Record("t", 0, 41, None, b"", 0)]
+    assert commit_mistake(batch, got) == anomaly
 
 
 def test_committed_offsets_is_judged_on_batches_kafka_returns_at_their_edges():
@@ -229,7 +231,7 @@ def test_lag_is_negative_past_the_high_watermark_as_kafka_prints_it():
     clamped = lag(InProcessLearner(partition_lag=lambda hw, c: None if c is None else max(0, hw - c)))
     assert clamped.anomaly == "clamped-lag"
     assert lag_mistake(100, 60, -40) == "reversed-lag" and lag_mistake(100, None, 0) == "lag-without-commit"
-    assert lag_mistake(100, 60, 41) == "wrong-lag"
+    assert lag_mistake(100, 60, 41) is None                     # the generic wrong-lag
 
 
 def test_a_run_reports_what_it_left_uncommitted():
@@ -238,3 +240,23 @@ def test_a_run_reports_what_it_left_uncommitted():
     assert outcome.uncommitted == [(0, 7, 8), (1, 3, 4)]
     assert run_delivery(AT_LEAST_ONCE).uncommitted == []
     assert run_delivery(AT_MOST_ONCE, crash_at=[(5, "after")]).uncommitted == []
+
+
+def test_committed_offsets_feedback_names_the_mistake_and_accepts_any_mapping():
+    from collections import defaultdict
+    from kafkadojo.autograder.properties.offsets import committed
+    by_partition = committed(InProcessLearner(committed_offsets=lambda records: {
+        r.partition: r.offset + 1 for r in records}))
+    assert by_partition.anomaly == "partition-only-key"
+    last_processed = committed(InProcessLearner(committed_offsets=lambda records: {
+        (r.topic, r.partition): r.offset for r in records}))
+    assert last_processed.anomaly == "off-by-one-commit"
+    first_record = committed(InProcessLearner(committed_offsets=lambda records: dict(reversed([
+        ((r.topic, r.partition), r.offset + 1) for r in records]))))
+    # Shrunk to two records of one partition, the first record + 1 is also the last record:
+    # two mistakes give that answer, so neither is named.
+    assert first_record.anomaly == "wrong-committed-offset"
+    assert "partition=0, offset=0" in first_record.counterexample
+    as_defaultdict = InProcessLearner(committed_offsets=lambda records: defaultdict(
+        int, committed_offsets(records)))
+    assert committed(as_defaultdict) is None

@@ -8,8 +8,7 @@ from kafkadojo.reference import delivery, monitoring
 from kafkadojo.reference.record import Record
 from kafkadojo.reference.seams import REFERENCE
 
-from . import Failure, LearnerError, comparable, differential, prop, show_call
-from ..sandbox import safe_repr
+from . import Failure, differential, examples, known_mistakes, prop
 from .engine import EVENT_BUDGET, engine_failure
 
 
@@ -32,46 +31,40 @@ def batches(draw):
     return (records,)
 
 
+def _last_processed(records):
+    return {(r.topic, r.partition): r.offset for r in records}
+
+
+def _first_processed_plus_one(records):
+    return {(r.topic, r.partition): r.offset + 1 for r in reversed(records)}
+
+
+_OFFSET_MISTAKES = known_mistakes(("off-by-one-commit", _last_processed),
+                                  ("first-record-commit", _first_processed_plus_one))
+
+
 def commit_mistake(records, got):
     """The anomaly a wrong ``committed_offsets(records)`` answer shows, named only when the
-    answer is that mistake."""
-    expected = delivery.committed_offsets(records)
-    if not isinstance(got, dict) or not expected:
-        return "wrong-committed-offset"
-    if got and all(isinstance(key, int) for key in got):
+    answer is that mistake's and no other's (else None: the generic wrong-committed-offset)."""
+    if isinstance(got, dict) and got and all(isinstance(key, int) for key in got):
         return "partition-only-key"
-    if set(got) == set(expected) and all(got[k] == expected[k] - 1 for k in expected):
-        return "off-by-one-commit"
-    return "wrong-committed-offset"
-
-
-def diagnosed_examples(learner, function, cases, mistake):
-    """Fixed cases ``[(args, expected), ...]``: the first wrong answer fails with the anomaly
-    ``mistake(*args, got)`` names."""
-    for args, expected in cases:
-        call = show_call(function, args)
-        try:
-            got = learner.call(function, *args)
-        except LearnerError as error:
-            kind = error.outcome.kind
-            return Failure(mistake(*args, None) if kind == "raised" else kind, call,
-                           expected=repr(expected), got=error.outcome.describe(),
-                           replay=f">>> {call}")
-        if comparable(got) != comparable(expected):
-            return Failure(mistake(*args, got), call, expected=repr(expected),
-                           got=f"returned {safe_repr(got)}", replay=f">>> {call}")
-    return None
+    return _OFFSET_MISTAKES((records,), None, got)
 
 
 @prop("offsets.committed_offsets", "commits the last processed offset + 1 per partition", 1)
 def committed(learner):
     two_topics = [Record("t", 0, 3, None, b"v", 0), Record("u", 0, 8, None, b"v", 0)]
-    failure = diagnosed_examples(learner, "committed_offsets", [
+
+    def diagnose(args, expected, got):
+        return commit_mistake(*args, got)
+    failure = examples(learner, "committed_offsets", [
         (([Record("t", 0, 41, None, b"v", 0)],), {("t", 0): 42}),
         (([],), {}),
-        ((two_topics,), {("t", 0): 4, ("u", 0): 9})], commit_mistake)
+        ((two_topics,), {("t", 0): 4, ("u", 0): 9})],
+        anomaly="wrong-committed-offset", diagnose=diagnose)
     return failure or differential(learner, "committed_offsets", delivery.committed_offsets,
-                                   batches(), anomaly="wrong-committed-offset")
+                                   batches(), anomaly="wrong-committed-offset",
+                                   diagnose=diagnose)
 
 
 # -- plan_batch: the poll loop in the engine, crashed at every step ------------------------------
@@ -106,7 +99,7 @@ def _run(learner_seams, guarantee, crash_at, shape):
         return Failure("malformed-plan", _where(guarantee, crash_at, shape),
                        expected="steps ('process', record) for the batch's records and "
                                 "('commit', {(topic, partition): offset})",
-                       got=str(error), replay=_replay(guarantee, crash_at, shape))
+                       got=f"PlanError: {error}", replay=_replay(guarantee, crash_at, shape))
     except Exception as error:      # noqa: BLE001 - judged by engine_failure
         return engine_failure(error, _where(guarantee, crash_at, shape),
                               _replay(guarantee, crash_at, shape))
@@ -154,7 +147,8 @@ def _reference_steps(guarantee, shape_index):
 
 
 def _holds_under_every_crash(learner, guarantee):
-    seams = REFERENCE.with_rules(plan_batch=learner.function("plan_batch"))
+    # Every crash replays the batches before it: the same questions, answered from memory.
+    seams = REFERENCE.with_rules(plan_batch=learner.function("plan_batch", remember=True))
     for index, shape in enumerate(SHAPES):
         clean = _run(seams, guarantee, None, shape)
         failure = clean if isinstance(clean, Failure) else _judge(clean, guarantee, None, shape)
@@ -187,14 +181,15 @@ def at_least_once(learner):
 # -- partition_lag ---------------------------------------------------------------------------------
 
 def lag_mistake(high_watermark, committed_offset, got):
-    """The anomaly a wrong ``partition_lag`` answer shows, named only when it is that one."""
+    """The anomaly a wrong ``partition_lag`` answer shows, named only when it is that one
+    (else None: the generic wrong-lag)."""
     if committed_offset is None:
         return "lag-without-commit"
     if committed_offset > high_watermark and got == 0:
         return "clamped-lag"
     if got == committed_offset - high_watermark and got != 0:
         return "reversed-lag"
-    return "wrong-lag"
+    return None
 
 
 @st.composite
@@ -210,9 +205,10 @@ def lag_arguments(draw):
 
 @prop("offsets.partition_lag", "agrees with kafka-consumer-groups' LAG column", 1)
 def lag(learner):
-    failure = diagnosed_examples(learner, "partition_lag", [
-        ((100, 60), 40), ((100, None), None), ((7, 7), 0), ((40, 45), -5)], lag_mistake)
-    if failure:
-        return failure
-    return differential(learner, "partition_lag", monitoring.partition_lag, lag_arguments(),
-                        anomaly="wrong-lag")
+    def diagnose(args, expected, got):
+        return lag_mistake(*args, got)
+    failure = examples(learner, "partition_lag", [
+        ((100, 60), 40), ((100, None), None), ((7, 7), 0), ((40, 45), -5)],
+        anomaly="wrong-lag", diagnose=diagnose)
+    return failure or differential(learner, "partition_lag", monitoring.partition_lag,
+                                   lag_arguments(), anomaly="wrong-lag", diagnose=diagnose)
