@@ -141,6 +141,25 @@ def test_range_assignor_giving_the_extra_partitions_to_the_last_members_is_not_a
     assert failure is not None and failure.anomaly == "wrong-member-order", failure
 
 
+def test_other_classes_with_the_contracts_meaning_are_right():
+    """A defaultdict where a dict is promised, tuples where lists are: the same answer."""
+    defaultdict_offsets = learner_module("offsets", (
+        "from collections import defaultdict\n"
+        "_kafka_committed_offsets = committed_offsets\n\n\n"
+        "def committed_offsets(records):\n"
+        "    offsets = defaultdict(int)\n"
+        "    offsets.update(_kafka_committed_offsets(records))\n"
+        "    return offsets\n"))
+    failure, _ = check(defaultdict_offsets, "offsets.committed_offsets", "commits")
+    assert failure is None, failure
+    tuples = learner_module("groups", (
+        "_kafka_range_assign = range_assign\n\n\n"
+        "def range_assign(members, partitions_per_topic):\n"
+        "    return {m: tuple(ps) for m, ps in _kafka_range_assign(members, partitions_per_topic).items()}\n"))
+    failure, _ = check(tuples, "groups.range_assign", "gives")
+    assert failure is None, failure
+
+
 def test_revocations_in_any_order_and_type_are_right():
     as_set = learner_module("groups", (
         "def partitions_to_revoke(owned, assigned):\n"
