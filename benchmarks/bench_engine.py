@@ -195,13 +195,13 @@ def worker(root, workload, count):
     print(json.dumps({"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall}))
 
 
-def baseline_engine(folder):
-    """The engine of commit BASELINE, unpacked under ``folder`` as an importable
+def baseline_engine(folder, revision=BASELINE):
+    """The engine of commit ``revision``, unpacked under ``folder`` as an importable
     ``kafkadojo`` package; None if git or the commit is not there."""
     source = Path(folder) / "source"
     source.mkdir()
     try:
-        archive = subprocess.run(["git", "-C", str(REPOSITORY), "archive", BASELINE],
+        archive = subprocess.run(["git", "-C", str(REPOSITORY), "archive", revision],
                                  capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
     except (OSError, subprocess.CalledProcessError):
