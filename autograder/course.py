@@ -43,7 +43,9 @@ class Course:
             shutil.rmtree(root)
         root.mkdir(parents=True)
         shutil.copy(NOTEBOOKS / "nbgrader_config.py", root)
-        shutil.copytree(NOTEBOOKS / "source", root / "source")
+        # The notebooks only: a folder of hidden files (an old .hypothesis/) is no course material.
+        shutil.copytree(NOTEBOOKS / "source", root / "source",
+                        ignore=shutil.ignore_patterns(".*", "__pycache__"))
         course = cls(root)
         if allow_unisolated or (allow_unisolated is None and not isolation().tamper_proof):
             course.allow_unisolated()
