@@ -6,7 +6,7 @@ seed in eight before ``DurabilityWatch``), so a property runs many seeds and sto
 first that fails. The count is FIXED, never "as many as time allows": a grade must not
 depend on how fast or how busy the grading machine is. It is derived from the time a
 correct rule may take, so a faster engine buys more seeds: re-measure
-``SECONDS_PER_SCHEDULE`` with ``calibrate()`` after the engine gets faster, and every
+``SECONDS_PER_SCHEDULE`` with ``calibrate_all()`` after the engine gets faster, and every
 property gets the seeds its share now affords.
 """
 
@@ -43,9 +43,11 @@ EVENT_BUDGET = 300_000
 # (grader.EXERCISE_BUDGET_S), which leaves a slow but correct learner's rule ample room.
 IN_CLUSTER_SHARE_S = 3.0
 # One schedule with a correct rule answered from its sandbox, per seam, measured with
-# calibrate(seam, config) on the 2-core reference machine. The rule's round trips to its
-# sandbox dominate: the engine asks next_high_watermark about 600 times a schedule,
-# truncation_offset about 8 times. Re-measure when the engine or the sandbox gets faster.
+# calibrate_all() on the 2-core reference machine while it was busy (load about 4): an idle
+# one takes about half, so a course grades well inside its 30 s. The rule's round trips to
+# its sandbox dominate: the engine asks next_high_watermark about 600 questions a schedule
+# (370 different ones: answers are remembered), truncation_offset about 8. Re-measure when
+# the engine or the sandbox gets faster.
 SECONDS_PER_SCHEDULE = {
     "next_high_watermark": 0.075,
     "truncation_offset": 0.045,
@@ -67,9 +69,10 @@ def seed_count(seam, share_s=IN_CLUSTER_SHARE_S):
 
 
 def in_the_engine(learner, seam, function, seeds=None, config=SCHEDULE, config_source=None):
-    """Run fault schedules (seeds ``0 .. seed_count(seam) - 1``, or the seeds given) with the learner's
-    ``function`` plugged into ``seam``; the first schedule that loses an acknowledged write,
-    forks the log or breaks an invariant fails, and the feedback names its seed.
+    """Run fault schedules (seeds ``0 .. seed_count(seam) - 1``, or the seeds given) with
+    the learner's ``function`` plugged into ``seam``; the first schedule that loses an
+    acknowledged write, forks the log or breaks an invariant fails, and the feedback names
+    its seed.
     ``config_source`` is how the replay spells ``config`` (built from it when None)."""
     seams = REFERENCE.with_rules(**{seam: remembered(learner.function(function))})
     if seeds is None:
@@ -156,3 +159,16 @@ def calibrate(seam, config=SCHEDULE, seeds=10):
         for seed in range(seeds):
             run(seed, config, seams=seams, event_budget=EVENT_BUDGET)
         return (time.perf_counter() - start) / seeds
+
+
+def calibrate_all(seeds=10):
+    """``SECONDS_PER_SCHEDULE`` as this machine measures it, for each property's schedule:
+    ``python -c "from kafkadojo.autograder.properties.engine import calibrate_all as c; c()"``."""
+    from .log import SMALL_SEGMENTS
+    schedules = {"next_high_watermark": SCHEDULE, "truncation_offset": LEADER_CHANGES,
+                 "elect_leader": LEADER_CHANGES, "should_roll": SMALL_SEGMENTS,
+                 "fetch_upper_bound": SMALL_SEGMENTS}
+    measured = {seam: round(calibrate(seam, config, seeds), 3) for seam, config in schedules.items()}
+    for seam, seconds in measured.items():
+        print(f"    {seam!r}: {seconds},")
+    return measured
