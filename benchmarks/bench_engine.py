@@ -123,6 +123,7 @@ def engine_produce(n, batched):
 def engine_consume(n, one_per_call):
     cluster = engine_cluster()
     producer = cluster.producer(acks="all")
+    producer.send("bench", VALUE).get()         # the producer learns the topic's metadata
     producer.send_many("bench", [VALUE] * n)
     producer.flush()
     consumer = cluster.consumer(auto_offset_reset="earliest")
@@ -130,7 +131,7 @@ def engine_consume(n, one_per_call):
     start = time.perf_counter()
     got = 0
     limit = 1 if one_per_call else None
-    while got < n:
+    while got < n + 1:
         records = consumer.poll(100, max_records=limit)
         if not records:
             break
