@@ -314,6 +314,12 @@ EQUIVALENT = {
                   "p < 0 do"),
     **_equivalent("valid_claims", "owners[tp] = at_newest[0]", ("0 -> -1 @23",),
                   "only reached with exactly one claimant: at_newest[-1] is at_newest[0]"),
+    **_equivalent("deletable_segments", "kept = delete_while(below_log_start, 0)",
+                  ("0 -> -1 @37",),
+                  "starting at segment -1 (the last), the log start pass first looks at segment "
+                  "0's base offset, which is never above the high watermark nor the log start "
+                  "offset (Kafka's log start is at least its first segment's base offset, "
+                  "LogLoader), so it just steps to segment 0; that pass ignores the byte count"),
     **_equivalent("acks_all_accepted", "return isr_size >= effective_min_isr(min_insync_replicas, "
                   "replication_factor)", ("arguments 1 and 2 swapped @19",),
                   "effective_min_isr is the min() of its two arguments: their order cannot "
