@@ -75,35 +75,6 @@ def test_every_named_mistake_fails_each_pure_property_under_its_name(exercise, f
     assert any(named)
 
 
-def test_the_old_longest_run_rule_fails_with_a_named_anomaly():
-    # the engine before issue 10: the longest of three runs, each from the first segment
-    def longest_run(segments, log_start_offset, high_watermark, log_end_offset, now_ms,
-                    retention_ms, retention_bytes):
-        def run(deletable):
-            count, remaining = 0, sum(size for _, size, _ in segments)
-            for i, (_, size, stamp) in enumerate(segments):
-                is_last = i == len(segments) - 1
-                end = log_end_offset if is_last else segments[i + 1][0]
-                if (end > high_watermark or (is_last and size == 0)
-                        or not deletable(i, size, stamp, remaining)):
-                    break
-                count, remaining = count + 1, remaining - size
-            return count
-        passes = [lambda i, size, stamp, remaining:
-                  i + 1 < len(segments) and segments[i + 1][0] <= log_start_offset]
-        if retention_ms >= 0:
-            passes.append(lambda i, size, stamp, remaining: now_ms - stamp > retention_ms)
-        if retention_bytes >= 0:
-            passes.append(lambda i, size, stamp, remaining: remaining - size >= retention_bytes)
-        count = max(run(p) for p in passes)
-        first_kept = segments[count][0] if count < len(segments) else log_end_offset
-        return count, max(log_start_offset, first_kept)
-
-    for name in PURE["log.deletable_segments"]:
-        failure = judge("log.deletable_segments", name, deletable_segments=longest_run)
-        assert failure is not None and failure.anomaly == "retention-passes-not-sequential"
-
-
 def test_a_kafka_should_roll_port_is_never_marked_wrong():
     # LogSegment.shouldRoll as Kafka writes it (rollJitterMs 0, indexes never full): no
     # special case for an empty segment, which only the size check would roll

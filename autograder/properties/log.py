@@ -216,6 +216,7 @@ RETENTION_CASES = [
     (([(0, 100, 1_000), (10, 100, 2_000)], 5, 15, 15, 0, -1, -1), (0, 5)),
 ]
 RETENTION_MISTAKES = (
+    # the engine's rule before issue 10: the longest of three runs, each from the oldest segment
     ("retention-passes-not-sequential", mutant(log.deletable_segments,
         ("kept = delete_while(over_retention_bytes, kept)",
          "kept = max(kept, delete_while(over_retention_bytes, 0))"),
