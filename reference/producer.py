@@ -334,8 +334,9 @@ class Producer(Client):
             future = self.send(topic, chunk[0], partition=partition)
             batch = future.batch
             rest = chunk[1:]
-            if batch.closed:
-                # the first record filled a batch already: the rest one by one
+            if batch.closed or topic not in self.topics:
+                # the first record filled a batch already, or waits for the topic's metadata
+                # in a placeholder of its own: the rest one by one
                 for value in rest:
                     future = self.send(topic, value, partition=partition)
                 futures.append(future)

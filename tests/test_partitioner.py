@@ -193,3 +193,14 @@ def test_the_sticky_picture_shows_the_slow_broker_starved_only_by_weighing_queue
     assert slow and sum(counts[p] for p in slow) * 3 < sum(uniform[p] for p in slow)
     assert "led by broker 0" in draw_sticky_spread()
     assert "the producer stopped: IndexError" in draw_sticky_spread(next_partition=lambda *a: 99)
+
+
+def test_send_many_before_the_metadata_is_known_sends_every_record():
+    cluster = Cluster(brokers=1, seed=5)
+    cluster.create_topic("t", partitions=3, replication_factor=1)
+    producer = cluster.producer(acks="1", batch_size=1_000)
+    futures = producer.send_many("t", [b"v%03d" % i for i in range(500)])
+    producer.flush()
+    assert all(f.succeeded for f in futures)
+    assert producer.records_sent == 500
+    assert sum(cluster.log(0, "t", p).log_end_offset for p in range(3)) == 500
