@@ -133,11 +133,13 @@ EXERCISES = (
     Exercise("groups", assignors.sticky_assign, points=3, seam="sticky_assign",
              helpers=(assignors.valid_claims,), needs=("member_order",),
              internals=(assignors._constrained_sticky, assignors._general_sticky,
-                        assignors._unbalancing_partition), hints=(
+                        assignors._give, assignors._fewest, assignors._earlier_owners,
+                        assignors._spread, assignors._Balance), hints=(
                  "First decide which previous claims count (valid_claims).",
                  "Same subscription for everyone: quotas P // C and P // C + 1; keep up to "
                  "the quota, then deal the rest round robin to the members under it.",
-                 "Different subscriptions: hand out, then move partitions from a member to an "
+                 "Different subscriptions: keep the valid claims, hand each other partition to "
+                 "the eligible member with the fewest, then move partitions from a member to an "
                  "eligible one with two fewer until none can move.")),
     Exercise("groups", assignors.partitions_to_revoke, points=2, seam="partitions_to_revoke"),
     # -- offsets and delivery semantics -------------------------------------------------------

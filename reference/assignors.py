@@ -7,9 +7,12 @@ Kafka's ``RangeAssignor`` and ``RoundRobinAssignor`` (without rack awareness).
 
 The sticky assignors (``StickyAssignor``, ``CooperativeStickyAssignor``) also look at what
 each member owned before: balance first, then keep as many partitions where they were as
-balance allows. Among equally good answers Kafka's choice depends on Java hash-map order,
-so Kafka (and its own tests) judge sticky assignments by those properties; ours makes its
-choices in member order and partition order.
+balance allows. With one subscription for all (ConstrainedAssignmentBuilder) Kafka's choice
+among equally good answers depends on Java hash-map order, so Kafka (and its own tests)
+judge sticky assignments by those properties; ours makes its choices in member order and
+partition order. With different subscriptions (GeneralAssignmentBuilder) Kafka's choices
+are by partition count and member id, and so are ours, except where Kafka takes any
+element of a hash set (we take the lowest-numbered partition).
 
 The assignor also fixes the rebalance protocol (``REBALANCE_PROTOCOL``). Under the eager
 one every member gives up everything before the leader assigns. Under the cooperative one
@@ -102,9 +105,12 @@ def valid_claims(members, partitions_per_topic):
 
 def sticky_assign(members, partitions_per_topic):
     """Kafka's StickyAssignor: every subscribed partition to one subscribed member, balanced
-    (counts differ by at most one when all subscribe to the same topics; otherwise no
-    partition could move to an eligible member with two fewer), keeping as many partitions
-    with their valid previous owners (``valid_claims``) as that balance allows."""
+    as Kafka's isBalanced judges it (no partition could move to a member subscribed to its
+    topic that has two fewer partitions than its owner; with one subscription for all, the
+    counts differ by at most one), and sticky: with one subscription for all, as many
+    partitions stay with their valid previous owners (``valid_claims``) as that balance
+    allows; with different subscriptions, nothing moves when the valid claims already give
+    every partition an owner and are balanced."""
     ordered = sorted(members, key=member_order)
     partitions = sorted((t, p) for t in {t for m in members for t in m.topics if t in partitions_per_topic}
                         for p in range(partitions_per_topic[t]))
@@ -158,38 +164,137 @@ def _constrained_sticky(ordered, partitions, owners):
 
 
 def _general_sticky(ordered, partitions, owners):
-    """Different subscriptions: keep the valid claims, hand out the rest to the eligible
-    member with fewest partitions (hardest-to-place partitions first), then move partitions
-    from a member to an eligible one with at least two fewer until none can move."""
-    rank = {m.member_id: i for i, m in enumerate(ordered)}
-    eligible = {tp: [m.member_id for m in ordered if tp[0] in m.topics] for tp in partitions}
+    """Different subscriptions, as Kafka's GeneralAssignmentBuilder (without racks). Keep
+    the valid claims. Walk the partitions topic by topic, the topics with the fewest
+    subscribers first, and hand each unclaimed one to the eligible member with the fewest
+    partitions (ties: the smaller member id). Then balance (``_reassign``): first only the
+    partitions just handed out, then all of them. If that did not make the counts more even
+    (``_spread``), Kafka keeps the assignment from before the moves."""
+    eligible = {t: sorted(m.member_id for m in ordered if t in m.topics) for t, _ in partitions}
     assignment = {m.member_id: [] for m in ordered}
-    for tp, owner in owners.items():
-        assignment[owner].append(tp)
-    for tp in sorted((tp for tp in partitions if tp not in owners),
-                     key=lambda tp: (len(eligible[tp]), tp)):
-        target = min(eligible[tp], key=lambda m: (len(assignment[m]), rank[m]))
-        assignment[target].append(tp)
-    while True:
-        move = _unbalancing_partition(ordered, assignment, eligible, owners, rank)
-        if move is None:
-            break
-        tp, source, target = move
-        assignment[source].remove(tp)
-        assignment[target].append(tp)
+    owner = {}
+    for tp, member_id in owners.items():
+        _give(tp, member_id, assignment, owner)
+    order = sorted(partitions, key=lambda tp: (len(eligible[tp[0]]), tp))
+    unclaimed = [tp for tp in order if tp not in owners]
+    for tp in unclaimed:
+        _give(tp, _fewest(eligible[tp[0]], assignment), assignment, owner)
+    # Only partitions that another member could read, and members whose partitions could
+    # change, take part in balancing.
+    capacity = {m.member_id: sum(1 for t, _ in partitions if t in m.topics) for m in ordered}
+    members = [m for m in sorted(assignment) if len(assignment[m]) < capacity[m]
+               or any(len(eligible[t]) > 1 for t, _ in assignment[m])]
+    movable = [tp for tp in order if len(eligible[tp[0]]) > 1]
+    balance = _Balance(assignment, owner, eligible, capacity, members, _earlier_owners(ordered))
+    before = {m: list(owned) for m, owned in assignment.items()}
+    # Kafka first tries to balance by moving only the new partitions, unless a member
+    # still claims partitions of a topic it left (those must be revoked anyway).
+    if not any(t in eligible and t not in m.topics for m in ordered for t, _ in m.owned):
+        balance.reassign([tp for tp in unclaimed if tp in movable])
+    moved = balance.reassign(movable)
+    if owners and moved and _spread(assignment, members) >= _spread(before, members):
+        assignment = before
     return {member_id: sorted(owned) for member_id, owned in assignment.items()}
 
 
-def _unbalancing_partition(ordered, assignment, eligible, owners, rank):
-    """A partition that could move to an eligible member with two fewer, preferring the
-    busiest member and partitions it did not own before. (Each move shrinks the sum of
-    squared counts, so the search ends.)"""
-    for source in sorted(assignment, key=lambda m: (-len(assignment[m]), rank[m])):
-        for tp in sorted(assignment[source], key=lambda tp: (owners.get(tp) == source, tp)):
-            lighter = [m for m in eligible[tp] if len(assignment[m]) + 1 < len(assignment[source])]
-            if lighter:
-                return tp, source, min(lighter, key=lambda m: (len(assignment[m]), rank[m]))
-    return None
+def _give(tp, member_id, assignment, owner):
+    if tp in owner:
+        assignment[owner[tp]].remove(tp)
+    assignment[member_id].append(tp)
+    owner[tp] = member_id
+
+
+def _fewest(member_ids, assignment):
+    """The member with the fewest partitions; ties go to the smaller member id."""
+    return min(member_ids, key=lambda m: (len(assignment[m]), m))
+
+
+def _earlier_owners(ordered):
+    """``{(topic, partition): member_id}``: who claimed each partition in an earlier
+    generation than the group's newest one (the newest such claim; ties: member order).
+    Kafka's prevAssignment: balancing moves a partition back there first."""
+    newest = max(m.generation for m in ordered)
+    earlier = {}
+    for member in sorted(ordered, key=lambda m: -m.generation):
+        if member.generation < newest:
+            for tp in member.owned:
+                earlier.setdefault(tuple(tp), member)
+    return {tp: m.member_id for tp, m in earlier.items()}
+
+
+def _spread(assignment, members):
+    """Kafka's balance score: the sum of the count differences over all pairs of members."""
+    counts = [len(assignment[m]) for m in members]
+    return sum(abs(a - b) for i, a in enumerate(counts) for b in counts[i + 1:])
+
+
+class _Balance:
+    """Kafka's performReassignments, with its PartitionMovements: where each partition
+    moved from, so that a move that would undo an earlier move of the same topic between
+    the same two members moves that earlier partition back instead (keeping partitions of
+    one topic from swapping owners)."""
+
+    def __init__(self, assignment, owner, eligible, capacity, members, earlier):
+        self.assignment, self.owner, self.eligible = assignment, owner, eligible
+        self.capacity, self.members, self.earlier = capacity, members, earlier
+        self.moves = {}                 # partition -> (owner before balancing, owner now)
+
+    def count(self, member_id):
+        return len(self.assignment[member_id])
+
+    def balanced(self):
+        """Kafka's isBalanced: no member could take a partition of a topic it subscribes to
+        from an owner with at least two more partitions than it has."""
+        counts = [self.count(m) for m in self.members]
+        if not counts or max(counts) - min(counts) <= 1:
+            return True
+        for member_id in self.members:
+            if self.count(member_id) == self.capacity[member_id]:
+                continue
+            for tp, other in self.owner.items():
+                if (other != member_id and member_id in self.eligible[tp[0]]
+                        and self.count(member_id) + 1 < self.count(other)):
+                    return False
+        return True
+
+    def reassign(self, partitions):
+        """Walk ``partitions`` while unbalanced, moving each partition whose owner has two
+        more than an eligible member: back to its earlier owner if that one has two fewer,
+        else to the eligible member with the fewest. Repeat until a walk moves nothing.
+        Returns whether anything moved."""
+        moved = False
+        while True:
+            modified = False
+            for tp in partitions:
+                if self.balanced():
+                    break
+                current = self.count(self.owner[tp])
+                earlier = self.earlier.get(tp)
+                if earlier in self.eligible[tp[0]] and current > self.count(earlier) + 1:
+                    self.move(tp, earlier)
+                elif any(current > self.count(m) + 1 for m in self.eligible[tp[0]]):
+                    self.move(tp, _fewest(self.members_of(tp[0]), self.assignment))
+                else:
+                    continue
+                modified = moved = True
+            if not modified:
+                return moved
+
+    def members_of(self, topic):
+        return [m for m in self.eligible[topic] if m in self.members]
+
+    def move(self, tp, target):
+        """Kafka's getTheActualPartitionToBeMoved: if a partition of the same topic moved
+        from ``target`` to where this one came from, that one goes back instead (the
+        lowest-numbered, where Kafka takes any)."""
+        source = self.moves[tp][0] if tp in self.moves else self.owner[tp]
+        back = sorted(p for p, (was, now) in self.moves.items()
+                      if p[0] == tp[0] and (was, now) == (target, source))
+        tp = back[0] if back else tp
+        first = self.moves.pop(tp, (self.owner[tp], None))[0]
+        if first != target:
+            self.moves[tp] = (first, target)
+        _give(tp, target, self.assignment, self.owner)
 
 
 def cooperative_sticky_assign(members, partitions_per_topic, sticky=sticky_assign):
