@@ -91,6 +91,8 @@ class ConsumerCoordinator:
         self.next_auto_commit_ms = None
         self.fatal_error = None
         self.extra_topics = set()               # leader: other members' topics, for metadata
+        # StickyAssignor's own state (onAssignment): the last assignment and its generation
+        self.last_assignment = ((), -1)
 
     # -- helpers -----------------------------------------------------------------------
     @property
@@ -209,8 +211,7 @@ class ConsumerCoordinator:
         self.join_prepared = False
         self.rejoin_needed = False
         self.state = JOINING
-        subscription = Subscription(self.topics, tuple(self.owned()), self.generation)
-        protocols = [(name, subscription) for name in self.strategies]
+        protocols = [(name, self.subscription(name)) for name in self.strategies]
         rebalance_timeout = self.config["max.poll.interval.ms"]
         self.token += 1
         token = self.token
@@ -219,6 +220,15 @@ class ConsumerCoordinator:
         self.send("handle_join_group", self.member_id, self.instance_id, self.consumer.node_id,
                   self.config["session.timeout.ms"], rebalance_timeout, protocols,
                   lambda response: self.on_join(token, response))
+
+    def subscription(self, strategy):
+        """What the member tells the leader's assignor. The eager StickyAssignor reports its
+        last assignment and that generation (in its user data: by now the member has revoked
+        them all); the others report what the member owns now (ownedPartitions) and its
+        generation."""
+        if strategy == "sticky":
+            return Subscription(self.topics, *self.last_assignment)
+        return Subscription(self.topics, tuple(self.owned()), self.generation)
 
     def prepare_join(self):
         """Kafka's onJoinPrepare: what a member gives up before it rejoins. Eager: everything.
@@ -298,6 +308,7 @@ class ConsumerCoordinator:
         self.install(sorted(assignment))
 
     def install(self, assignment):
+        self.last_assignment = (tuple(assignment), self.generation)
         owned = self.owned()
         self.state = STABLE                     # in the new generation: its commits count
         self.heartbeat_due_ms = self.sim.now + self.config["heartbeat.interval.ms"]

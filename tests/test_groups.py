@@ -371,3 +371,96 @@ def test_cooperative_member_revokes_unsubscribed_topics_before_it_rejoins():
     # a gave them up before the next generation formed, and that very generation moved them
     assert revoked and revoked[0] < formed[generation + 1]
     assert handed and formed[generation + 1] <= handed[0] < formed.get(generation + 2, float("inf"))
+
+
+# -- the eager StickyAssignor remembers what it owned ---------------------------------------
+def test_eager_sticky_members_report_their_last_assignment_and_keep_it():
+    # StickyAssignor.subscriptionUserData: an eager member has revoked everything when it
+    # rejoins, so it reports its last assignment (and generation) in its user data
+    cluster = cluster_with()
+    consumers = members(cluster, 3, partition_assignment_strategy="sticky")
+    spin(cluster, consumers, 8_000)
+    before = assignment(cluster)
+    leaving = next(m for m in before if m.startswith("c2-"))
+    consumers[2].close()
+    spin(cluster, consumers, 6_000)
+    after = assignment(cluster)
+    assert set(after) == set(before) - {leaving}
+    for member_id, owned in after.items():
+        assert set(before[member_id]) < set(owned) and len(owned) == 3
+
+
+# -- the hidden in-cluster properties: many fixed seeds, the failing one named -----------------
+REVOKE_NOTHING = '''
+def partitions_to_revoke(owned, assigned):
+    return []
+'''
+REVOKE_WHAT_IS_NEW = '''
+def partitions_to_revoke(owned, assigned):
+    return sorted(set(assigned) - set(owned))
+'''
+STICKY_TWO_OWNERS_WHEN_MEMBERS_LEAVE = '''
+_balanced_sticky_assign = sticky_assign
+
+
+def sticky_assign(members, partitions_per_topic):
+    # a departed member's partitions (nobody claims them) also go to the member with the
+    # fewest, without being taken from the one the balanced assignment gave them to
+    result = _balanced_sticky_assign(members, partitions_per_topic)
+    claimed = {tuple(tp) for m in members for tp in m.owned}
+    if claimed:
+        fewest = min(result, key=lambda m: len(result[m]))
+        for member_id, owned in list(result.items()):
+            for tp in owned:
+                if tp not in claimed and member_id != fewest and tp not in result[fewest]:
+                    result[fewest] = result[fewest] + [tp]
+    return result
+'''
+IN_A_GROUP = [("groups.partitions_to_revoke", REVOKE_NOTHING, "never-rebalanced"),
+              ("groups.partitions_to_revoke", REVOKE_WHAT_IS_NEW, "never-rebalanced"),
+              ("groups.sticky_assign", STICKY_TWO_OWNERS_WHEN_MEMBERS_LEAVE, "double-ownership")]
+
+
+def in_a_group(exercise, source):
+    from kafkadojo.autograder.properties import Learner, load_all, properties_for
+    from kafkadojo.autograder.sandbox import Sandbox
+    load_all()
+    prop = next(p for p in properties_for(exercise) if p.name.startswith(("in a group", "coop")))
+    with Sandbox(source) as sandbox:
+        sandbox.start()
+        return prop.check(Learner(sandbox))
+
+
+def test_group_properties_run_at_least_40_fixed_seeds():
+    from kafkadojo.autograder.properties import engine
+    from kafkadojo.autograder.properties.groups import group_seeds
+    for seam in ("sticky_assign", "partitions_to_revoke"):
+        assert group_seeds(seam) == list(range(len(group_seeds(seam))))
+        assert len(group_seeds(seam)) >= engine.MIN_SEEDS >= 40
+
+
+@pytest.mark.parametrize("exercise, wrong, anomaly", IN_A_GROUP,
+                         ids=["revoke-nothing", "revoke-what-is-new", "two-owners-when-members-leave"])
+def test_group_properties_catch_realistic_wrong_rules_on_a_named_seed(exercise, wrong, anomaly):
+    import contextlib
+    import io
+    import re
+
+    from kafkadojo.autograder.properties.groups import group_seeds
+    from kafkadojo.exercises.catalog import BY_ID, solution_module
+    source = solution_module("groups") + "\n\n" + wrong
+    first = in_a_group(exercise, source)
+    assert first is not None and first.anomaly == anomaly, first
+    seed = int(re.match(r"group run seed (\d+) ", first.counterexample).group(1))
+    assert seed < len(group_seeds(BY_ID[exercise].seam))
+    again = in_a_group(exercise, source)
+    assert (again.anomaly, again.counterexample, again.got) == (first.anomaly, first.counterexample, first.got)
+    # the replay runs as printed, in the learner's module, and shows the same run
+    code = "\n".join(line[4:] for line in first.replay.splitlines() if line.startswith((">>> ", "... ")))
+    assert f"run_group(seed={seed}, " in code
+    namespace = {"__name__": "learner"}
+    exec(compile(source, "learner.py", "exec"), namespace)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code, "<replay>", "exec"), namespace)
+    assert printed.getvalue().splitlines()[:-1] == first.got.splitlines()

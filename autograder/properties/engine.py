@@ -54,6 +54,10 @@ SECONDS_PER_SCHEDULE = {
     "elect_leader": 0.045,
     "should_roll": 0.075,
     "fetch_upper_bound": 0.08,
+    # group runs (groups.GROUP_RUN, one broker), measured with groups.calibrate; their
+    # properties have a share of their own (groups.GROUP_SHARE_S)
+    "sticky_assign": 0.05,
+    "partitions_to_revoke": 0.05,
 }
 UNMEASURED_SECONDS_PER_SCHEDULE = 0.08
 # Never fewer: the rarer mistakes (an election from outside the ISR shows on about one

@@ -9,7 +9,7 @@ from kafkadojo.reference.seams import REFERENCE
 
 from ..sandbox import safe_repr
 from . import COLLECTION, Failure, LearnerError, differential, examples, known_mistakes, prop
-from .engine import EVENT_BUDGET, engine_failure
+from .engine import EVENT_BUDGET, _passed_before, engine_failure, seed_count
 
 TOPICS = ("a", "b", "c")
 
@@ -38,7 +38,8 @@ def groups(draw, uniform=False, owned=False):
 @st.composite
 def claims(draw, members, partitions):
     """What each member says it owned: a sticky assignment of an earlier generation (of a
-    subset of the members, when topics may have had other sizes), then perturbed the ways
+    subset of the members, when topics may have had other sizes, or of the same group when
+    nothing changed since), then perturbed the ways
     real groups are: a member that missed a rebalance (an older generation: its claims are
     stale, and contested when another member got those partitions since), two members
     claiming one partition in one generation, claims on topics a member no longer
@@ -47,6 +48,12 @@ def claims(draw, members, partitions):
     every = tuple(sorted(earlier))
     before = [m._replace(topics=every) if draw(st.booleans()) else m
               for m in members if draw(st.booleans())] or members[:1]
+    if partitions and draw(st.integers(0, 2)) == 0:
+        # Nothing changed since: the same members and topics, balanced from scattered
+        # claims (so the claims are not what a fresh assignment would give).
+        earlier, before = partitions, [m._replace(owned=tuple(draw(st.lists(
+            st.sampled_from(sorted((t, p) for t in partitions for p in range(partitions[t]))),
+            max_size=4))), generation=1) for m in members]
     previous = assignors.sticky_assign(before, earlier)
     generation = draw(st.integers(1, 5))
     all_partitions = sorted((t, p) for t in earlier for p in range(earlier[t]))
@@ -136,8 +143,10 @@ def ownership_problem(members, partitions, result):
 
 
 def balance_problem(members, result):
-    """Kafka's isBalanced: no partition could move to an eligible member with at least two
-    fewer partitions than its owner."""
+    """Kafka's isBalanced (GeneralAssignmentBuilder; its tests' verifyValidityAndBalance is
+    the weaker pairwise form of it): no partition could move to an eligible member with at
+    least two fewer partitions than its owner. With one subscription for all, that is
+    counts differing by at most one."""
     count = {m: len(owned) for m, owned in result.items()}
     topics = {m.member_id: set(m.topics) for m in members}
     for owner, owned in result.items():
@@ -160,13 +169,30 @@ def most_keepable(members, partitions):
     return sum(min(n, quota) for n in owned) + min(extra, sum(1 for n in owned if n > quota))
 
 
+def moved_from_a_balanced_start(members, partitions, result):
+    """With different subscriptions: if the valid claims already give every partition an
+    owner and are balanced, Kafka moves nothing (its balancing starts balanced). The
+    problem if ``result`` moved something then, else None."""
+    owners = assignors.valid_claims(members, partitions)
+    wanted = {(t, p) for m in members for t in m.topics for p in range(partitions.get(t, 0))}
+    claimed = {m.member_id: sorted(tp for tp, o in owners.items() if o == m.member_id)
+               for m in members}
+    if set(owners) != wanted or balance_problem(members, claimed) is not None:
+        return None
+    moved = sorted(tp for tp, owner in owners.items() if tp not in result[owner])
+    if moved:
+        return (f"the valid claims were already a balanced assignment of every partition, "
+                f"yet {moved} left their owners")
+    return None
+
+
 def kept_claims(members, partitions, result):
     """How many valid previous claims ``result`` keeps with their owner."""
     return sum(1 for tp, owner in assignors.valid_claims(members, partitions).items()
                if tp in result[owner])
 
 
-def _sticky_search(learner, uniform):
+def _sticky_search(learner, group_strategy, sticky):
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis.errors import Flaky
     found = []
@@ -174,7 +200,7 @@ def _sticky_search(learner, uniform):
     @settings(max_examples=150, derandomize=True, database=None, deadline=None,
               suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
               phases=[Phase.generate, Phase.shrink])
-    @given(groups(uniform=uniform, owned=True))
+    @given(group_strategy)
     def search(group):
         if found and found[0][0] == "fatal":
             return
@@ -193,12 +219,8 @@ def _sticky_search(learner, uniform):
         anomaly = "partition-not-owned-once"
         if problem is None:
             problem, anomaly = balance_problem(members, result), "unbalanced"
-        if problem is None and uniform:
-            kept = kept_claims(members, partitions, result)
-            best = most_keepable(members, partitions)
-            if kept < best:
-                problem, anomaly = (f"kept {kept} of the previous owners' partitions; a balanced "
-                                    f"assignment keeps {best}"), "not-sticky"
+        if problem is None and sticky:
+            problem, anomaly = stickiness_problem(members, partitions, result), "not-sticky"
         if problem is not None:
             found[:] = [(anomaly, members, partitions, result, problem)]
             raise AssertionError(problem)
@@ -221,41 +243,110 @@ def _sticky_search(learner, uniform):
                    replay=f">>> {call}")
 
 
+def stickiness_problem(members, partitions, result):
+    """One subscription for all: keeps as many valid claims as a balanced assignment can.
+    Different ones: moves nothing when the claims are already complete and balanced."""
+    if len({tuple(sorted(m.topics)) for m in members}) > 1:
+        return moved_from_a_balanced_start(members, partitions, result)
+    kept = kept_claims(members, partitions, result)
+    best = most_keepable(members, partitions)
+    if kept < best:
+        return f"kept {kept} of the previous owners' partitions; a balanced assignment keeps {best}"
+    return None
+
+
 @prop("groups.sticky_assign", "owns every partition once and balances any group", 1)
 def sticky_balanced(learner):
-    return _sticky_search(learner, uniform=False)
+    return _sticky_search(learner, groups(owned=True), sticky=False)
 
 
 @prop("groups.sticky_assign", "keeps as many previous owners as balance allows", 1)
 def sticky_sticky(learner):
-    return _sticky_search(learner, uniform=True)
+    return _sticky_search(learner, st.one_of(groups(uniform=True, owned=True), groups(owned=True)),
+                          sticky=True)
+
+
+# -- in a running group -------------------------------------------------------------------------
+# Members join, leave, crash and stall while the group reads six partitions. The faults hit
+# members only, so one broker (nothing to replicate) shows the same rebalances as three, in
+# a quarter of the time.
+GROUP_RUN = {"duration_ms": 60_000, "brokers": 1}
+# The time a correct rule may take per property. The groups assignment's other properties
+# take about 7 s, so its two in-cluster ones get half the 3 s of a fault-schedule property
+# (engine.IN_CLUSTER_SHARE_S): with runs of about 0.05 s (engine.SECONDS_PER_SCHEDULE)
+# that is the 40-seed minimum (engine.MIN_SEEDS); a faster engine buys more.
+GROUP_SHARE_S = 1.5
+
+
+def group_seeds(seam):
+    """The seeds a group-run property of ``seam`` tries: fixed, the same on every machine."""
+    return list(range(seed_count(seam, share_s=GROUP_SHARE_S)))
+
+
+def group_replay(seam, function, strategy, seed):
+    options = "".join(f", {k}={v!r}" for k, v in GROUP_RUN.items())
+    return (">>> from kafkadojo.reference.rebalance import run_group\n"
+            ">>> from kafkadojo.reference.seams import REFERENCE\n"
+            f">>> print(run_group(seed={seed}, strategy={strategy!r}{options},\n"
+            f"...     seams=REFERENCE.with_rules({seam}={function})).report())")
+
+
+def group_anomaly(outcome, partitions=6):
+    """What went wrong in a group run, or None: two owners at once, a partition nobody
+    owns at the end, or a group left unbalanced once the faults are over."""
+    final = {o.partition for o in outcome.intervals if o.end_ms == outcome.end_ms}
+    counts = outcome.final_counts()
+    if outcome.double_ownership:
+        return "double-ownership"
+    if len(final) < partitions:
+        return "partition-not-owned"
+    if counts and max(counts.values()) - min(counts.values()) > 1:
+        return "never-rebalanced"
+    return None
 
 
 def _group_run(learner, seam, function, strategy):
-    seams = REFERENCE.with_rules(**{seam: learner.function(function)})
-    replay = (">>> from kafkadojo.reference.rebalance import run_group\n"
-              ">>> from kafkadojo.reference.seams import REFERENCE\n"
-              f">>> print(run_group(seed={{seed}}, strategy={strategy!r}, duration_ms=60_000,\n"
-              f"...     seams=REFERENCE.with_rules({seam}={function})).report())")
-    for seed in range(3):
+    """Run the group (seeds ``group_seeds(seam)``) with the learner's ``function`` in
+    ``seam``; the first run that goes wrong fails, and the feedback names its seed."""
+    seams = REFERENCE.with_rules(**{seam: learner.function(function, remember=True)})
+    seeds = group_seeds(seam)
+    for tried, seed in enumerate(seeds):
+        where = f"group run seed {seed} ({_passed_before(tried, seeds)})"
+        replay = group_replay(seam, function, strategy, seed)
         try:
-            outcome = run_group(seed=seed, strategy=strategy, duration_ms=60_000, seams=seams,
-                                event_budget=EVENT_BUDGET)
+            outcome = run_group(seed=seed, strategy=strategy, seams=seams,
+                                event_budget=EVENT_BUDGET, **GROUP_RUN)
         except Exception as error:      # noqa: BLE001 - judged by engine_failure
-            return engine_failure(error, f"group run seed {seed}", replay.format(seed=seed))
-        final = {o.partition for o in outcome.intervals if o.end_ms == outcome.end_ms}
-        counts = outcome.final_counts()
-        anomaly = ("double-ownership" if outcome.double_ownership else
-                   "partition-not-owned" if len(final) < 6 else
-                   "never-rebalanced" if counts and max(counts.values()) - min(counts.values()) > 1
-                   else None)
+            return engine_failure(error, where, replay)
+        anomaly = group_anomaly(outcome)
         if anomaly:
-            return Failure(anomaly, f"group run seed {seed}",
+            report = "\n".join(line for line in outcome.report().splitlines()
+                               if not line.lstrip().startswith("replay:"))
+            return Failure(anomaly, where,
                            expected="at every moment, each partition owned by at most one member; "
                                     "in the end, by exactly one, and the group balanced",
-                           got=outcome.report() + f"\n  partitions per member at the end: {counts}",
-                           replay=replay.format(seed=seed))
+                           got=report, replay=replay)
     return None
+
+
+def calibrate(seam, strategy, seeds=10):
+    """Seconds one group run takes with the reference's rule for ``seam`` answered from a
+    sandbox, as ``_group_run`` runs it (what ``engine.SECONDS_PER_SCHEDULE[seam]`` says)."""
+    import time
+
+    from kafkadojo.exercises.catalog import solution_module
+
+    from ..sandbox import Sandbox
+    from . import Learner
+
+    with Sandbox(solution_module("groups")) as sandbox:
+        sandbox.start()
+        seams = REFERENCE.with_rules(**{seam: Learner(sandbox).function(seam, remember=True)})
+        start = time.perf_counter()
+        for seed in range(seeds):
+            run_group(seed=seed, strategy=strategy, seams=seams, event_budget=EVENT_BUDGET,
+                      **GROUP_RUN)
+        return (time.perf_counter() - start) / seeds
 
 
 @prop("groups.sticky_assign", "in a group whose members join, leave and crash", 1)
