@@ -434,7 +434,10 @@ class GroupCoordinator:
                 self.start_rebalance_timer(group, delay)
                 return
             group.initial_delay = None
-        for member in [m for m in group.members.values() if m.awaiting_join is None]:
+        # Kafka's onCompleteJoin removes the dynamic members that did not rejoin; a static
+        # one stays (it is expected back) until its session expires.
+        for member in [m for m in group.members.values()
+                       if m.awaiting_join is None and m.group_instance_id is None]:
             self.remove_member(group, member, "did not rejoin within the rebalance timeout")
         if group.state == PREPARING_REBALANCE:    # removing the last one may have completed it
             self.complete_join(group)
@@ -445,6 +448,13 @@ class GroupCoordinator:
             group.rebalance_timer = None
         group.initial_delay = None
         group.new_member_added = False
+        joined = [m for m in group.members.values() if m.awaiting_join is not None]
+        if group.members and not joined:
+            # Only static members that have not rejoined (maybeElectNewJoinedLeader fails):
+            # wait another rebalance timeout, until they come back or their sessions expire.
+            self.note(group, "no member rejoined: waiting for the static members")
+            self.start_rebalance_timer(group, group.rebalance_timeout_ms())
+            return
         group.generation += 1
         if not group.members:
             group.state = EMPTY
@@ -452,16 +462,19 @@ class GroupCoordinator:
             self.note(group, "group is empty")
             return
         group.protocol = group.select_protocol()
-        if group.leader_id not in group.members:
-            group.leader_id = next(iter(group.members))
+        if group.leader_id not in group.members or group.members[group.leader_id] not in joined:
+            group.leader_id = joined[0].member_id
         group.state = COMPLETING_REBALANCE
         self.note(group, f"generation {group.generation}: leader {group.leader_id}, "
                          f"members {sorted(group.members)}")
         for member in group.members.values():
-            requester, respond = member.awaiting_join
-            member.awaiting_join = None
+            # A static member that has not rejoined is in the generation too: the leader
+            # assigns it partitions, and its session (restarted now) decides its fate.
+            if member.awaiting_join is not None:
+                requester, respond = member.awaiting_join
+                member.awaiting_join = None
+                self.reply(requester, respond, self.join_response(group, member))
             self.heard_from(group, member)
-            self.reply(requester, respond, self.join_response(group, member))
         # Every member must now send SyncGroup within the rebalance timeout.
         group.pending_sync = set(group.members)
         group.sync_timer = self.sim.timer(group.rebalance_timeout_ms(), self.on_sync_timeout,

@@ -282,6 +282,87 @@ def test_rebalance_does_not_time_out_when_all_sync_are_received(group):
     assert group.state() == STABLE
 
 
+# -- static members ----------------------------------------------------------------------------
+def static_members_join_and_rebalance(group, session_timeout=DEFAULT_SESSION_TIMEOUT):
+    """staticMembersJoinAndRebalance: a static leader and follower form generation 1."""
+    answers = [group.send_join(instance=i, session_timeout=session_timeout)
+               for i in ("leader-instance-id", "follower-instance-id")]
+    group.advance(GROUP_INITIAL_REBALANCE_DELAY + 1)
+    group.advance(DEFAULT_REBALANCE_TIMEOUT + 1)
+    leader, follower = (only(answer) for answer in answers)
+    assert (leader.error, follower.error, leader.generation, follower.generation) == (None, None, 1, 1)
+    assert only(group.sync(1, leader.member_id, {leader.member_id: ()}))[0] is None
+    assert only(group.sync(1, follower.member_id))[0] is None
+    assert group.state() == STABLE
+    return leader, follower
+
+
+def instance_ids(answer):
+    return {instance for _, instance, _ in answer.members}
+
+
+def test_static_member_follower_fail_to_rejoin_before_rebalance_timeout(group):
+    # testStaticMemberFollowerFailToRejoinBeforeRebalanceTimeout: the follower (a long
+    # session) is not removed when it misses the rebalance; it is in the new generation
+    leader, follower = static_members_join_and_rebalance(group, DEFAULT_REBALANCE_TIMEOUT * 2)
+    newcomer = group.send_join(instance="newMember")
+    assert group.state() == PREPARING_REBALANCE
+    rejoined = group.send_join(leader.member_id, instance="leader-instance-id")
+    group.advance(DEFAULT_REBALANCE_TIMEOUT + 1)
+    rejoined, newcomer = only(rejoined), only(newcomer)
+    assert (rejoined.error, rejoined.generation, rejoined.leader_id) == (None, 2, leader.member_id)
+    assert instance_ids(rejoined) == {"leader-instance-id", "follower-instance-id", "newMember"}
+    assert (newcomer.error, newcomer.generation, newcomer.members) == (None, 2, ())
+    assert newcomer.leader_id == leader.member_id and group.state() == COMPLETING_REBALANCE
+
+
+def test_static_member_leader_fail_to_rejoin_before_rebalance_timeout(group):
+    # testStaticMemberLeaderFailToRejoinBeforeRebalanceTimeout: a member that did rejoin
+    # leads the new generation, which still has the absent leader in it
+    leader, follower = static_members_join_and_rebalance(group, DEFAULT_REBALANCE_TIMEOUT * 2)
+    newcomer = group.send_join(instance="newMember")
+    group.advance(1)
+    assert group.state() == PREPARING_REBALANCE
+    rejoined = group.send_join(follower.member_id, instance="follower-instance-id")
+    group.advance(DEFAULT_REBALANCE_TIMEOUT + 1)
+    answers = [only(rejoined), only(newcomer)]
+    new_leader = next(a for a in answers if a.member_id == a.leader_id)
+    other = next(a for a in answers if a is not new_leader)
+    assert {a.generation for a in answers} == {2} and {a.error for a in answers} == {None}
+    assert new_leader.member_id != leader.member_id
+    assert instance_ids(new_leader) == {"leader-instance-id", "follower-instance-id", "newMember"}
+    assert other.members == () and other.leader_id == new_leader.member_id
+    assert group.state() == COMPLETING_REBALANCE
+
+
+def test_static_member_that_misses_the_rebalance_is_removed_when_it_sends_no_sync_group(group):
+    # What follows the test above: in the new generation the absent follower owes a
+    # SyncGroup like everyone (DelayedSync), and its session restarted at the join; the
+    # first of the two to run out removes it (here the rebalance timeout, 500 ms)
+    long_session = {"session_timeout": DEFAULT_REBALANCE_TIMEOUT * 2}
+    leader, follower = static_members_join_and_rebalance(group, **long_session)
+    newcomer = group.send_join(instance="newMember", **long_session)
+    rejoined = group.send_join(leader.member_id, instance="leader-instance-id", **long_session)
+    group.advance(DEFAULT_REBALANCE_TIMEOUT + 1)
+    rejoined, newcomer = only(rejoined), only(newcomer)
+    everyone = {m: () for m, _, _ in rejoined.members}
+    assert only(group.sync(2, leader.member_id, everyone))[0] is None
+    assert only(group.sync(2, newcomer.member_id))[0] is None
+    group.advance(DEFAULT_REBALANCE_TIMEOUT - 2)
+    assert follower.member_id in group.coordinator.group(GROUP).members
+    group.advance(2)
+    assert follower.member_id not in group.coordinator.group(GROUP).members
+    assert group.state() == PREPARING_REBALANCE
+
+
+def test_dynamic_member_that_misses_the_rebalance_is_removed_at_the_rebalance_timeout(group):
+    # (onCompleteJoin: notYetRejoinedDynamicMembers)
+    first = group.stable_group_of_one(session_timeout=DEFAULT_REBALANCE_TIMEOUT * 2)
+    group.send_join()
+    group.advance(DEFAULT_REBALANCE_TIMEOUT + 1)
+    assert first.member_id not in group.coordinator.group(GROUP).members
+
+
 # -- Heartbeat and sessions --------------------------------------------------------------------
 def test_heartbeat_unknown_group(group):
     # testHeartbeatUnknownGroup
