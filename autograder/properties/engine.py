@@ -56,8 +56,8 @@ SECONDS_PER_SCHEDULE = {
     "fetch_upper_bound": 0.08,
     # group runs (groups.GROUP_RUN, one broker), measured with groups.calibrate; their
     # properties have a share of their own (groups.GROUP_SHARE_S)
-    "sticky_assign": 0.05,
-    "partitions_to_revoke": 0.05,
+    "sticky_assign": 0.016,
+    "partitions_to_revoke": 0.016,
 }
 UNMEASURED_SECONDS_PER_SCHEDULE = 0.08
 # Never fewer: the rarer mistakes (an election from outside the ISR shows on about one

@@ -271,11 +271,11 @@ def sticky_sticky(learner):
 # members only, so one broker (nothing to replicate) shows the same rebalances as three, in
 # a quarter of the time.
 GROUP_RUN = {"duration_ms": 60_000, "brokers": 1}
-# The time a correct rule may take per property. The groups assignment's other properties
-# take about 7 s, so its two in-cluster ones get half the 3 s of a fault-schedule property
-# (engine.IN_CLUSTER_SHARE_S): with runs of about 0.05 s (engine.SECONDS_PER_SCHEDULE)
-# that is the 40-seed minimum (engine.MIN_SEEDS); a faster engine buys more.
-GROUP_SHARE_S = 1.5
+# The time a correct rule may take per property: a third of a fault-schedule property's
+# (engine.IN_CLUSTER_SHARE_S), as the groups assignment has two of them and its other
+# properties take about 3 s. Runs of about 0.016 s (engine.SECONDS_PER_SCHEDULE) make
+# that 62 seeds (never fewer than engine.MIN_SEEDS); a faster engine buys more.
+GROUP_SHARE_S = 1.0
 
 
 def group_seeds(seam):
