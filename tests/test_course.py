@@ -1,5 +1,13 @@
 """The course as instructors and learners use it: notebooks that run, and the nbgrader
-round trip giving each sample submission the grade the CLI gives it."""
+round trip giving each sample submission the grade the CLI gives it.
+
+Released notebooks: a learner who fills in only the function bodies of the released stubs
+(with the engine's own, from the source notebook's solution regions) and keeps every other
+released line earns full marks on every path: ``kafkadojo check`` on every assignment,
+the in-notebook ``check()`` in a real kernel on every assignment (the released notebook run
+top to bottom), and ``nbgrader autograde`` on ``groups`` (the assignment whose release once
+held a top-level stub; the class run below grades the samples anyway, and every extra
+notebook there costs a whole assignment's grading)."""
 
 import json
 import re
@@ -11,7 +19,6 @@ from nbclient import NotebookClient
 
 from kafkadojo.autograder import properties
 from kafkadojo.autograder.course import Course
-from kafkadojo.autograder.grader import grade_source
 from kafkadojo.autograder.samples import SAMPLES
 from kafkadojo.exercises import notebooks
 from kafkadojo.exercises.catalog import ASSIGNMENTS, exercises_for
@@ -40,9 +47,44 @@ def outputs_text(cell):
                    for o in cell.get("outputs", []))
 
 
+SOLVED = "solved-release"            # the student who hands in the solved released notebooks
+STRAY = "stray-line"                 # ... and one with a stray line in the murmur2 cell
+
+
+def solved_path(course, assignment, tmp_path):
+    folder = tmp_path / assignment
+    folder.mkdir()
+    path = folder / f"{assignment}.ipynb"
+    path.write_text(json.dumps(course.solved_release(assignment)))
+    return path
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_source_notebook_runs_top_to_bottom_with_full_marks(assignment):
-    nb = execute(notebooks.path_for(assignment))
+def test_released_cells_define_functions_and_nothing_fails_at_the_top_level(course, assignment):
+    """The released solution and givens cells, run in order as they are released, raise
+    nothing: whatever a learner leaves unsolved fails in its own function, never on load."""
+    namespace = {}
+    for cell in course.release_notebook(assignment)["cells"]:
+        nbgrader = cell["metadata"].get("nbgrader", {})
+        if nbgrader.get("solution") or nbgrader.get("grade_id", "").endswith("-givens"):
+            exec(compile("".join(cell["source"]), nbgrader["grade_id"], "exec"), namespace)
+    assert all(callable(namespace.get(e.function)) for e in exercises_for(assignment))
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solved_release_earns_full_marks_with_kafkadojo_check(course, assignment, tmp_path, capsys):
+    from kafkadojo.cli import main as cli
+    path = solved_path(course, assignment, tmp_path)
+    assert cli(["check", str(path), "--assignment", assignment]) == 0, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solved_release_runs_top_to_bottom_in_a_kernel_with_full_marks(course, assignment, tmp_path):
+    """The in-notebook check() of every grade cell, in a real kernel; the pictures render;
+    nothing of the grader appears next to the notebook."""
+    path = solved_path(course, assignment, tmp_path)
+    nb = execute(path)
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
     grades = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
     assert len(grades) == len(exercises_for(assignment))
     for cell in grades:
@@ -63,14 +105,75 @@ def test_the_buggy_rule_in_the_replication_picture_loses_data():
     assert "LOST" not in good and "LOST" in buggy
 
 
+def with_stray_line(notebook):
+    """A scratch ``print(x)`` (x undefined) at the end of the murmur2 solution cell, and
+    another in a cell of its own."""
+    for cell in notebook["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "partitioning-murmur2-solution":
+            cell["source"] = "".join(cell["source"]) + "\n\nprint(x)\n"
+    notebook["cells"].append({"cell_type": "code", "metadata": {}, "source": "print(x)",
+                              "outputs": [], "execution_count": None})
+    return notebook
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     course = Course.scratch(tmp_path_factory.mktemp("course") / "course")
     course.release()
     course.submit_samples()
+    course.submit(SOLVED, "groups", course.solved_release("groups"))
+    course.submit(STRAY, "partitioning", with_stray_line(course.solved_release("partitioning")))
     course.autograde()
     course.generate_feedback()
     return course
+
+
+def test_nbgrader_gives_the_solved_release_full_marks(course):
+    score, max_score = course.scores()[(SOLVED, "groups")]
+    assert score == max_score == sum(e.points for e in exercises_for("groups"))
+
+
+def test_nbgrader_charges_a_stray_line_to_its_cell_alone(course):
+    """The stray line in the murmur2 cell costs murmur2's 3 points; the one in a cell of its
+    own costs nothing; the feedback names the cell and the learner's line."""
+    assert course.cell_scores(STRAY, "partitioning") == {
+        "partitioning-murmur2": 0, "partitioning-partition_for_key": 2,
+        **{e.grade_id: e.points for e in exercises_for("partitioning")[2:]}}
+    text = course.feedback_text("partitioning", STRAY)
+    assert re.search(r"cell \d+ \(`def murmur2\(", text) and "print(x)" in text
+    assert "NameError: name 'x' is not defined" in text
+
+
+def test_no_grader_file_lands_in_the_course(course):
+    """After check(), kafkadojo check and nbgrader autograde: no hypothesis database, and
+    each autograded folder holds the notebook alone."""
+    assert not list(course.root.rglob(".hypothesis"))
+    for folder in (course.root / "autograded").glob("*/*"):
+        assert [p.name for p in folder.iterdir()] == [f"{folder.name}.ipynb"], folder
+    for folder in (course.root / "release").iterdir():
+        assert [p.name for p in folder.iterdir()] == [f"{folder.name}.ipynb"], folder
+
+
+def test_check_in_the_source_folder_leaves_the_release_holding_the_notebook_alone(tmp_path,
+                                                                                  monkeypatch):
+    """check() run by a kernel whose working folder is the assignment's source folder, and
+    kafkadojo check run from there, leave nothing next to the notebook; the release then
+    holds exactly the notebook."""
+    from kafkadojo.cli import main as cli
+    course = Course.scratch(tmp_path / "course")
+    folder = course.root / "source" / "isr"
+    source = nbformat.read(folder / "isr.ipynb", as_version=4)
+    wanted = {"setup", "isr-givens", "isr-is_caught_up-solution", "isr-is_caught_up"}
+    scratch = nbformat.v4.new_notebook(cells=[
+        c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id") in wanted])
+    NotebookClient(scratch, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(folder)}}).execute()
+    assert "1/1 points" in outputs_text(scratch.cells[-1])
+    monkeypatch.chdir(folder)
+    assert cli(["check", "isr.ipynb", "--only", "isr.is_caught_up"]) == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["isr.ipynb"]
+    course.release(["isr"])
+    assert sorted(p.name for p in (course.root / "release" / "isr").iterdir()) == ["isr.ipynb"]
 
 
 def test_release_has_stubs_not_solutions(course):
@@ -81,19 +184,20 @@ def test_release_has_stubs_not_solutions(course):
             assert f"def {exercise.function}(" in text
 
 
-def test_nbgrader_gives_every_sample_the_grade_the_cli_gives(course):
+def test_nbgrader_charges_every_sample_exactly_its_mistakes(course):
+    """What test_autograder.py holds ``kafkadojo check`` to (the reference earns everything,
+    the stubs nothing, each bug loses exactly its exercises), nbgrader is held to here, grade
+    cell by grade cell: the two paths agree without grading every sample twice."""
     scores = course.scores()
-    assert len(scores) == len(SAMPLES)
+    assert {student for student, _ in scores} == set(SAMPLES) | {SOLVED, STRAY}
     for name, sample in SAMPLES.items():
-        score, max_score = scores[(name, sample.assignment)]
-        expected = grade_source(sample.source(), [e.id for e in exercises_for(sample.assignment)])
-        assert (score, max_score) == (expected.earned, expected.possible), name
-        if name == f"{sample.assignment}-reference":
-            assert score == max_score, expected.format()
-        if sample.stub:
-            assert score == 0
-        if sample.expected_failures and not sample.stub:
-            assert 0 < score < max_score, name
+        exercises = exercises_for(sample.assignment)
+        cells = course.cell_scores(name, sample.assignment)
+        lost = {e.id for e in exercises if cells[e.grade_id] < e.points}
+        expected = {e.id for e in exercises} if sample.stub else set(sample.expected_failures)
+        assert lost == expected, (name, cells)
+        assert scores[(name, sample.assignment)] == (
+            sum(cells.values()), sum(e.points for e in exercises)), name
 
 
 def test_feedback_teaches_and_reveals_no_hidden_test(course):
@@ -111,7 +215,8 @@ def test_feedback_teaches_and_reveals_no_hidden_test(course):
 
 def test_a_notebook_that_hangs_in_the_kernel_still_gets_a_grade(tmp_path):
     """The kernel never runs learner code at autograde, so a cell that swallows interrupts
-    cannot make nbgrader drop the grade."""
+    cannot make nbgrader drop the grade; the cell that hangs costs its own exercise alone
+    (fill_notebook puts top-level code into the first solution cell, last_caught_up_time's)."""
     course = Course.scratch(tmp_path / "course")
     course.release(["isr"])
     notebook = course.release_notebook("isr")
@@ -121,4 +226,5 @@ def test_a_notebook_that_hangs_in_the_kernel_still_gets_a_grade(tmp_path):
     course.submit("stubborn", "isr", fill_notebook(notebook, source))
     course.autograde(["isr"])
     score, max_score = course.scores()[("stubborn", "isr")]
-    assert max_score == 9 and score == 0       # the module never finishes loading: no points, a grade
+    assert max_score == 9 and score == 9 - 2
+    assert course.cell_scores("stubborn", "isr")["isr-last_caught_up_time"] == 0
