@@ -167,9 +167,9 @@ def _general_sticky(ordered, partitions, owners):
     """Different subscriptions, as Kafka's GeneralAssignmentBuilder (without racks). Keep
     the valid claims. Walk the partitions topic by topic, the topics with the fewest
     subscribers first, and hand each unclaimed one to the eligible member with the fewest
-    partitions (ties: the smaller member id). Then balance (``_reassign``): first only the
-    partitions just handed out, then all of them. If that did not make the counts more even
-    (``_spread``), Kafka keeps the assignment from before the moves."""
+    partitions (ties: the smaller member id). Then balance (``_Balance.reassign``): first
+    only the partitions just handed out, then all of them. If that did not make the counts
+    more even (``_spread``), Kafka keeps the assignment from before the moves."""
     eligible = {t: sorted(m.member_id for m in ordered if t in m.topics) for t, _ in partitions}
     assignment = {m.member_id: [] for m in ordered}
     owner = {}
