@@ -142,3 +142,19 @@ def test_cli_check_exit_codes_and_json(tmp_path, capsys):
     assert data["earned"] == data["possible"] == 9
     assert cli(["check", str(tmp_path / "missing.py")]) == 2
     assert cli(["check", str(path), "--only", "isr.nope"]) == 2
+
+
+def test_grading_leaves_nothing_in_the_temporary_folder(tmp_path):
+    """hypothesis' files live in a temporary folder while grading; the grader removes it."""
+    import os
+    import subprocess
+    import sys
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    path = tmp_path / "isr.py"
+    path.write_text(SAMPLES["isr-reference"].source())
+    result = subprocess.run([sys.executable, "-m", "kafkadojo.cli", "check", str(path)],
+                            env={**os.environ, "TMPDIR": str(scratch)}, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert list(scratch.iterdir()) == []

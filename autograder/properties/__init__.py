@@ -7,7 +7,10 @@ learner's code did, the anomaly's name, and how to replay it. The property's own
 never appears in what the learner sees.
 """
 
+import atexit
 import copy
+import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -390,6 +393,12 @@ def timed(check, learner):
 _HYPOTHESIS_HOME = None
 
 
+def _remove_hypothesis_home(folder, creator):
+    # Forked grading children share the folder: only the process that made it removes it.
+    if os.getpid() == creator:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def load_all():
     """Import every assignment's properties (they register themselves), and keep
     hypothesis' files (its constants cache) out of whatever folder grading runs in: a course
@@ -398,5 +407,6 @@ def load_all():
     if _HYPOTHESIS_HOME is None:
         _HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="kafkadojo-hypothesis-")
         set_hypothesis_home_dir(_HYPOTHESIS_HOME)
+        atexit.register(_remove_hypothesis_home, _HYPOTHESIS_HOME, os.getpid())
     from . import groups, isr, log, offsets, partitioning, replication  # noqa: F401
     return REGISTRY
