@@ -46,6 +46,7 @@ class Simulator:
         self._halting = False
         self.events_run = 0
         self.event_budget = event_budget
+        self.network = None         # the Network whose messages this loop delivers
 
     @property
     def running(self):
@@ -85,10 +86,13 @@ class Simulator:
         """Run the next event; False when none is left."""
         if not self._queue:
             return False
-        time, _, callback, args = _pop(self._queue)
-        self.now = time
+        entry = _pop(self._queue)
+        self.now = entry[0]
         self.events_run += 1
-        callback(*args)
+        if len(entry) == 4:
+            entry[2](*entry[3])
+        else:
+            self.network.deliver(entry)
         return True
 
     def run_until(self, time_ms=None, until=None, max_events=None):
@@ -106,21 +110,36 @@ class Simulator:
             max_events is None or self.event_budget - self.events_run < max_events)
         if budgeted:
             max_events = max(self.event_budget - self.events_run, 0)
+        # Entries are (time, sequence, callback, args), or, for a message, the same with
+        # (destination, its incarnation when sent, link) added: whether it arrives is decided
+        # here, without a Python call of its own (half of all events are messages).
+        network = self.network
+        cut = network._cut if network is not None else None
+        lossy = network is not None and network.drop_rate > 0
         try:
             if until is not None and until():
                 return True
             if until is None and max_events is None:
                 # The innermost loop of every run: nothing to check between events.
                 while queue and queue[0][0] <= limit:
-                    time, _, callback, args = pop(queue)
-                    self.now = time
-                    callback(*args)
+                    entry = pop(queue)
+                    self.now = entry[0]
+                    if len(entry) == 4:
+                        entry[2](*entry[3])
+                    elif (entry[4].alive and entry[4].incarnation == entry[5]
+                          and not (cut and entry[6] in cut) and not lossy):
+                        entry[2](*entry[3])
+                    else:
+                        network.deliver(entry)
                     ran += 1
             else:
                 while queue and queue[0][0] <= limit:
-                    time, _, callback, args = pop(queue)
-                    self.now = time
-                    callback(*args)
+                    entry = pop(queue)
+                    self.now = entry[0]
+                    if len(entry) == 4:
+                        entry[2](*entry[3])
+                    else:
+                        network.deliver(entry)
                     ran += 1
                     if until is not None and until():
                         return True
@@ -167,7 +186,7 @@ class Network:
         self._last_arrival = {}   # (source, destination) -> when its last message arrives
         self.messages_sent = 0
         self.messages_lost = 0
-        self._deliver_call = self._deliver      # bound once: every message is queued with it
+        sim.network = self
 
     def send(self, source, destination, handler, *args):
         self.messages_sent += 1
@@ -185,14 +204,16 @@ class Network:
         if arrival < previous:
             arrival = previous
         last_arrival[link] = arrival
-        # sim.schedule(arrival - now, self._deliver, ...), without the extra call
+        # An event with three more fields: the simulator's loop decides whether it arrives.
         sim._sequence = sequence = sim._sequence + 1
-        _push(sim._queue, (arrival, sequence, self._deliver_call, (
-            link[0], destination, destination.incarnation, handler, args)))
+        _push(sim._queue, (arrival, sequence, handler, args, destination,
+                           destination.incarnation, link))
 
-    def _deliver(self, source_id, destination, incarnation, handler, args):
+    def deliver(self, message):
+        """A message's time has come: ``handler(*args)``, unless it is lost."""
+        _, _, handler, args, destination, incarnation, link = message
         if (not destination.alive or destination.incarnation != incarnation
-                or (self._cut and (source_id, destination.node_id) in self._cut)
+                or (self._cut and link in self._cut)
                 or (self.drop_rate and self.sim.rng.random() < self.drop_rate)):
             self.messages_lost += 1
             return
