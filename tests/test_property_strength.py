@@ -305,6 +305,38 @@ def last_caught_up_time(fetch_offset, fetch_time_ms, leader_leo, previous_caught
 def acks_all_accepted(isr_size, min_insync_replicas, replication_factor):
     return isr_size >= min_insync_replicas
 '''),
+    ("groups.sticky_assign", "keeps", '''
+_kafka_constrained_sticky = _constrained_sticky
+
+def _constrained_sticky(ordered, partitions, owners):
+    # a member with fewer partitions than the quota forgets them: they are dealt out again
+    quota = len(partitions) // len(ordered)
+    held = {}
+    for owner in owners.values():
+        held[owner] = held.get(owner, 0) + 1
+    return _kafka_constrained_sticky(
+        ordered, partitions, {tp: m for tp, m in owners.items() if held[m] >= quota})
+'''),
+    ("groups.sticky_assign", "owns", '''
+def _walk_once(self, partitions):
+    # one walk over the partitions, where Kafka walks again until a walk moves nothing
+    moved = False
+    for tp in partitions:
+        if self.balanced():
+            break
+        current = self.count(self.owner[tp])
+        earlier = self.earlier.get(tp)
+        if earlier in self.eligible[tp[0]] and current > self.count(earlier) + 1:
+            self.move(tp, earlier)
+        elif any(current > self.count(m) + 1 for m in self.eligible[tp[0]]):
+            self.move(tp, _fewest(self.members_of(tp[0]), self.assignment))
+        else:
+            continue
+        moved = True
+    return moved
+
+_Balance.reassign = _walk_once
+'''),
     ("replication.next_high_watermark", "agrees", '''
 def next_high_watermark(current_hw, leader_leo, follower_leos, isr_size, min_insync_replicas):
     if isr_size <= min_insync_replicas - 1:

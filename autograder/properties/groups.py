@@ -72,6 +72,37 @@ def claims(draw, members, partitions):
     return result
 
 
+@st.composite
+def scattered_claims(draw):
+    """One subscription for all, and claims of one generation in no particular pattern:
+    each partition owned before by any member, or by nobody (members that joined, left and
+    came back between rebalances leave groups like these). Several members then hold fewer
+    partitions than the quota, each keeping its own while the others fill up."""
+    members, partitions = draw(groups(uniform=True))
+    every = sorted((t, p) for t in members[0].topics for p in range(partitions.get(t, 0)))
+    owned = {m.member_id: [] for m in members}
+    for tp in every:
+        holder = draw(st.sampled_from([None, *owned]))
+        if holder is not None:
+            owned[holder].append(tp)
+    return [m._replace(owned=tuple(owned[m.member_id]), generation=3) for m in members], partitions
+
+
+@st.composite
+def skewed_claims(draw):
+    """Different subscriptions, and almost everything owned before by one to three members
+    (some of it on topics they no longer read), the others new: balancing them takes many
+    moves, over more than one walk of the partitions."""
+    members, partitions = draw(groups())
+    partitions = {t: draw(st.integers(2, 8)) for t in (partitions or {"a": 1})}
+    heavy = members[:draw(st.integers(1, 3))]
+    owned = {m.member_id: [] for m in members}
+    for tp in sorted((t, p) for t, n in partitions.items() for p in range(n)):
+        if draw(st.integers(0, 5)):
+            owned[draw(st.sampled_from(heavy)).member_id].append(tp)
+    return [m._replace(owned=tuple(owned[m.member_id]), generation=2) for m in members], partitions
+
+
 def _replay_call(function, members, partitions):
     return f"{function}({members!r}, {partitions!r})"
 
@@ -192,12 +223,12 @@ def kept_claims(members, partitions, result):
                if tp in result[owner])
 
 
-def _sticky_search(learner, group_strategy, sticky):
+def _sticky_search(learner, group_strategy, sticky, examples=150):
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis.errors import Flaky
     found = []
 
-    @settings(max_examples=150, derandomize=True, database=None, deadline=None,
+    @settings(max_examples=examples, derandomize=True, database=None, deadline=None,
               suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
               phases=[Phase.generate, Phase.shrink])
     @given(group_strategy)
@@ -257,13 +288,14 @@ def stickiness_problem(members, partitions, result):
 
 @prop("groups.sticky_assign", "owns every partition once and balances any group", 1)
 def sticky_balanced(learner):
-    return _sticky_search(learner, groups(owned=True), sticky=False)
+    return _sticky_search(learner, st.one_of(groups(owned=True), skewed_claims()), sticky=False,
+                          examples=300)
 
 
 @prop("groups.sticky_assign", "keeps as many previous owners as balance allows", 1)
 def sticky_sticky(learner):
-    return _sticky_search(learner, st.one_of(groups(uniform=True, owned=True), groups(owned=True)),
-                          sticky=True)
+    return _sticky_search(learner, st.one_of(groups(uniform=True, owned=True), scattered_claims(),
+                                             groups(owned=True)), sticky=True)
 
 
 # -- in a running group -------------------------------------------------------------------------
