@@ -333,6 +333,28 @@ REPLY_SHAPES = {"loaded": (list,), "unit": (int, str, str), "returned": (object,
 MAX_CALLBACK = 256 << 10        # bytes of arguments the grader computes a callback on
 
 
+def _children(pid):
+    """The pids of ``pid``'s children, from each of its threads (a process that a thread
+    forks is that thread's child)."""
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as listing:
+                found += map(int, listing.read().split())
+    except (OSError, ValueError):
+        pass
+    return found
+
+
+def _exited(pid):
+    """True for a process that is gone, or a zombie its parent has not waited for."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] in "ZX"
+    except (OSError, IndexError):
+        return True
+
+
 class _Restart(Exception):
     """A unit hung or killed the worker while loading: load again without it."""
 
@@ -351,6 +373,9 @@ class Sandbox:
         self.stderr = stderr if stderr is not None else subprocess.DEVNULL
         self.process = None
         self.workdir = None
+        self.worker_pid = None      # the worker's pid on the host, and under bubblewrap the
+        self.reaper_pid = None      # pid namespace's init, which adopts orphans
+        self._listings, self._worker_stat = [], None    # their open /proc files
         self.defined = []
         self.unit_failures = {}     # unit index -> Outcome (load-error, timeout or crashed)
         self.skipped = {}           # units that hung or killed the worker: never run again
@@ -423,11 +448,69 @@ class Sandbox:
                 self.stop()
             else:
                 self.load_outcome = Outcome("returned", rest[0])
+                self._find_worker()
+                self._end_strays()
         else:
             self.load_outcome = Outcome("bad-return", detail=f"an answer the grader does not "
                                                              f"expect while loading ({tag})")
             self.stop()
         return self.load_outcome
+
+    def _find_worker(self):
+        """Where to look for what the learner's code starts: the worker's children, and under
+        bubblewrap the children of its pid namespace's init (bwrap, the worker's parent),
+        which adopts orphans. Their /proc listings stay open: one read each per call."""
+        if self.mode == "bubblewrap":
+            init = _children(self.process.pid)
+            worker = _children(init[0]) if len(init) == 1 else []
+            if len(worker) != 1:
+                return
+            self.reaper_pid, self.worker_pid = init[0], worker[0]
+        else:
+            self.worker_pid = self.process.pid
+        try:
+            self._listings = [os.open(f"/proc/{pid}/task/{pid}/children", os.O_RDONLY)
+                              for pid in (self.worker_pid, self.reaper_pid) if pid is not None]
+            self._worker_stat = os.open(f"/proc/{self.worker_pid}/stat", os.O_RDONLY)
+        except OSError:
+            self._close_listings()
+            self.worker_pid = self.reaper_pid = None
+
+    def _strays(self):
+        """The processes the learner's code started that still run."""
+        found = []
+        for fd in self._listings:
+            found += os.pread(fd, 65536, 0).split()
+        # A process a thread forks is that thread's child: look there too when there are any.
+        if int(os.pread(self._worker_stat, 4096, 0).rpartition(b")")[2].split()[17]) > 1:
+            found = [pid for pid in map(int, found) if pid != self.worker_pid]
+            return [pid for pid in found + _children(self.worker_pid) if not _exited(pid)]
+        return [pid for pid in map(int, found) if pid != self.worker_pid and not _exited(pid)]
+
+    def _end_strays(self):
+        """Kill every process the learner's code started: a call's processes end with it.
+        One that makes new ones faster than they die ends the sandbox."""
+        if self.worker_pid is None:
+            return
+        for _ in range(64):
+            try:
+                strays = self._strays()
+            except (OSError, ValueError, IndexError):
+                break           # the worker is gone: its outcome says so
+            if not strays:
+                return
+            for pid in strays:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            time.sleep(0.001)
+        self.stop()
+
+    def _close_listings(self):
+        for fd in self._listings + ([self._worker_stat] if self._worker_stat is not None else []):
+            os.close(fd)
+        self._listings, self._worker_stat = [], None
 
     def _next_unit(self, after):
         """The unit the worker runs after unit ``after`` (None once all have run)."""
@@ -441,6 +524,8 @@ class Sandbox:
         except (ProcessLookupError, PermissionError):
             pass
         self.process.wait()
+        self._close_listings()
+        self.worker_pid = self.reaper_pid = None
         for fd in (self.request_write, self.response_read):
             try:
                 os.close(fd)
@@ -480,6 +565,7 @@ class Sandbox:
         except _Stop as stop:
             self.stop()
             return stop.outcome
+        self._end_strays()
         if tag == "returned":
             return Outcome("returned", rest[0])
         if tag == "raised":

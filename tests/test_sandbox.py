@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import sysconfig
+import threading
 import time
 from pathlib import Path
 
@@ -73,11 +74,24 @@ def host_uid(pid):
     raise AssertionError(f"no Uid line for {pid}")
 
 
+def running(marker):
+    """``host_processes(marker)`` that still run: not zombies left for a parent to wait for."""
+    found = []
+    for pid in host_processes(marker):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in "ZX":
+            found.append(pid)
+    return found
+
+
 def wait_until_gone(marker, seconds=3.0):
     end = time.monotonic() + seconds
-    while host_processes(marker) and time.monotonic() < end:
+    while running(marker) and time.monotonic() < end:
         time.sleep(0.05)
-    return host_processes(marker)
+    return running(marker)
 
 
 def kill_leftovers(pids):
@@ -283,10 +297,17 @@ def look_and_write():
 
 # -- what it can leave behind, and its limits ------------------------------------------------------
 
-def test_a_forked_daemon_dies_with_the_sandbox():
+def test_processes_a_call_starts_end_with_the_call():
+    """A double-forked daemon that ignores signals, and a plain child left running: both are
+    killed when the call that started them returns, and the sandbox goes on. (Stopping a
+    sandbox kills its whole pid namespace too: test_hostile's daemons.)"""
     marker = f"kdd{secrets.token_hex(4)}"
     source = f'''
 import os, signal, time
+
+def name_me():
+    with open("/proc/self/comm", "w") as comm:
+        comm.write({marker!r})
 
 def daemonize():
     first = os.fork()
@@ -295,25 +316,45 @@ def daemonize():
         if os.fork() == 0:
             for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
                 signal.signal(sig, signal.SIG_IGN)
-            with open("/proc/self/comm", "w") as comm:
-                comm.write({marker!r})
+            name_me()
             time.sleep(60)
         os._exit(0)
     os.waitpid(first, 0)
-    time.sleep(0.3)
+    if os.fork() == 0:
+        name_me()
+        time.sleep(60)
+    time.sleep(0.5)
     return "forked"
+
+def still_here():
+    return "here"
 '''
+    seen, calling = set(), threading.Event()
+
+    def watch():
+        while calling.is_set():
+            seen.update(host_processes(marker))
+            time.sleep(0.02)
+
     sandbox = Sandbox(source)
     try:
+        sandbox.start()
+        calling.set()
+        watcher = threading.Thread(target=watch)
+        watcher.start()
         outcome = sandbox.call("daemonize")
-        alive_during = host_processes(marker)
+        calling.clear()
+        watcher.join()
+        left = wait_until_gone(marker, seconds=1.0)
+        after = sandbox.call("still_here")
+        restarts = sandbox.restarts
     finally:
         sandbox.stop()
-    left = wait_until_gone(marker)
-    kill_leftovers(left)
+    kill_leftovers(left + wait_until_gone(marker))
     assert outcome.ok, outcome.describe()
-    assert alive_during, "the test's premise: the daemon ran while the sandbox did"
-    assert not left, f"the daemon outlived its sandbox: pids {left}"
+    assert len(seen) >= 2, "the test's premise: the daemon and the child ran during the call"
+    assert not left, f"processes outlived the call that started them: pids {left}"
+    assert after.ok and after.value == "here" and restarts == 0
 
 
 def test_processes_and_threads_are_limited():
