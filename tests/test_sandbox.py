@@ -32,6 +32,11 @@ VENV_SITE = Path(sysconfig.get_paths()["purelib"]).resolve()
 BASE_SITE = Path(sysconfig.get_paths(vars={"base": sysconfig.get_config_var("installed_base")})
                  ["purelib"]).resolve()
 PROPERTIES_DIR = Path(properties.__file__).parent
+# The base interpreter's own packages: pyenv's or python.org's site-packages, Debian's
+# dist-packages (those that exist here).
+BASE_SITES = sorted({p for p in (BASE_SITE, Path("/usr/lib/python3/dist-packages"),
+                                 Path(f"/usr/local/lib/python{sys.version_info[0]}."
+                                      f"{sys.version_info[1]}/dist-packages")) if p.is_dir()})
 
 
 @pytest.fixture(autouse=True)
@@ -149,9 +154,10 @@ def test_the_engine_grader_course_and_site_packages_are_out_of_sight():
                        COURSE / "source" / "offsets" / "offsets.ipynb"],
         "the venv's site-packages": [VENV_SITE, *sorted(VENV_SITE.glob("__editable__*"))[:2],
                                      VENV_SITE / "hypothesis" / "__init__.py"],
-        "the base interpreter's site-packages": [BASE_SITE],
+        "the base interpreter's site-packages": BASE_SITES,
         "the repository": [GRADER.parent, GRADER.parent / "pyproject.toml"],
     }
+    assert BASE_SITES, "the test's premise: the base interpreter has a package folder"
     paths = [str(p) for group in secret.values() for p in group]
     for path in paths:
         assert os.path.exists(path), f"the test's premise: {path} exists on the host"
@@ -227,8 +233,14 @@ def who():
     assert 0 not in (uid, euid, gid) and os.getuid() not in (uid, euid), outcome.value
     assert on_host, "the test's premise: the worker shows in the host's process table"
     for pid, ids in uids.items():
-        assert 0 not in ids and os.getuid() not in ids, (
-            f"seen from the host, the sandbox runs as uid {ids}: root or the grader's user")
+        assert 0 not in ids, f"seen from the host, the sandbox runs as root: {ids}"
+        if os.geteuid() == 0:
+            # a root grader gives each sandbox a uid of its own
+            assert os.getuid() not in ids, f"the sandbox runs as the grader's uid: {ids}"
+        else:
+            # an unprivileged user namespace can map only the grader's own uid: the host
+            # sees that one, and the namespaces, not the uid, keep the sandbox apart
+            assert set(ids) == {os.getuid()}, ids
     assert not wait_until_gone(marker)
 
 
