@@ -79,13 +79,13 @@ def scattered_claims(draw):
     came back between rebalances leave groups like these). Several members then hold fewer
     partitions than the quota, each keeping its own while the others fill up."""
     members, partitions = draw(groups(uniform=True))
-    every = sorted((t, p) for t in members[0].topics for p in range(partitions.get(t, 0)))
+    partitions = {t: draw(st.integers(2, 8)) for t in (partitions or {"a": 1})}
     owned = {m.member_id: [] for m in members}
-    for tp in every:
-        holder = draw(st.sampled_from([None, *owned]))
-        if holder is not None:
-            owned[holder].append(tp)
-    return [m._replace(owned=tuple(owned[m.member_id]), generation=3) for m in members], partitions
+    for tp in sorted((t, p) for t, n in partitions.items() for p in range(n)):
+        if draw(st.integers(0, 2)):
+            owned[draw(st.sampled_from(sorted(owned)))].append(tp)
+    return [m._replace(topics=tuple(sorted(partitions)), owned=tuple(owned[m.member_id]),
+                       generation=3) for m in members], partitions
 
 
 @st.composite
