@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip setuptools 2>&1 | grep -v "is ignored" || true
 	$(BIN)/pip install --quiet -e '.[test,bench,course]' 2>&1 | grep -v "is ignored" || true
-	$(BIN)/python -c "import kafkadojo.reference, hypothesis, kafka, pytest, nbgrader, nbclient"
+	$(BIN)/python -c "import kafkadojo.reference, hypothesis, kafka, pytest, xdist, nbgrader, nbclient"
 	touch $(STAMP)
 
 # Learner code is graded under bubblewrap (Debian's package); as root with apt, install it.
@@ -36,8 +36,11 @@ demo: $(STAMP) sandbox
 	$(BIN)/kafkadojo demo --engine
 	$(BIN)/kafkadojo demo
 
+# Test files run in parallel, one process per core (each file whole: its fixtures build a
+# course or a class once); TEST_JOBS=0 runs them in one process, one after another.
+TEST_JOBS ?= auto
 test: $(STAMP) sandbox
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile
 
 soak: $(STAMP)
 	KAFKADOJO_SOAK=1 $(BIN)/python -m pytest tests/test_stateful.py
