@@ -188,9 +188,14 @@ def retention_args(draw):
                                      st.sampled_from(suffixes).map(lambda size: size + 1)))
     if order == "newest-first" and draw(st.booleans()):
         # the passes' order shows when the log start or the size pass deletes a recent
-        # segment and the time pass must go on from there: retention.ms between the ages
+        # segment and the time pass must go on from there: retention.ms between the ages,
+        # everything committed, and the log start or the size limit past the first segment
         retention_ms = draw(st.integers(min(ages), max(ages)))
-        retention_bytes = draw(st.sampled_from(suffixes))
+        hw = leo
+        if draw(st.booleans()):
+            start, retention_bytes = bases[0], draw(st.sampled_from(suffixes[1:] or suffixes))
+        else:
+            start, retention_bytes = draw(st.integers(bases[0], leo)), -1
     return (segments, start, hw, leo, now, max(retention_ms, -1), retention_bytes)
 
 
