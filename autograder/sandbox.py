@@ -375,7 +375,7 @@ class Sandbox:
         self.workdir = None
         self.worker_pid = None      # the worker's pid on the host, and under bubblewrap the
         self.reaper_pid = None      # pid namespace's init, which adopts orphans
-        self._listings, self._worker_stat = [], None    # their open /proc files
+        self._listings, self._worker_tasks = [], None   # their open /proc files
         self.defined = []
         self.unit_failures = {}     # unit index -> Outcome (load-error, timeout or crashed)
         self.skipped = {}           # units that hung or killed the worker: never run again
@@ -471,7 +471,9 @@ class Sandbox:
         try:
             self._listings = [os.open(f"/proc/{pid}/task/{pid}/children", os.O_RDONLY)
                               for pid in (self.worker_pid, self.reaper_pid) if pid is not None]
-            self._worker_stat = os.open(f"/proc/{self.worker_pid}/stat", os.O_RDONLY)
+            # its task folder's link count is 2 + its threads
+            self._worker_tasks = os.open(f"/proc/{self.worker_pid}/task",
+                                         os.O_RDONLY | os.O_DIRECTORY)
         except OSError:
             self._close_listings()
             self.worker_pid = self.reaper_pid = None
@@ -482,7 +484,7 @@ class Sandbox:
         for fd in self._listings:
             found += os.pread(fd, 65536, 0).split()
         # A process a thread forks is that thread's child: look there too when there are any.
-        if int(os.pread(self._worker_stat, 4096, 0).rpartition(b")")[2].split()[17]) > 1:
+        if os.fstat(self._worker_tasks).st_nlink > 3:
             found = [pid for pid in map(int, found) if pid != self.worker_pid]
             return [pid for pid in found + _children(self.worker_pid) if not _exited(pid)]
         return [pid for pid in map(int, found) if pid != self.worker_pid and not _exited(pid)]
@@ -508,9 +510,9 @@ class Sandbox:
         self.stop()
 
     def _close_listings(self):
-        for fd in self._listings + ([self._worker_stat] if self._worker_stat is not None else []):
+        for fd in self._listings + ([self._worker_tasks] if self._worker_tasks is not None else []):
             os.close(fd)
-        self._listings, self._worker_stat = [], None
+        self._listings, self._worker_tasks = [], None
 
     def _next_unit(self, after):
         """The unit the worker runs after unit ``after`` (None once all have run)."""

@@ -310,12 +310,13 @@ def look_and_write():
 # -- what it can leave behind, and its limits ------------------------------------------------------
 
 def test_processes_a_call_starts_end_with_the_call():
-    """A double-forked daemon that ignores signals, and a plain child left running: both are
-    killed when the call that started them returns, and the sandbox goes on. (Stopping a
+    """A double-forked daemon that ignores signals, a plain child left running and a child
+    forked by a thread: all are killed when the call that started them returns, and the
+    sandbox goes on. (Stopping a
     sandbox kills its whole pid namespace too: test_hostile's daemons.)"""
     marker = f"kdd{secrets.token_hex(4)}"
     source = f'''
-import os, signal, time
+import os, signal, threading, time
 
 def name_me():
     with open("/proc/self/comm", "w") as comm:
@@ -335,8 +336,15 @@ def daemonize():
     if os.fork() == 0:
         name_me()
         time.sleep(60)
+    threading.Thread(target=fork_from_a_thread, daemon=True).start()
     time.sleep(0.5)
     return "forked"
+
+def fork_from_a_thread():
+    if os.fork() == 0:
+        name_me()
+        time.sleep(60)
+    time.sleep(60)
 
 def still_here():
     return "here"
@@ -364,7 +372,7 @@ def still_here():
         sandbox.stop()
     kill_leftovers(left + wait_until_gone(marker))
     assert outcome.ok, outcome.describe()
-    assert len(seen) >= 2, "the test's premise: the daemon and the child ran during the call"
+    assert len(seen) >= 3, "the test's premise: the three processes ran during the call"
     assert not left, f"processes outlived the call that started them: pids {left}"
     assert after.ok and after.value == "here" and restarts == 0
 
