@@ -168,3 +168,27 @@ def test_the_grader_draws_no_constants_from_the_modules_it_has_loaded():
     properties.load_all()
     import kafkadojo.reference.scenarios  # noqa: F401 - a module full of constants
     assert len(providers._get_local_constants()) == 0
+
+
+def test_a_killed_graders_temporary_folder_goes_at_the_next_grading(tmp_path):
+    """A grader killed by a signal leaves its folder; the next one removes it (its name
+    carries a pid that is gone), and leaves a live process's folder alone."""
+    import os
+    import subprocess
+    import sys
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    stale = scratch / f"kafkadojo-hypothesis-{dead}-x1y2"
+    live = scratch / f"kafkadojo-hypothesis-{os.getpid()}-x1y2"
+    for folder in (stale, live):
+        (folder / "constants").mkdir(parents=True)
+    path = tmp_path / "isr.py"
+    path.write_text(SAMPLES["isr-reference"].source())
+    result = subprocess.run([sys.executable, "-m", "kafkadojo.cli", "check", str(path),
+                             "--only", "isr.is_caught_up"],
+                            env={**os.environ, "TMPDIR": str(scratch)}, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert list(scratch.iterdir()) == [live]

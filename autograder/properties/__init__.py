@@ -9,6 +9,7 @@ never appears in what the learner sees.
 
 import atexit
 import copy
+import glob
 import os
 import shutil
 import tempfile
@@ -399,6 +400,21 @@ def _remove_hypothesis_home(folder, creator):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _remove_stale_hypothesis_homes():
+    """The folders of graders that were killed (a signal runs no exit handler): their names
+    carry the pid that made them, and that process is gone."""
+    for folder in glob.glob(os.path.join(tempfile.gettempdir(), "kafkadojo-hypothesis-*-*")):
+        pid = os.path.basename(folder).split("-")[2]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            pass                # another user's process, still there
+
+
 def _draw_no_local_constants():
     """Hypothesis mixes into its examples constants it finds in the modules this process has
     loaded, and ``kafkadojo check``, nbgrader and a test run load different ones: the same
@@ -418,7 +434,8 @@ def load_all():
     folder copies them into releases."""
     global _HYPOTHESIS_HOME
     if _HYPOTHESIS_HOME is None:
-        _HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="kafkadojo-hypothesis-")
+        _remove_stale_hypothesis_homes()
+        _HYPOTHESIS_HOME = tempfile.mkdtemp(prefix=f"kafkadojo-hypothesis-{os.getpid()}-")
         set_hypothesis_home_dir(_HYPOTHESIS_HOME)
         atexit.register(_remove_hypothesis_home, _HYPOTHESIS_HOME, os.getpid())
         _draw_no_local_constants()
