@@ -192,3 +192,39 @@ def test_a_killed_graders_temporary_folder_goes_at_the_next_grading(tmp_path):
                             text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert list(scratch.iterdir()) == [live]
+
+
+DRAW_GROUPS = """
+from hypothesis import given, settings, strategies as st
+from kafkadojo.autograder import properties
+from kafkadojo.autograder.properties import groups
+properties.load_all()
+drawn = []
+
+@settings(max_examples=60, derandomize=True, database=None)
+@given(st.one_of(groups.groups(owned=True), groups.scattered_claims(), groups.skewed_claims()))
+def draw(group):
+    drawn.append(repr(group))
+
+draw()
+print(len(drawn), "\\n".join(drawn))
+"""
+
+
+def test_the_graders_examples_are_the_same_whatever_the_hash_seed():
+    """Examples must not depend on the order a set of strings iterates in (it changes with
+    PYTHONHASHSEED): two processes, two hash seeds, the same groups drawn."""
+    import os
+    import subprocess
+    import sys
+
+    def drawn(hash_seed):
+        result = subprocess.run([sys.executable, "-c", DRAW_GROUPS], capture_output=True,
+                                text=True, timeout=300,
+                                env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    first = drawn("1")
+    assert first.startswith("60 ")
+    assert drawn("2") == first and drawn("3") == first
