@@ -24,8 +24,6 @@ from .log import HIGH_WATERMARK, LOG_END, NONE, Log
 from .metadata import MetadataImage
 from .replication import truncation_offset_from_high_watermark
 
-PURGATORY_TICK_MS = 100     # how often waiting produces are checked for expiry
-
 
 class FetchResponse(NamedTuple):
     error: errors.KafkaError | None
@@ -38,6 +36,8 @@ class FetchResponse(NamedTuple):
 class ProduceResponse(NamedTuple):
     error: errors.KafkaError | None
     base_offset: int
+    # KIP-951: with NOT_LEADER_OR_FOLLOWER, the (leader, leader epoch) this broker knows of
+    current_leader: tuple | None = None
 
 
 class FollowerState:
@@ -74,6 +74,10 @@ class Partition:
         self.leader_epoch_start_offset = 0
         self.waiting_produces = deque()     # acks=all produces waiting for the HW
         self.waiting_fetches = []           # fetches parked until data arrives
+        # When the purgatory next looks for expired requests (the earliest deadline of those
+        # waiting, as Kafka's timing wheel expires each at its own); None: nothing to look for.
+        self.produces_expire_at = None
+        self.fetches_expire_at = None
         self.fetch_token = None             # follower only: identifies the current fetch session
         self.fetch_sent_ms = None           # follower only: when the in-flight request left
         self.fetch_offset_sent = None       # follower only: offset of the last fetch sent
@@ -170,7 +174,7 @@ class Partition:
         for _, requester, respond, base_offset, _ in self.waiting_produces:
             self.broker.reply(requester, respond, ProduceResponse(
                 errors.NotLeaderOrFollowerError(f"{self.topic}-{self.index}: leadership moved"),
-                base_offset))
+                base_offset, self.broker.current_leader(self.topic, self.index)))
         self.waiting_produces = deque()
         fetches, self.waiting_fetches = self.waiting_fetches, []
         for fetch in fetches:
@@ -288,7 +292,6 @@ class Broker:
         self.every(self.config["replica.lag.time.max.ms"] // 2, incarnation, self.shrink_isrs)
         self.every(self.config["replica.high.watermark.checkpoint.interval.ms"], incarnation,
                    self.checkpoint_high_watermarks)
-        self.every(PURGATORY_TICK_MS, incarnation, self.expire_requests)
         self.every(1_000, incarnation, self.watch_requests)
         self.every(self.config["log.retention.check.interval.ms"], incarnation,
                    self.delete_old_segments)
@@ -568,6 +571,14 @@ class Broker:
                     f"leader epoch {partition.leader_epoch}")
         return partition, None
 
+    def current_leader(self, topic, index):
+        """KIP-951: the partition's leader and leader epoch in this broker's metadata image,
+        sent back with NOT_LEADER_OR_FOLLOWER so that the client need not ask for metadata."""
+        registration = self.metadata.partitions.get((topic, index))
+        if registration is None or registration.leader < 0:
+            return None
+        return (registration.leader, registration.leader_epoch)
+
     def handle_produce(self, requester, topic, index, keys, values, timestamps, headers,
                        acks, timeout_ms, respond):
         if topic == OFFSETS_TOPIC:
@@ -592,7 +603,9 @@ class Broker:
                 f"min.insync.replicas={partition.min_isr}")
         if error is not None:
             if acks != 0:
-                self.reply(requester, respond, ProduceResponse(error, -1))
+                hint = (self.current_leader(topic, index)
+                        if isinstance(error, errors.NotLeaderOrFollowerError) else None)
+                self.reply(requester, respond, ProduceResponse(error, -1, hint))
             return
         now = self.sim.now
         try:
@@ -613,8 +626,13 @@ class Broker:
         outcome = acks_all_outcome(log.high_watermark, batch.next_offset,
                                    len(partition.maximal_isr), partition.min_isr)
         if outcome is None:
+            deadline = now + timeout_ms
             partition.waiting_produces.append(
-                (batch.next_offset, requester, respond, batch.base_offset, now + timeout_ms))
+                (batch.next_offset, requester, respond, batch.base_offset, deadline))
+            if partition.produces_expire_at is None or deadline < partition.produces_expire_at:
+                partition.produces_expire_at = deadline
+                self.sim.schedule(timeout_ms, self.expire_produces, partition, self.incarnation,
+                                  deadline)
         else:
             self.reply(requester, respond,
                        ProduceResponse(None if outcome == "ok" else outcome, batch.base_offset))
@@ -642,13 +660,40 @@ class Broker:
         if fetch_offset < upper or max_wait_ms <= 0:
             self.reply(requester, respond, partition.read_for_fetch(fetch_offset, max_bytes, upper))
         else:
+            deadline = now + max_wait_ms
             partition.waiting_fetches.append(
-                (requester, fetch_offset, replica_id, max_bytes, now + max_wait_ms, respond))
-            self.sim.schedule(max_wait_ms, self.expire_fetches, partition, self.incarnation)
+                (requester, fetch_offset, replica_id, max_bytes, deadline, respond))
+            if partition.fetches_expire_at is None or deadline < partition.fetches_expire_at:
+                partition.fetches_expire_at = deadline
+                self.sim.schedule(max_wait_ms, self.expire_fetches, partition, self.incarnation,
+                                  deadline)
 
-    def expire_fetches(self, partition, incarnation):
-        if self.alive and self.incarnation == incarnation:
-            partition.wake_fetches(expired_only_at=self.sim.now)
+    # -- the purgatory: one timer per partition and kind, at the earliest deadline ---------
+    def expire_fetches(self, partition, incarnation, deadline):
+        if not self.alive or self.incarnation != incarnation \
+                or partition.fetches_expire_at != deadline:
+            return      # this broker restarted, or an earlier deadline took this timer's place
+        now = self.sim.now
+        partition.wake_fetches(expired_only_at=now)
+        partition.fetches_expire_at = None
+        if partition.waiting_fetches:
+            earliest = min(fetch[4] for fetch in partition.waiting_fetches)
+            partition.fetches_expire_at = earliest
+            self.sim.schedule(earliest - now, self.expire_fetches, partition, incarnation,
+                              earliest)
+
+    def expire_produces(self, partition, incarnation, deadline):
+        if not self.alive or self.incarnation != incarnation \
+                or partition.produces_expire_at != deadline:
+            return
+        now = self.sim.now
+        partition.expire_waiting_produces(now)
+        partition.produces_expire_at = None
+        if partition.waiting_produces:
+            earliest = min(item[4] for item in partition.waiting_produces)
+            partition.produces_expire_at = earliest
+            self.sim.schedule(earliest - now, self.expire_produces, partition, incarnation,
+                              earliest)
 
     def handle_offset_for_leader_epoch(self, requester, topic, index, current_leader_epoch,
                                        requested_epoch, respond):
@@ -738,12 +783,6 @@ class Broker:
     def checkpoint_high_watermarks(self):
         for key, log in self.logs.items():
             self.hw_checkpoint[key] = log.high_watermark
-
-    def expire_requests(self):
-        now = self.sim.now
-        for partition in self.partitions.values():
-            if partition.waiting_produces:
-                partition.expire_waiting_produces(now)
 
     def watch_requests(self):
         """Resend requests whose answer never came (the network lost it)."""

@@ -67,6 +67,8 @@ PRODUCER_DEFAULTS = {
     "delivery.timeout.ms": 120_000,
     "retry.backoff.ms": 100,
     "retry.backoff.max.ms": 1_000,     # KIP-580: backoff doubles up to this
+    "reconnect.backoff.ms": 50,        # wait before connecting again to a broker
+    "reconnect.backoff.max.ms": 1_000, # ...doubled per refusal in a row, up to this
     "metadata.max.age.ms": 300_000,
     # the built-in partitioner, for records without a key (KIP-794, Kafka 3.3+)
     "partitioner.adaptive.partitioning.enable": True,   # weigh partitions by queued batches

@@ -4,7 +4,11 @@
 *record accumulator* and returns a future. A batch leaves when it is full (``batch.size``)
 or has waited ``linger.ms``; it goes to the partition's leader as the producer's cached
 metadata names it. A retriable error (a stale leader, too few in-sync replicas, a timeout)
-sends it again after ``retry.backoff.ms`` until ``delivery.timeout.ms`` runs out.
+puts the batch back at the front of its partition's queue, to be sent again after a backoff
+(``retry.backoff.ms``, doubling) until ``delivery.timeout.ms`` runs out. A broker that is
+down refuses the connection: its batches wait in the accumulator, spending no attempts,
+while the producer reconnects after ``reconnect.backoff.ms`` (doubling) and refreshes its
+metadata to find the partition's new leader.
 
 A timeout is the interesting case: the first attempt may have been written after all, so
 a retry can duplicate records. That is at-least-once; the idempotent producer comes later.
@@ -21,7 +25,35 @@ from .record import BATCH_OVERHEAD_BYTES, RECORD_OVERHEAD_BYTES
 
 WATCHDOG_MS = 100           # how often timeouts are checked
 MAX_RECORD_OVERHEAD_BYTES = 21  # DefaultRecord.MAX_RECORD_OVERHEAD: a record's largest overhead
-RECONNECT_BACKOFF_MS = 50   # reconnect.backoff.ms: a refused connection is known this fast
+
+# Errors that say the producer's metadata may be stale (InvalidMetadataException's family).
+_STALE_METADATA = (errors.NotLeaderOrFollowerError, errors.NetworkError,
+                   errors.UnknownTopicOrPartitionError, errors.FencedLeaderEpochError,
+                   errors.RequestTimedOutError)
+
+
+def exponential_backoff(initial_ms, max_ms, attempts, rng, jitter=0.2):
+    """Kafka's ExponentialBackoff with multiplier 2: ``initial_ms`` doubled ``attempts``
+    times, but not past ``max_ms``, times a random factor in [1 - jitter, 1 + jitter), and
+    never more than ``max_ms`` (with ``max_ms`` <= ``initial_ms``: ``max_ms``, constant).
+    The jitter keeps clients that failed together from retrying together."""
+    if max_ms <= initial_ms:
+        return max_ms
+    term = min(initial_ms * 2 ** min(attempts, 64), max_ms)
+    factor = 1 - jitter + 2 * jitter * rng.random() if jitter > 0 else 1
+    return min(int(term * factor), max_ms)
+
+
+class Connection:
+    """The producer's connection to one broker (NetworkClient's ClusterConnectionStates):
+    open to one incarnation of the broker, or closed until ``next_attempt_ms``."""
+
+    __slots__ = ("incarnation", "failures", "next_attempt_ms")
+
+    def __init__(self):
+        self.incarnation = None         # the broker incarnation it is open to; None: closed
+        self.failures = 0               # failed attempts in a row
+        self.next_attempt_ms = 0
 
 
 def _as_bytes(data, what):
@@ -41,7 +73,7 @@ class ProducerBatch:
 
     __slots__ = ("topic", "partition", "keys", "values", "timestamps", "headers",
                  "size_bytes", "capacity", "created_ms", "attempts", "sent_ms", "awaiting_response", "sent_to",
-                 "base_offset", "error", "done", "callbacks", "closed")
+                 "base_offset", "error", "done", "callbacks", "closed", "retry_at_ms", "leader_epoch")
 
     def __init__(self, topic, partition, now):
         self.topic = topic
@@ -62,6 +94,8 @@ class ProducerBatch:
         self.done = False
         self.callbacks = None
         self.closed = False
+        self.retry_at_ms = 0            # a failed attempt's backoff ends then (KIP-580)
+        self.leader_epoch = -1          # the leader epoch its last attempt was sent at
 
     def finish(self, base_offset, error):
         self.done = True
@@ -162,7 +196,8 @@ class Producer(Client):
         super().__init__(cluster, client_id, merged(PRODUCER_DEFAULTS, config, "producer"))
         self.acks = normalize_acks(self.config["acks"])
         for name in ("linger.ms", "batch.size", "request.timeout.ms", "delivery.timeout.ms",
-                     "retries", "retry.backoff.ms", "retry.backoff.max.ms"):
+                     "retries", "retry.backoff.ms", "retry.backoff.max.ms",
+                     "reconnect.backoff.ms", "reconnect.backoff.max.ms"):
             require(isinstance(self.config[name], int) and self.config[name] >= 0,
                     f"{name} must be a non-negative integer, got {self.config[name]!r}")
         require(self.config["max.in.flight.requests.per.connection"] >= 1,
@@ -188,6 +223,8 @@ class Producer(Client):
         self.ready = {}                  # (topic, partition) -> deque of closed batches to send
         self.in_flight = {}              # (topic, partition) -> list of batches sent, unanswered
         self.awaiting_metadata = []      # sends made before their topic's metadata was known
+        self.connections = {}            # broker id -> Connection
+        self.wake_ups = set()            # moments a drain is scheduled for (backoffs ending)
         self.unfinished = 0              # batches neither acknowledged nor failed
         self.closed = False
         self.records_sent = 0
@@ -409,6 +446,9 @@ class Producer(Client):
 
     # -- sending batches -----------------------------------------------------------------
     def drain(self, key):
+        """Send the partition's queued batches, oldest first, while its leader can take them
+        (RecordAccumulator.drain): none while the first waits out its retry backoff, none
+        while the leader's connection is down."""
         queue = self.ready.get(key)
         in_flight = self.in_flight.get(key)
         if in_flight is None:
@@ -419,28 +459,43 @@ class Producer(Client):
             if leader < 0:
                 self.request_metadata()
                 return
-            batch = queue.popleft()
-            self.send_batch(batch, leader, in_flight)
+            batch = queue[0]
+            leader_epoch = metadata.leader_epochs[key[1]]
+            if batch.retry_at_ms > self.sim.now and batch.leader_epoch >= leader_epoch:
+                # KIP-580's backoff; KIP-951: a retry to a new leader does not wait for it
+                self.wake_at(batch.retry_at_ms)
+                return
+            broker = self.cluster.brokers[leader]
+            if not self.connection_ready(broker):
+                break
+            queue.popleft()
+            self.send_batch(batch, broker, leader_epoch, in_flight)
         if queue and self.availability_timeout_ms > 0:
             metadata = self.topics.get(key[0])
             if metadata and metadata.leaders[key[1]] >= 0:
                 self.node_latency(metadata.leaders[key[1]], drained=False)
 
-    def send_batch(self, batch, leader_id, in_flight):
-        broker = self.cluster.brokers[leader_id]
+    def wake_at(self, time_ms):
+        """Drain again at ``time_ms`` (a backoff ends then); one wake-up per moment."""
+        if time_ms not in self.wake_ups:
+            self.wake_ups.add(time_ms)
+            self.sim.schedule(time_ms - self.sim.now, self.woken, time_ms)
+
+    def woken(self, time_ms):
+        self.wake_ups.discard(time_ms)
+        for key, queue in list(self.ready.items()):
+            if queue:
+                self.drain(key)
+
+    def send_batch(self, batch, broker, leader_epoch, in_flight):
         batch.attempts += 1
         attempt = batch.attempts
         batch.sent_ms = self.sim.now
         batch.awaiting_response = True
         batch.sent_to = (broker, broker.incarnation)
+        batch.leader_epoch = leader_epoch
         if self.availability_timeout_ms > 0:
-            self.node_latency(leader_id, drained=broker.alive)
-        if not broker.alive:
-            # Connection refused: known after a reconnect backoff, not a request timeout.
-            in_flight.append(batch)
-            self.sim.schedule(RECONNECT_BACKOFF_MS, self.on_produce_response, batch, attempt,
-                              _REFUSED)
-            return
+            self.node_latency(broker.node_id, drained=True)
         in_flight.append(batch)
         keys = batch.keys if batch.keys.count(None) != len(batch.keys) else None
         respond = None
@@ -467,11 +522,10 @@ class Producer(Client):
         if error is None:
             self.finish(batch, response.base_offset, None)
         elif self.can_retry(batch, error):
-            if isinstance(error, (errors.NotLeaderOrFollowerError, errors.NetworkError,
-                                  errors.UnknownTopicOrPartitionError,
-                                  errors.FencedLeaderEpochError, errors.RequestTimedOutError)):
+            if isinstance(error, _STALE_METADATA) and not self.follow_leader_hint(
+                    key, response.current_leader):
                 self.request_metadata()
-            self.sim.schedule(self.retry_backoff(batch.attempts), self.requeue, batch)
+            self.reenqueue(batch)
         else:
             self.finish(batch, -1, error)
         self.drain(key)
@@ -480,22 +534,71 @@ class Producer(Client):
         return (error.retriable and batch.attempts <= self.config["retries"]
                 and self.sim.now - batch.created_ms < self.config["delivery.timeout.ms"])
 
-    def retry_backoff(self, attempts):
-        """KIP-580: retry.backoff.ms doubled per failed attempt, capped at retry.backoff.max.ms,
-        with 20% jitter so that many clients do not retry in lockstep."""
+    def reenqueue(self, batch):
+        """A failed attempt goes back to the front of its partition's queue at once, and waits
+        out its backoff there: RecordAccumulator.reenqueue. The batches behind it wait too."""
         base = self.config["retry.backoff.ms"]
-        backoff = min(base * 2 ** (attempts - 1), max(base, self.config["retry.backoff.max.ms"]))
-        return int(backoff * (0.8 + 0.4 * self.sim.rng.random()))
-
-    def requeue(self, batch):
-        if batch.done:
-            return
+        # the engine's choice when retry.backoff.max.ms < retry.backoff.ms: a constant retry.backoff.ms
+        batch.retry_at_ms = self.sim.now + exponential_backoff(
+            base, max(base, self.config["retry.backoff.max.ms"]), batch.attempts - 1,
+            self.sim.rng)
         key = (batch.topic, batch.partition)
         queue = self.ready.get(key)
         if queue is None:
             queue = self.ready[key] = deque()
         queue.appendleft(batch)
-        self.drain(key)
+
+    def follow_leader_hint(self, key, current_leader):
+        """KIP-951 (Kafka 3.7+): a NOT_LEADER_OR_FOLLOWER answer names the leader the broker
+        knows of. A newer one than the cache's is taken at once, without a metadata request.
+        Returns whether it was taken."""
+        if current_leader is None:
+            return False
+        leader, leader_epoch = current_leader
+        topic, partition = key
+        registrations = self.metadata.get(topic)
+        if leader < 0 or registrations is None or partition >= len(registrations):
+            return False
+        known = registrations[partition]
+        if known is not None and known.leader_epoch >= leader_epoch:
+            return False
+        registrations[partition] = known._replace(leader=leader, leader_epoch=leader_epoch)
+        self.topics[topic] = TopicMetadata(registrations)
+        return True
+
+    # -- connections (NetworkClient) -------------------------------------------------------
+    def connection_ready(self, broker):
+        """Whether a request can go to ``broker`` now (NetworkClient.ready). A connection
+        to a broker that crashed since is broken; a closed one is opened again once its
+        reconnect backoff is over, unless the broker refuses it (it is down). Batches for a
+        broker that is not ready wait in the accumulator: no attempt is spent on it."""
+        connection = self.connections.get(broker.node_id)
+        if connection is None:
+            connection = self.connections[broker.node_id] = Connection()
+        if connection.incarnation is not None:
+            if broker.alive and broker.incarnation == connection.incarnation:
+                return True
+            self.disconnected(connection)
+        elif self.sim.now >= connection.next_attempt_ms:
+            if broker.alive:
+                connection.incarnation = broker.incarnation
+                connection.failures = 0
+                return True
+            # Refused. The disconnect may come of stale metadata: refresh it
+            # (DefaultMetadataUpdater.handleServerDisconnect).
+            self.disconnected(connection)
+            self.request_metadata()
+        self.wake_at(connection.next_attempt_ms)
+        return False
+
+    def disconnected(self, connection):
+        """ClusterConnectionStates.disconnected: wait ``reconnect.backoff.ms``, doubled per
+        failure in a row, before the next attempt."""
+        connection.incarnation = None
+        connection.next_attempt_ms = self.sim.now + exponential_backoff(
+            self.config["reconnect.backoff.ms"], self.config["reconnect.backoff.max.ms"],
+            connection.failures, self.sim.rng)
+        connection.failures += 1
 
     def finish(self, batch, base_offset, error):
         self.unfinished -= 1
@@ -579,13 +682,13 @@ class Producer(Client):
 
 
 class _Answer:
-    __slots__ = ("error", "base_offset")
+    __slots__ = ("error", "base_offset", "current_leader")
 
     def __init__(self, error):
         self.error = error
         self.base_offset = -1
+        self.current_leader = None
 
 
-_REFUSED = _Answer(errors.NetworkError("connection refused: the broker is down"))
 _RESET = _Answer(errors.NetworkError("connection reset: the broker crashed"))
 _TIMED_OUT = _Answer(errors.RequestTimedOutError("no response within request.timeout.ms"))

@@ -93,11 +93,14 @@ def test_a_producer_with_stale_metadata_follows_the_new_leader():
     cluster = make()
     producer = cluster.producer(acks="all", linger_ms=0)
     producer.send("t", b"a", partition=0).get()
-    cluster.crash(cluster.leader("t", 0))
-    # The producer still names the dead leader; the send is retried after a refresh.
+    old_leader = cluster.leader("t", 0)
+    cluster.crash(old_leader)
+    # The producer still names the dead leader. It refuses the connection, so the batch waits
+    # in the accumulator (no attempt spent) until a metadata refresh names the new leader.
     future = producer.send("t", b"b", partition=0)
     assert future.get() == 1
-    assert future.batch.attempts > 1
+    assert future.batch.attempts == 1
+    assert future.batch.sent_to[0].node_id == cluster.leader("t", 0) != old_leader
 
 
 def test_isr_shrinks_when_a_follower_lags_and_expands_when_it_catches_up():
