@@ -162,12 +162,14 @@ class LogSegment:
         return self.batches[-1].next_offset if self.batches else self.base_offset
 
     def append(self, batch):
+        timestamp = batch.max_timestamp
         if not self.batches:
-            self.first_timestamp = batch.max_timestamp
+            self.first_timestamp = timestamp
         self.batches.append(batch)
         self.batch_bases.append(batch.base_offset)
         self.size_bytes += batch.size_bytes
-        self.largest_timestamp = max(self.largest_timestamp, batch.max_timestamp)
+        if timestamp > self.largest_timestamp:
+            self.largest_timestamp = timestamp
 
     def time_waited_ms(self, timestamp, now):
         """How long this segment has been open, by record timestamps (Kafka's

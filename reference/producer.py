@@ -610,7 +610,9 @@ class Producer(Client):
         now = self.sim.now
         request_timeout = self.config["request.timeout.ms"]
         delivery_timeout = self.config["delivery.timeout.ms"]
-        for key, in_flight in self.in_flight.items():
+        for in_flight in self.in_flight.values():
+            if not in_flight:
+                continue
             for batch in list(in_flight):
                 broker, incarnation = batch.sent_to
                 if now - batch.sent_ms >= request_timeout:
@@ -618,12 +620,11 @@ class Producer(Client):
                 elif not broker.alive or broker.incarnation != incarnation:
                     # The broker crashed: its OS reset the connection, so we know now.
                     self.on_produce_response(batch, batch.attempts, _RESET)
-        for key, queue in self.ready.items():
-            # Every 100 ms, every queued batch: find the expired ones first, cheaply.
-            expired = [batch for batch in queue if now - batch.created_ms >= delivery_timeout]
-            for batch in expired:
-                queue.remove(batch)
-                self.finish(batch, -1, errors.RequestTimedOutError(
+        for queue in self.ready.values():
+            # Oldest first, stopping at the first batch still in time, as Kafka's
+            # RecordAccumulator.expiredBatches does.
+            while queue and now - queue[0].created_ms >= delivery_timeout:
+                self.finish(queue.popleft(), -1, errors.RequestTimedOutError(
                     f"expired after delivery.timeout.ms={delivery_timeout} waiting to be sent"))
         if self.expire_metadata_request(now, request_timeout):
             self.request_metadata()

@@ -54,7 +54,7 @@ class RecordBatch:
     """
 
     __slots__ = ("base_offset", "leader_epoch", "keys", "values", "timestamps", "headers",
-                 "size_bytes", "_max_timestamp")
+                 "size_bytes", "next_offset", "max_timestamp")
 
     def __init__(self, base_offset, leader_epoch, keys, values, timestamps, headers=None,
                  size_bytes=None):
@@ -67,7 +67,9 @@ class RecordBatch:
         if size_bytes is None:
             size_bytes = self._estimate_size()
         self.size_bytes = size_bytes
-        self._max_timestamp = None
+        # A batch never changes once made: what every replica's append reads, worked out once.
+        self.next_offset = base_offset + len(values)    # the offset just past its last record
+        self.max_timestamp = max(timestamps) if timestamps else -1   # a v2 header field
 
     def _estimate_size(self):
         size = BATCH_OVERHEAD_BYTES + RECORD_OVERHEAD_BYTES * len(self.values)
@@ -80,18 +82,6 @@ class RecordBatch:
 
     def __len__(self):
         return len(self.values)
-
-    @property
-    def next_offset(self):
-        """The offset just past this batch's last record."""
-        return self.base_offset + len(self.values)
-
-    @property
-    def max_timestamp(self):
-        """The batch's largest record timestamp (a v2 batch header field)."""
-        if self._max_timestamp is None:     # computed once: every replica appends the batch
-            self._max_timestamp = max(self.timestamps) if self.timestamps else -1
-        return self._max_timestamp
 
     @property
     def last_offset(self):
