@@ -78,6 +78,8 @@ class Partition:
         # waiting, as Kafka's timing wheel expires each at its own); None: nothing to look for.
         self.produces_expire_at = None
         self.fetches_expire_at = None
+        self._min_isr = None
+        self._min_isr_at = -1               # the metadata offset _min_isr was worked out at
         self.fetch_token = None             # follower only: identifies the current fetch session
         self.fetch_sent_ms = None           # follower only: when the in-flight request left
         self.fetch_offset_sent = None       # follower only: offset of the last fetch sent
@@ -92,8 +94,14 @@ class Partition:
 
     @property
     def min_isr(self):
-        return effective_min_isr(self.broker.topic_config(self.topic, "min.insync.replicas"),
-                                 len(self.replicas))
+        """``min.insync.replicas`` as it applies here, capped at the replication factor; both
+        change only with new metadata, so it is worked out once per metadata offset."""
+        offset = self.broker.metadata.offset
+        if self._min_isr_at != offset:
+            self._min_isr = effective_min_isr(
+                self.broker.topic_config(self.topic, "min.insync.replicas"), len(self.replicas))
+            self._min_isr_at = offset
+        return self._min_isr
 
     @property
     def is_leader(self):
@@ -109,12 +117,15 @@ class Partition:
         state.last_caught_up_ms = self.broker.seams.last_caught_up_time(
             fetch_offset, now, leader_leo, state.last_caught_up_ms,
             state.last_fetch_leader_leo, state.last_fetch_ms)
+        moved = fetch_offset != state.leo
         state.leo = fetch_offset
         state.last_fetch_leader_leo = leader_leo
         state.last_fetch_ms = now
         if replica_id not in self.isr:
             self.maybe_expand_isr(replica_id)
-        self.maybe_increment_high_watermark(now)
+        if moved:
+            # As Kafka's updateFollowerFetchState: the HW can move only if a follower did.
+            self.maybe_increment_high_watermark(now)
 
     def maybe_increment_high_watermark(self, now):
         log = self.log
@@ -132,9 +143,7 @@ class Partition:
                 # about to join the ISR: wait for it rather than commit without it
                 follower_leos.append(state.leo)
         proposed = seams.next_high_watermark(
-            log.high_watermark, leader_leo, follower_leos, len(self.isr),
-            effective_min_isr(broker.topic_config(self.topic, "min.insync.replicas"),
-                              len(self.replicas)))
+            log.high_watermark, leader_leo, follower_leos, len(self.isr), self.min_isr)
         # Like Kafka's UnifiedLog.maybeIncrementHighWatermark: never past the LEO, never back.
         new_hw = min(proposed, leader_leo)
         if new_hw > log.high_watermark:

@@ -14,6 +14,8 @@ Values of ops:
 
 from typing import NamedTuple
 
+_new_tuple = tuple.__new__
+
 
 class Op(NamedTuple):
     index: int
@@ -62,7 +64,8 @@ class History:
         self.ops = []
 
     def _add(self, time, process, type_, f, value):
-        op = Op(len(self.ops), time, process, type_, f, value)
+        # Op(...) without the Python-level __new__ a NamedTuple has
+        op = _new_tuple(Op, (len(self.ops), time, process, type_, f, value))
         self.ops.append(op)
         return op
 

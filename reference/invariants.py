@@ -25,6 +25,7 @@ now and then; these see it the moment it happens):
 Each violation is a ``Violation`` naming the partition and the replicas involved.
 """
 
+import weakref
 from bisect import bisect_right
 from typing import NamedTuple
 
@@ -97,17 +98,63 @@ def _position(log, offset):
 def _contiguous_values(log):
     """``(first offset, every value in order)``, or None if the batches do not run on from
     one another (then reads go batch by batch, as the log itself would)."""
-    values = []
-    first = expected = None
-    for segment in log.segments:
-        for batch in segment.batches:
-            if expected is None:
-                first = expected = batch.base_offset
-            elif batch.base_offset != expected:
-                return None
-            values += batch.values
-            expected += len(batch.values)
-    return (first, values) if first is not None else None
+    copy = _COPIES.get(log)
+    if copy is None or not copy.continues_in(log.segments):
+        copy = _COPIES[log] = _LogCopy()
+    copy.read_on(log.segments)
+    if not copy.contiguous or copy.first is None:
+        return None
+    return copy.first, copy.values
+
+
+class _LogCopy:
+    """The values of one log's batches, read in order, and where the reading stopped.
+
+    Between two checks a log mostly grows at its end, so a copy is kept per log and a
+    later check reads only the batches appended since. A segment's ``batches`` list only
+    ever grows by appends (whatever else changes a segment gives it a new list, and
+    retention or truncation changes the segment list), so a copy still describes the log
+    while its segments and their lists are the same objects, in the same places."""
+
+    def __init__(self):
+        self.segments = []          # (segment, its batches list) read so far, in order
+        self.read_in_last = 0       # batches read of the last of them
+        self.first = None           # the first batch's base offset
+        self.expected = None        # the base offset the next batch must have
+        self.values = []
+        self.contiguous = True
+
+    def continues_in(self, segments):
+        if len(self.segments) > len(segments):
+            return False
+        for (segment, batches), now in zip(self.segments, segments):
+            if now is not segment or now.batches is not batches:
+                return False
+        return True
+
+    def read_on(self, segments):
+        if not self.contiguous:
+            return
+        read = len(self.segments)
+        start = read - 1 if read else 0
+        for i in range(start, len(segments)):
+            segment = segments[i]
+            batches = segment.batches
+            skip = self.read_in_last if i < read else 0
+            for batch in batches[skip:] if skip else batches:
+                if self.expected is None:
+                    self.first = self.expected = batch.base_offset
+                elif batch.base_offset != self.expected:
+                    self.contiguous = False
+                    return
+                self.values += batch.values
+                self.expected += len(batch.values)
+            if i >= read:
+                self.segments.append((segment, batches))
+            self.read_in_last = len(batches)
+
+
+_COPIES = weakref.WeakKeyDictionary()      # Log -> _LogCopy
 
 
 def acting_leader(cluster, topic, partition):

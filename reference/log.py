@@ -150,6 +150,7 @@ class LogSegment:
 
     def __init__(self, base_offset, created_ms):
         self.base_offset = base_offset
+        # grows only by append; any other change assigns a new list (invariants.py relies on it)
         self.batches = []
         self.batch_bases = []       # the offset index: base offset of each batch
         self.size_bytes = 0

@@ -105,8 +105,8 @@ class ProducerBatch:
         # future -> batch, so a finished batch is freed at once, not by the garbage collector.
         callbacks, self.callbacks = self.callbacks, None
         if callbacks:
-            for callback in callbacks:
-                callback(self)
+            for callback, future in callbacks:
+                callback(future)
 
     def __len__(self):
         return len(self.values)
@@ -160,7 +160,7 @@ class RecordMetadataFuture:
             return
         if self.batch.callbacks is None:
             self.batch.callbacks = []
-        self.batch.callbacks.append(lambda batch: callback(self))
+        self.batch.callbacks.append((callback, self))
 
     def get(self, timeout_ms=None):
         """Run the simulation until done; return the offset or raise the Kafka error."""
@@ -450,6 +450,8 @@ class Producer(Client):
         (RecordAccumulator.drain): none while the first waits out its retry backoff, none
         while the leader's connection is down."""
         queue = self.ready.get(key)
+        if not queue:
+            return
         in_flight = self.in_flight.get(key)
         if in_flight is None:
             in_flight = self.in_flight[key] = []

@@ -12,6 +12,8 @@ a few bytes of per-record framing); the exact wire format has a module of its ow
 
 from typing import NamedTuple
 
+_new_tuple = tuple.__new__
+
 BATCH_OVERHEAD_BYTES = 61
 RECORD_OVERHEAD_BYTES = 7
 
@@ -104,7 +106,9 @@ class RecordBatch:
         headers = self.headers or ((),) * len(self.values)
         offset = self.base_offset
         for key, value, timestamp, header in zip(keys, self.values, self.timestamps, headers):
-            yield Record(topic, partition, offset, key, value, timestamp, header)
+            # Record(...) without the Python-level __new__ a NamedTuple has: every record a
+            # consumer reads passes here
+            yield _new_tuple(Record, (topic, partition, offset, key, value, timestamp, header))
             offset += 1
 
     def __repr__(self):

@@ -186,6 +186,7 @@ class Network:
         self._last_arrival = {}   # (source, destination) -> when its last message arrives
         self.messages_sent = 0
         self.messages_lost = 0
+        self._random = sim.rng.random
         sim.network = self
 
     def send(self, source, destination, handler, *args):
@@ -194,7 +195,7 @@ class Network:
         now = sim.now
         if self.max_latency_ms > self.min_latency_ms:
             spread = self.max_latency_ms - self.min_latency_ms + 1
-            arrival = now + self.min_latency_ms + int(sim.rng.random() * spread)
+            arrival = now + self.min_latency_ms + int(self._random() * spread)
         else:
             arrival = now + self.min_latency_ms
         # One link is one TCP connection: messages on it arrive in the order they were sent.

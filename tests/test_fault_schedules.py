@@ -62,7 +62,9 @@ def test_soak_safe_configuration(soak_schedules):
     assert_all_valid(run_schedules(range(1_000, 1_000 + soak_schedules), SAFE))
 
 
-def first_losing_seed(config, seeds=range(60)):
+def first_losing_seed(config, seeds=range(300)):
+    # Each unsafe configuration loses data on a few seeds in a hundred (truncation to the
+    # high watermark on about 4): the search stops at the first.
     for seed in seeds:
         outcome = run(seed, config)
         if outcome.lost:
@@ -75,7 +77,7 @@ def first_losing_seed(config, seeds=range(60)):
                                           ("truncate to high watermark", TRUNCATE_TO_HW)])
 def test_unsafe_configurations_lose_acknowledged_records_replayably(name, config):
     seed, outcome = first_losing_seed(config)
-    assert seed is not None, f"{name}: no seed in 0..59 lost data"
+    assert seed is not None, f"{name}: no seed in 0..299 lost data"
     kinds = set(outcome.result.anomalies)
     assert kinds & {"lost-write", "unseen"}, kinds
     report = outcome.report()
