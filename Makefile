@@ -17,7 +17,7 @@ help:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip setuptools 2>&1 | grep -v "is ignored" || true
-	$(BIN)/pip install --quiet -e '.[test,bench,course]' 2>&1 | grep -v "is ignored" || true
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install --quiet -e '.[test,bench,course]' 2>&1 | grep -v "is ignored" || true
 	$(BIN)/python -c "import kafkadojo.reference, hypothesis, kafka, pytest, xdist, nbgrader, nbclient, jupytext"
 	touch $(STAMP)
 

@@ -143,26 +143,36 @@ def _row(submission, report, problem, found):
 
 
 class _ProgressBar:
+    """How far grading has got: a tqdm bar in a terminal; in a log file (or any stream that
+    is not a terminal), a plain line at every tenth of the class, so the log stays readable."""
+
     def __init__(self, total, stream):
         self.total, self.stream, self.done = total, stream, 0
         self.start = time.perf_counter()
+        self.bar = None
+        if stream is not None and stream.isatty():
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, file=stream, unit="submission", desc="grading",
+                            dynamic_ncols=True)
 
     def elapsed(self):
         return time.perf_counter() - self.start
 
     def tick(self):
         self.done += 1
-        if self.stream is None:
-            return
-        filled = int(30 * self.done / self.total)
-        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} "
-                          f"graded, {self.elapsed():.0f} s, "
-                          f"{self.done / self.elapsed() * 60:.0f}/min ")
-        self.stream.flush()
+        if self.bar is not None:
+            self.bar.update(1)
+        elif self.stream is not None and (self.done == self.total or
+                                          self.done * 10 // self.total
+                                          != (self.done - 1) * 10 // self.total):
+            elapsed = self.elapsed()
+            self.stream.write(f"graded {self.done}/{self.total} submissions, {elapsed:.0f} s, "
+                              f"{self.done / max(elapsed, 1e-9) * 60:.0f}/min\n")
+            self.stream.flush()
 
     def close(self):
-        if self.stream is not None:
-            self.stream.write("\n")
+        if self.bar is not None:
+            self.bar.close()
 
 
 def table(results):

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from kafkadojo.exercises.catalog import ASSIGNMENTS
@@ -201,11 +202,26 @@ def main(root="build/course"):
     print(f"2. submitting {len(SAMPLES)} sample submissions as students "
           "(reference, stubs, realistic bugs, hostile code)")
     course.submit_samples()
-    print("3. nbgrader autograde (each grade computed in a sandboxed process)")
-    course.autograde()
+    print("3. nbgrader autograde, assignment by assignment (each grade computed in a "
+          "sandboxed process)", flush=True)
+    for number, assignment in enumerate(ASSIGNMENTS, 1):
+        started = time.monotonic()
+        print(f"   {number}/{len(ASSIGNMENTS)} {assignment:<13}", end="", flush=True)
+        course.autograde([assignment])
+        print(f" graded in {time.monotonic() - started:.0f} s", flush=True)
     course.generate_feedback()
     print("\n" + course.gradebook_table())
     student = "replication-hw-ignores-followers"
     print(f"\n4. feedback for {student} (nbgrader generate_feedback):\n")
     print(course.feedback_text("replication", student))
+    release = Path(root) / "release"
+    print(f"""
+What next
+  as a learner: the released notebooks (no solutions) are in {release}/<assignment>/;
+    open them with  .venv/bin/jupyter lab {release}
+    or work in plain Python:  .venv/bin/kafkadojo stub replication
+                              .venv/bin/kafkadojo check replication.py
+  as an instructor: notebooks/ is the nbgrader course root (notebooks/source/ holds the
+    notebooks with their solutions); see the README's "As an instructor"
+  the engine on its own:  .venv/bin/kafkadojo demo --engine""")
     return 0

@@ -15,6 +15,7 @@ the exercises it defines, and the feedback names it as the notebook does (``In [
 """
 
 import re
+import sys
 
 from kafkadojo.exercises.catalog import BY_ID, EXERCISES, GIVENS
 
@@ -58,4 +59,25 @@ def check(exercise_id, cells=None, quiet=False):
     report = grade_source(units, [exercise_id], submission="this notebook")
     if not quiet:
         print(report.format())      # with a note when this is not a tamper-proof grade
+        summary = _shortfall(report.exercises[0])
+        if summary:
+            # nbgrader validate shows a grade cell's stderr as its reason (else it says
+            # "Partial credit" of a cell with nothing done at all)
+            print(summary, file=sys.stderr)
     return report.earned
+
+
+def _shortfall(exercise):
+    """One line on what an exercise still lacks, or None when it earned every point."""
+    function, points = BY_ID[exercise.id].function, exercise.points
+    if exercise.status == "passed":
+        return None
+    if exercise.status == "not attempted":
+        return (f"Not done yet: {function} still raises NotImplementedError "
+                f"(0/{points} point{'s' if points != 1 else ''}).")
+    if exercise.status == "partial":
+        return (f"{exercise.earned}/{points} points: {function} fails some of its hidden "
+                f"properties (the report above says which).")
+    why = {"failed": "fails its hidden properties", "does not load": "does not load",
+           "missing": "is not defined"}.get(exercise.status, exercise.status)
+    return f"0/{points} points: {function} {why} (the report above says why)."

@@ -7,7 +7,7 @@ which is how the engine moves a million records a second without an object per r
 ``RecordBatch.records()`` gives them back one at a time as ``Record``.
 
 Sizes are estimated the way record batch v2 lays them out (61 bytes of batch header,
-a few bytes of per-record framing); the exact wire format has a module of its own.
+a few bytes of per-record framing); records are never encoded into bytes.
 """
 
 from typing import NamedTuple

@@ -51,7 +51,7 @@ def test_grade_a_class_to_csv_json_with_progress(tmp_path, capsys):
     assert cli(["grade", str(tmp_path / "submitted"), "--jobs", "2", "--allow-unisolated",
                 "--csv", str(out_csv), "--json", str(out_json)]) == 0
     captured = capsys.readouterr()
-    assert "5/5 graded" in captured.err                      # the progress bar finished
+    assert "graded 5/5 submissions" in captured.err          # the progress finished
     assert "5 submissions" in captured.out
     isolated_by = sandbox.isolation().describe()
     assert f"learner code isolated by: {isolated_by}" in captured.out
@@ -187,7 +187,7 @@ def test_a_killed_grading_worker_costs_nobody_else_their_grade(tmp_path, capsys,
     assert cli(["grade", str(tmp_path / "submitted"), "--jobs", "2", "--allow-unisolated",
                 "--csv", str(out_csv), "--json", str(out_json)]) == 0
     assert (tmp_path / "alice-was-killed").exists()
-    assert "4/4 graded" in capsys.readouterr().err
+    assert "graded 4/4 submissions" in capsys.readouterr().err
 
     by_student = {row["student"]: row for row in json.loads(out_json.read_text())}
     assert by_student["alice"]["earned"] == by_student["alice"]["possible"] == ISR_POINTS
@@ -211,3 +211,33 @@ def test_outputs_are_whole_files_or_untouched(tmp_path):
         assert os.listdir(tmp_path) == ["grades"]   # no temporary file left behind
         write([alice], path)
         assert "alice" in path.read_text() and os.listdir(tmp_path) == ["grades"]
+
+
+def test_progress_in_a_log_file_is_a_line_per_tenth_of_the_class():
+    import io
+    from kafkadojo.autograder.classroom import _ProgressBar
+    log = io.StringIO()
+    bar = _ProgressBar(25, log)
+    for _ in range(25):
+        bar.tick()
+    bar.close()
+    lines = log.getvalue().splitlines()
+    assert "\r" not in log.getvalue()
+    assert len(lines) == 10 and lines[-1].startswith("graded 25/25 submissions")
+    assert [line.split()[1] for line in lines[:3]] == ["3/25", "5/25", "8/25"]
+
+
+def test_progress_in_a_terminal_is_a_bar():
+    import io
+    from kafkadojo.autograder.classroom import _ProgressBar
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+    terminal = Terminal()
+    bar = _ProgressBar(4, terminal)
+    for _ in range(4):
+        bar.tick()
+    bar.close()
+    shown = terminal.getvalue()
+    assert "\r" in shown and "4/4" in shown and "grading" in shown

@@ -228,3 +228,35 @@ def test_a_notebook_that_hangs_in_the_kernel_still_gets_a_grade(tmp_path):
     score, max_score = course.scores()[("stubborn", "isr")]
     assert max_score == 9 and score == 9 - 2
     assert course.cell_scores("stubborn", "isr")["isr-last_caught_up_time"] == 0
+
+
+def test_nbgrader_validate_on_an_untouched_release_says_nothing_is_done_yet(course, tmp_path):
+    """Not "Partial credit" for a cell with nothing done: each grade cell says what it lacks."""
+    import subprocess
+    import sys
+    notebook = tmp_path / "offsets.ipynb"
+    notebook.write_text(json.dumps(course.release_notebook("offsets")))
+    nbgrader = Path(sys.executable).parent / "nbgrader"
+    shown = subprocess.run([str(nbgrader), "validate", str(notebook)], capture_output=True,
+                           text=True, timeout=600, cwd=tmp_path)
+    output = shown.stdout + shown.stderr
+    assert "Partial credit" not in output
+    for exercise in exercises_for("offsets"):
+        assert (f"Not done yet: {exercise.function} still raises NotImplementedError "
+                f"(0/{exercise.points} point") in output
+
+
+def test_a_grade_cell_says_in_one_line_what_its_exercise_lacks(capsys):
+    from kafkadojo.autograder.notebook import check
+    from kafkadojo.exercises.catalog import BY_ID, stub_module
+    stubs = stub_module("isr")
+    assert check("isr.can_join_isr", cells=[stubs]) == 0
+    assert capsys.readouterr().err.strip() == (
+        "Not done yet: can_join_isr still raises NotImplementedError (0/2 points).")
+    wrong = stubs.replace('    raise NotImplementedError("can_join_isr: your code here")',
+                          "    return follower_leo > leader_hw")
+    assert wrong != stubs
+    assert check("isr.can_join_isr", cells=[wrong]) < 2
+    assert "can_join_isr fails" in capsys.readouterr().err
+    assert check("isr.can_join_isr", cells=[BY_ID["isr.can_join_isr"].solution_source()]) == 2
+    assert capsys.readouterr().err == ""
