@@ -2,7 +2,8 @@
 
 Finds submissions in nbgrader's layout (``submitted/<student>/<assignment>/*.ipynb``) or
 as loose files (``<student>.py`` / ``<student>.ipynb``), grades them in parallel (each in
-its own sandboxes), shows progress, and writes a table, CSV, JSON or Gradescope's
+its own sandboxes), shows progress, and writes a table, a per-exercise CSV, a class
+gradebook (a student per row, an assignment per column), JSON or Gradescope's
 ``results.json``. A submission that cannot be graded at all still gets a row (zero, with
 the reason): no learner is ever left without a grade, not even when a grading process is
 killed. Every row records what isolated the learner's code.
@@ -37,25 +38,41 @@ class Submission:
 
 
 def find_submissions(directory, assignment=None):
+    """Every submission under ``directory``: nbgrader's ``<student>/<assignment>/*.ipynb``,
+    loose files named by student (``alice.py``), or loose files named by assignment (what
+    ``kafkadojo stub`` writes: ``alice/replication.py``), whose student is their folder.
+    A student is never named after an assignment."""
     directory = Path(directory)
     if not directory.exists():
         raise FileNotFoundError(f"{directory} does not exist")
     if directory.is_file():
-        return [Submission(directory.stem, assignment, directory)]
+        return [_loose(directory, directory.parent, assignment)]
     found = []
     for entry in sorted(directory.iterdir()):
         if entry.is_dir():
-            for assignment_dir in sorted(p for p in entry.iterdir() if p.is_dir()):
-                if assignment and assignment_dir.name != assignment:
-                    continue
-                if assignment_dir.name not in ASSIGNMENTS:
-                    continue
-                notebooks = sorted(assignment_dir.glob("*.ipynb")) + sorted(assignment_dir.glob("*.py"))
-                if notebooks:
-                    found.append(Submission(entry.name, assignment_dir.name, notebooks[0]))
+            for inner in sorted(entry.iterdir()):
+                if inner.is_dir():
+                    if inner.name not in ASSIGNMENTS or (assignment and inner.name != assignment):
+                        continue
+                    files = sorted(inner.glob("*.ipynb")) + sorted(inner.glob("*.py"))
+                    if files:
+                        found.append(Submission(entry.name, inner.name, files[0]))
+                elif inner.suffix in (".py", ".ipynb") and inner.stem in ASSIGNMENTS and (
+                        not assignment or inner.stem == assignment):
+                    found.append(Submission(entry.name, inner.stem, inner))
         elif entry.suffix in (".py", ".ipynb"):
-            found.append(Submission(entry.stem, assignment, entry))
+            if assignment and entry.stem in ASSIGNMENTS and entry.stem != assignment:
+                continue        # another assignment's file
+            found.append(_loose(entry, directory, assignment))
     return found
+
+
+def _loose(path, folder, assignment):
+    """A file on its own: named by its student (``alice.py``), or by its assignment
+    (``replication.py``), and then its folder names the student."""
+    if path.stem in ASSIGNMENTS:
+        return Submission(folder.resolve().name, assignment or path.stem, path)
+    return Submission(path.stem, assignment, path)
 
 
 def _grade_one(submission):
@@ -219,6 +236,31 @@ def write_csv(results, path):
         for exercise in r.report.exercises:
             writer.writerow([r.student, r.assignment, exercise.id, exercise.earned,
                              exercise.points, exercise.status, r.isolation])
+    write_atomically(path, buffer.getvalue())
+
+
+def gradebook(results):
+    """The class at a glance: one row per student, one column per assignment (the points
+    earned; empty where nothing was submitted) and a total, under a row of the points
+    possible."""
+    assignments = [a for a in ASSIGNMENTS if any(r.assignment == a for r in results)]
+    assignments += sorted({r.assignment for r in results} - set(assignments))
+    possible = {a: max((r.possible for r in results if r.assignment == a), default=0)
+                for a in assignments}
+    earned = {}
+    for r in results:
+        earned.setdefault(r.student, {})[r.assignment] = r.earned
+    rows = [["student", *assignments, "total"],
+            ["(points possible)", *(possible[a] for a in assignments), sum(possible.values())]]
+    for student in sorted(earned):
+        scores = earned[student]
+        rows.append([student, *(scores.get(a, "") for a in assignments), sum(scores.values())])
+    return rows
+
+
+def write_gradebook(results, path):
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(gradebook(results))
     write_atomically(path, buffer.getvalue())
 
 

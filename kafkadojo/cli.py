@@ -44,6 +44,8 @@ def main(argv=None):
     grade.add_argument("--assignment", help="only this assignment (or: loose files are this one)")
     grade.add_argument("--jobs", type=int, default=None, help="parallel graders (default: cores)")
     grade.add_argument("--csv", help="write per-exercise scores here")
+    grade.add_argument("--gradebook", help="write the class gradebook here (CSV: one row per "
+                                           "student, one column per assignment, a total)")
     grade.add_argument("--json", help="write full reports here")
     grade.add_argument("--gradescope", help="write Gradescope's results.json here (one submission)")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -122,6 +124,8 @@ def run_grade(args):
     # Only now, with every grading process gone, and each file whole or not at all.
     if args.csv:
         classroom.write_csv(results, args.csv)
+    if args.gradebook:
+        classroom.write_gradebook(results, args.gradebook)
     if args.json:
         classroom.write_json(results, args.json)
     if args.gradescope:

@@ -48,8 +48,9 @@ def test_grade_a_class_to_csv_json_with_progress(tmp_path, capsys):
     submit(tmp_path, "dave", '{"cells": [ this is not a notebook')
     submit(tmp_path, "erin", b'{"cells": "\xff\xfe not UTF-8"}')
     out_csv, out_json = tmp_path / "grades.csv", tmp_path / "grades.json"
+    out_book = tmp_path / "gradebook.csv"
     assert cli(["grade", str(tmp_path / "submitted"), "--jobs", "2", "--allow-unisolated",
-                "--csv", str(out_csv), "--json", str(out_json)]) == 0
+                "--csv", str(out_csv), "--json", str(out_json), "--gradebook", str(out_book)]) == 0
     captured = capsys.readouterr()
     assert "graded 5/5 submissions" in captured.err          # the progress finished
     assert "5 submissions" in captured.out
@@ -67,6 +68,12 @@ def test_grade_a_class_to_csv_json_with_progress(tmp_path, capsys):
     assert "JSON" in by_student["dave"]["problem"] or "Expecting" in by_student["dave"]["problem"]
     assert by_student["erin"]["earned"] == 0 and "UnicodeDecodeError" in by_student["erin"]["problem"]
     assert {row["isolation"] for row in by_student.values()} == {isolated_by}
+
+    book = list(csv.reader(out_book.open()))
+    assert book[0] == ["student", "isr", "total"]
+    assert book[1] == ["(points possible)", str(ISR_POINTS), str(ISR_POINTS)]
+    assert {row[0]: int(row[1]) for row in book[2:]} == {
+        student: by_student[student]["earned"] for student in by_student}
 
     rows = list(csv.DictReader(out_csv.open()))
     earned = {}
@@ -184,8 +191,9 @@ def test_a_killed_grading_worker_costs_nobody_else_their_grade(tmp_path, capsys,
                             ("carol", "isr-unclean-always"), ("mallory", "isr-reference")]:
         submit(tmp_path, student, "", sample)
     out_csv, out_json = tmp_path / "grades.csv", tmp_path / "grades.json"
+    out_book = tmp_path / "gradebook.csv"
     assert cli(["grade", str(tmp_path / "submitted"), "--jobs", "2", "--allow-unisolated",
-                "--csv", str(out_csv), "--json", str(out_json)]) == 0
+                "--csv", str(out_csv), "--json", str(out_json), "--gradebook", str(out_book)]) == 0
     assert (tmp_path / "alice-was-killed").exists()
     assert "graded 4/4 submissions" in capsys.readouterr().err
 
@@ -241,3 +249,32 @@ def test_progress_in_a_terminal_is_a_bar():
     bar.close()
     shown = terminal.getvalue()
     assert "\r" in shown and "4/4" in shown and "grading" in shown
+
+
+def test_the_gradebook_has_a_row_per_student_and_a_column_per_assignment():
+    def result(student, assignment, earned, possible):
+        return classroom.ClassResult(student, assignment, earned, possible, None)
+    rows = classroom.gradebook([result("bob", "log", 5, 8), result("alice", "log", 8, 8),
+                                result("alice", "partitioning", 7, 7),
+                                result("carol", "partitioning", 0, 7)])
+    assert rows == [["student", "partitioning", "log", "total"],
+                    ["(points possible)", 7, 8, 15],
+                    ["alice", 7, 8, 15], ["bob", "", 5, 5], ["carol", 0, "", 0]]
+
+
+def test_a_file_named_after_its_assignment_belongs_to_its_folders_student(tmp_path):
+    """``kafkadojo stub`` writes replication.py: its student is the folder it is in."""
+    for path in ["class/alice/replication.py", "class/alice/log.py", "class/bob.py",
+                 "class/carol/isr/isr.ipynb", "dave/replication.py"]:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("")
+    found = {(s.student, s.assignment, s.path.name)
+             for s in classroom.find_submissions(tmp_path / "class")}
+    assert found == {("alice", "replication", "replication.py"), ("alice", "log", "log.py"),
+                     ("bob", None, "bob.py"), ("carol", "isr", "isr.ipynb")}
+    only_log = {(s.student, s.assignment) for s in classroom.find_submissions(tmp_path / "class", "log")}
+    assert only_log == {("alice", "log"), ("bob", "log")}
+    [single] = classroom.find_submissions(tmp_path / "dave" / "replication.py")
+    assert (single.student, single.assignment) == ("dave", "replication")
+    [loose] = classroom.find_submissions(tmp_path / "dave")
+    assert (loose.student, loose.assignment) == ("dave", "replication")
