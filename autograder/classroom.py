@@ -12,6 +12,7 @@ killed. Every row records what isolated the learner's code.
 import csv
 import io
 import json
+import math
 import os
 import sys
 import tempfile
@@ -276,8 +277,12 @@ def gradescope_results(result, seconds):
     its output the teaching feedback (never the hidden property's code). A submission that
     could not be graded still gets one: zero, and why."""
     isolated_by = f"learner code isolated by: {result.isolation}"
+    # Gradescope's results.json: seconds as a whole number; the grader's own stdout (the
+    # class table) is not for learners
+    common = {"execution_time": math.ceil(seconds), "visibility": "visible",
+              "stdout_visibility": "hidden"}
     if result.report is None:
-        return {"score": 0, "execution_time": round(seconds, 2), "tests": [],
+        return {"score": 0, **common, "tests": [],
                 "output": f"kafkadojo could not grade this submission: {result.problem}\n"
                           f"{isolated_by}"}
     tests = []
@@ -290,11 +295,20 @@ def gradescope_results(result, seconds):
                 f"replay:\n{prop.replay}" if prop.replay else ""]))
             tests.append({"name": f"{exercise.id}: {prop.name}", "score": prop.earned,
                           "max_score": prop.points, "output": output,
+                          "status": "passed" if prop.passed else "failed",
                           "visibility": "visible"})
-    return {"score": result.earned, "execution_time": round(seconds, 2),
+    return {"score": result.earned, **common,
             "output": f"{result.earned}/{result.possible} points\n{isolated_by}",
             "tests": tests}
 
 
 def write_gradescope(result, seconds, path):
     write_atomically(path, json.dumps(gradescope_results(result, seconds), indent=2))
+
+
+def write_gradescope_problem(problem, assignment, path):
+    """results.json for a submission that could not be graded at all: zero, and why."""
+    possible = sum(e.points for e in exercises_for(assignment)) if assignment in ASSIGNMENTS else 0
+    result = ClassResult("submission", assignment or "?", 0, possible, None, problem,
+                         sandbox.isolation().describe())
+    write_gradescope(result, 0.0, path)

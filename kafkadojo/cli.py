@@ -6,6 +6,7 @@
     kafkadojo stub replication -o .     write replication.py, a starter file of stubs
     kafkadojo check replication.py      grade your own work (a .py file or a notebook)
     kafkadojo grade SUBMITTED_DIR       grade a class in parallel (CSV, JSON, Gradescope)
+    kafkadojo gradescope replication    build Gradescope's autograder.zip for an assignment
     kafkadojo samples DIR               write the sample submissions into DIR
 """
 
@@ -52,6 +53,16 @@ def main(argv=None):
     grade.add_argument("--allow-unisolated", action="store_true",
                        help="grade even though learner code cannot be isolated by the operating "
                             "system; the grades are then not tamper-proof")
+
+    gradescope = sub.add_parser("gradescope", help="build Gradescope's autograder package "
+                                                   "for an assignment")
+    gradescope.add_argument("assignment")
+    gradescope.add_argument("-o", "--output", default="autograder.zip",
+                            help="the zip to write (default: autograder.zip)")
+    gradescope.add_argument("--allow-unisolated", action="store_true",
+                            help="grade even where the container cannot isolate learner code "
+                                 "(Gradescope's containers often cannot); such grades are "
+                                 "not tamper-proof")
 
     samples = sub.add_parser("samples", help="write the sample submissions")
     samples.add_argument("directory")
@@ -110,13 +121,22 @@ def run_check(args):
 
 def run_grade(args):
     from kafkadojo.autograder import classroom
-    from kafkadojo.autograder.sandbox import require_isolation
+    from kafkadojo.autograder.sandbox import IsolationUnavailable, require_isolation
     submissions = classroom.find_submissions(args.directory, args.assignment)
+    problem = None
     if not submissions:
-        raise ValueError(f"no submissions under {args.directory}")
-    if args.gradescope and len(submissions) != 1:
-        raise ValueError("--gradescope writes one submission's results.json: give one submission")
-    require_isolation(args.allow_unisolated)
+        problem = f"no submissions under {args.directory} (a .ipynb notebook or a .py file)"
+    elif args.gradescope and len(submissions) != 1:
+        problem = (f"--gradescope grades one submission, and there are {len(submissions)}: "
+                   f"{', '.join(s.path.name for s in submissions)}; hand in one file")
+    try:
+        if problem:
+            raise ValueError(problem)
+        require_isolation(args.allow_unisolated)
+    except (ValueError, IsolationUnavailable) as error:
+        if args.gradescope:     # Gradescope shows the learner this, with zero points
+            classroom.write_gradescope_problem(str(error), args.assignment, args.gradescope)
+        raise
     results, seconds = classroom.grade_class(submissions, args.jobs,
                                              progress=None if args.quiet else sys.stderr)
     print(classroom.table(results))
@@ -133,6 +153,14 @@ def run_grade(args):
     return 0
 
 
+def build_gradescope(args):
+    from kafkadojo.autograder.gradescope import build_package
+    path = build_package(args.assignment, args.output, args.allow_unisolated)
+    print(f"wrote {path}: upload it as the autograder of a Gradescope programming assignment "
+          f"(base image Ubuntu 24.04); learners hand in their {args.assignment}.ipynb")
+    return 0
+
+
 def write_samples(args):
     from kafkadojo.autograder.samples import write_samples as write
     for path in write(args.directory):
@@ -141,7 +169,8 @@ def write_samples(args):
 
 
 COMMANDS = {"demo": run_demo, "exercises": list_exercises, "stub": write_stub,
-            "check": run_check, "grade": run_grade, "samples": write_samples}
+            "check": run_check, "grade": run_grade, "gradescope": build_gradescope,
+            "samples": write_samples}
 
 
 if __name__ == "__main__":

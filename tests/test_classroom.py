@@ -114,8 +114,11 @@ def test_grade_refuses_gradescope_for_many_and_an_empty_directory(tmp_path, caps
     for student in ("alice", "bob"):
         (tmp_path / f"{student}.py").write_text("")
     assert cli(["grade", str(tmp_path), "--gradescope", str(tmp_path / "results.json")]) == 2
-    assert "give one submission" in capsys.readouterr().err
-    assert not (tmp_path / "results.json").exists()
+    assert "hand in one file" in capsys.readouterr().err
+    # Gradescope shows the learner why there is no grade
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["score"] == 0 and data["tests"] == []
+    assert "there are 2: alice.py, bob.py; hand in one file" in data["output"]
 
 
 def test_grade_refuses_to_run_unisolated_unless_allowed(tmp_path, capsys, monkeypatch):
@@ -129,7 +132,9 @@ def test_grade_refuses_to_run_unisolated_unless_allowed(tmp_path, capsys, monkey
     captured = capsys.readouterr()
     assert captured.err.count("--allow-unisolated") == 2 and UNISOLATED.detail in captured.err
     assert "graded" not in captured.err and captured.out == ""      # nothing was graded
-    assert not any(path.exists() for path in outputs.values())
+    assert not outputs["grades.csv"].exists() and not outputs["grades.json"].exists()
+    refused = json.loads(outputs["results.json"].read_text())     # what Gradescope shows
+    assert refused["score"] == 0 and "--allow-unisolated" in refused["output"]
 
     assert cli(["grade", str(tmp_path / "submitted"), "--quiet", "--allow-unisolated",
                 "--csv", str(outputs["grades.csv"]), "--json", str(outputs["grades.json"])]) == 0
