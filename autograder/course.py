@@ -111,9 +111,12 @@ class Course:
         for assignment in assignments:
             self.nbgrader("generate_feedback", assignment, "--force")
 
-    def scores(self):
-        """``{(student, assignment): (score, max_score)}`` from the gradebook."""
+    def scores(self, written=False):
+        """``{(student, assignment): (score, max_score)}`` from the gradebook: of the code
+        nbgrader autogrades, or (``written=True``) of the written answers an instructor
+        grades by hand (a score of None until every answer has been graded)."""
         from nbgrader.api import Gradebook, MissingEntry
+        kind = "markdown" if written else "code"
         out = {}
         with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gradebook:
             for student in gradebook.students:
@@ -122,22 +125,32 @@ class Course:
                         submission = gradebook.find_submission(assignment.name, student.id)
                     except MissingEntry:
                         continue
-                    out[(student.id, assignment.name)] = (submission.score, submission.max_score)
+                    grades = [grade for notebook in submission.notebooks
+                              for grade in notebook.grades if grade.cell_type == kind]
+                    pending = any(grade.needs_manual_grade for grade in grades)
+                    out[(student.id, assignment.name)] = (
+                        None if pending else sum(grade.score for grade in grades),
+                        sum(grade.max_score for grade in grades))
         return out
 
-    def cell_scores(self, student, assignment):
-        """``{grade_id: score}`` of one submission's grade cells, from the gradebook."""
+    def cell_scores(self, student, assignment, written=False):
+        """``{grade_id: score}`` of one submission's autograded cells (or its written
+        answers), from the gradebook."""
         from nbgrader.api import Gradebook
+        kind = "markdown" if written else "code"
         with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gradebook:
             submission = gradebook.find_submission(assignment, student)
             return {grade.name: grade.score for notebook in submission.notebooks
-                    for grade in notebook.grades}
+                    for grade in notebook.grades if grade.cell_type == kind}
 
     def gradebook_table(self):
-        scores = self.scores()
-        lines = [f"{'student':<42} {'assignment':<14} {'score':>9}"]
+        scores, written = self.scores(), self.scores(written=True)
+        lines = [f"{'student':<42} {'assignment':<14} {'code':>9}   written answers"]
         for (student, assignment), (score, max_score) in sorted(scores.items()):
-            lines.append(f"{student:<42} {assignment:<14} {score:>4g}/{max_score:<4g}")
+            by_hand, by_hand_max = written.get((student, assignment), (None, 0))
+            shown = (f"{by_hand:g}/{by_hand_max:g}" if by_hand is not None
+                     else f"?/{by_hand_max:g}, to grade by hand" if by_hand_max else "")
+            lines.append(f"{student:<42} {assignment:<14} {score:>4g}/{max_score:<4g}   {shown}")
         return "\n".join(lines)
 
     def feedback_html(self, assignment, student):

@@ -7,12 +7,15 @@ An author writes each assignment's prose in ``notebooks/markdown/<assignment>.md
 Markdown notebook (jupytext's format: with jupytext installed, JupyterLab opens it as a
 notebook). Markdown is prose; ``+++`` starts a new Markdown cell; a ``{code-cell}`` with an
 ``:id:`` is a locked code cell (a picture), and the id is its nbgrader ``grade_id``.
-Three placeholders are filled in from the exercise catalog:
+These placeholders are filled in:
 
 - ```` ```{setup} ```` : the cell that imports the grader and the pictures;
 - ```` ```{givens} ```` : Kafka's constants and types the exercises use;
 - ```` ```{exercise} <id> ```` , with the visible tests as its body: the exercise's heading,
-  its solution cell, the visible tests and the grade cell that runs the hidden properties.
+  its solution cell, the visible tests and the grade cell that runs the hidden properties;
+- ```` ```{answer} <name> <points> ```` , with the rubric as its body: a written answer that
+  an instructor grades by hand (an nbgrader Markdown solution cell: the release shows an
+  empty answer, the source notebook the rubric).
 
 A notebook's solution cells are the engine's own functions (inside nbgrader's
 ``### BEGIN SOLUTION`` markers), generated here, so the notebooks never hold a copy of a
@@ -34,8 +37,9 @@ SOURCE = ROOT / "notebooks" / "source"
 MARKDOWN = ROOT / "notebooks" / "markdown"
 
 # A placeholder: a fenced block whose language is {setup}, {givens} or {exercise}.
-PLACEHOLDER = re.compile(r"^```\{(?P<name>[a-z-]+)\}[ \t]*(?P<argument>\S*)[ \t]*\n"
+PLACEHOLDER = re.compile(r"^```\{(?P<name>[a-z-]+)\}(?P<arguments>[^\n]*)\n"
                          r"(?P<body>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+ANSWER_NAME = re.compile(r"^[a-z0-9-]+$")      # becomes part of an nbgrader grade_id
 
 
 class CourseSourceError(ValueError):
@@ -107,6 +111,19 @@ def _givens(assignment):
             code(GIVENS[assignment], grade_id=f"{assignment}-givens", locked=True)]
 
 
+def answer_cell(assignment, arguments, rubric, where):
+    """A written answer, graded by hand in nbgrader: a Markdown solution cell worth
+    ``points``. The source notebook holds the rubric; the release, an empty answer."""
+    if len(arguments) != 2 or not ANSWER_NAME.match(arguments[0]) or not arguments[1].isdigit() \
+            or int(arguments[1]) < 1:
+        raise CourseSourceError(f"{where}: write {{answer}} NAME POINTS (NAME in a-z, 0-9 and -, "
+                                f"POINTS a whole number from 1), not {' '.join(arguments)!r}")
+    if not rubric:
+        raise CourseSourceError(f"{where}: {{answer}} {arguments[0]} needs its rubric as its body")
+    return ("markdown", rubric, {"grade": True, "solution": True, "points": int(arguments[1]),
+                                 "grade_id": f"{assignment}-{arguments[0]}"})
+
+
 def source_path(assignment):
     return MARKDOWN / f"{assignment}.md"
 
@@ -153,7 +170,8 @@ def _markdown_cells(assignment, text, where, seen):
         if prose:
             cells.append(md(prose))
         prose_from = match.end()
-        name, argument, body = match["name"], match["argument"], match["body"].strip()
+        name, arguments, body = match["name"], match["arguments"].split(), match["body"].strip()
+        argument = arguments[0] if arguments else ""
         if name == "setup":
             cells.append(SETUP)
         elif name == "givens":
@@ -170,9 +188,11 @@ def _markdown_cells(assignment, text, where, seen):
                                         f"tests as its body")
             seen.append(argument)
             cells += exercise_cells(argument, body)
+        elif name == "answer":
+            cells.append(answer_cell(assignment, arguments, body, where))
         else:
             raise CourseSourceError(f"{where}: unknown placeholder {{{name}}} "
-                                    f"(known: setup, givens, exercise)")
+                                    f"(known: setup, givens, exercise, answer)")
     prose = text[prose_from:].strip()
     if prose:
         cells.append(md(prose))

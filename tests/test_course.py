@@ -49,6 +49,7 @@ def outputs_text(cell):
 
 SOLVED = "solved-release"            # the student who hands in the solved released notebooks
 STRAY = "stray-line"                 # ... and one with a stray line in the murmur2 cell
+ANSWERED = "answered"                   # ... and one who also writes the answers
 
 
 def solved_path(course, assignment, tmp_path):
@@ -66,7 +67,8 @@ def test_released_cells_define_functions_and_nothing_fails_at_the_top_level(cour
     namespace = {}
     for cell in course.release_notebook(assignment)["cells"]:
         nbgrader = cell["metadata"].get("nbgrader", {})
-        if nbgrader.get("solution") or nbgrader.get("grade_id", "").endswith("-givens"):
+        if cell["cell_type"] == "code" and (nbgrader.get("solution")
+                                            or nbgrader.get("grade_id", "").endswith("-givens")):
             exec(compile("".join(cell["source"]), nbgrader["grade_id"], "exec"), namespace)
     assert all(callable(namespace.get(e.function)) for e in exercises_for(assignment))
 
@@ -85,7 +87,7 @@ def test_solved_release_runs_top_to_bottom_in_a_kernel_with_full_marks(course, a
     path = solved_path(course, assignment, tmp_path)
     nb = execute(path)
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
-    grades = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    grades = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
     assert len(grades) == len(exercises_for(assignment))
     for cell in grades:
         points = cell.metadata["nbgrader"]["points"]
@@ -116,12 +118,21 @@ def with_stray_line(notebook):
     return notebook
 
 
+def answered(notebook):
+    """The notebook with every written answer filled in."""
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "markdown" and cell["metadata"].get("nbgrader", {}).get("solution"):
+            cell["source"] = "A consumer that stops polling leaves its group; static members..."
+    return notebook
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     course = Course.scratch(tmp_path_factory.mktemp("course") / "course")
     course.release()
     course.submit_samples()
     course.submit(SOLVED, "groups", course.solved_release("groups"))
+    course.submit(ANSWERED, "groups", answered(course.solved_release("groups")))
     course.submit(STRAY, "partitioning", with_stray_line(course.solved_release("partitioning")))
     course.autograde()
     course.generate_feedback()
@@ -189,7 +200,7 @@ def test_nbgrader_charges_every_sample_exactly_its_mistakes(course):
     the stubs nothing, each bug loses exactly its exercises), nbgrader is held to here, grade
     cell by grade cell: the two paths agree without grading every sample twice."""
     scores = course.scores()
-    assert {student for student, _ in scores} == set(SAMPLES) | {SOLVED, STRAY}
+    assert {student for student, _ in scores} == set(SAMPLES) | {SOLVED, STRAY, ANSWERED}
     for name, sample in SAMPLES.items():
         exercises = exercises_for(sample.assignment)
         cells = course.cell_scores(name, sample.assignment)
@@ -260,3 +271,29 @@ def test_a_grade_cell_says_in_one_line_what_its_exercise_lacks(capsys):
     assert "can_join_isr fails" in capsys.readouterr().err
     assert check("isr.can_join_isr", cells=[BY_ID["isr.can_join_isr"].solution_source()]) == 2
     assert capsys.readouterr().err == ""
+
+
+def test_written_answers_are_released_empty_and_left_to_the_instructor(course):
+    """Each "What an interviewer probes" box ends in an answer cell graded by hand: the
+    release holds an empty answer, never the rubric; nbgrader autograde leaves an answered
+    cell for the instructor and scores only the code."""
+    for assignment in ASSIGNMENTS:
+        source = json.loads(notebooks.path_for(assignment).read_text())
+        rubrics = [c for c in source["cells"] if c["cell_type"] == "markdown"
+                   and c["metadata"].get("nbgrader", {}).get("solution")]
+        assert rubrics and all(c["metadata"]["nbgrader"]["grade"] for c in rubrics)
+        released = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
+                    for c in course.release_notebook(assignment)["cells"]
+                    if c["metadata"].get("nbgrader", {}).get("grade_id")}
+        for rubric in rubrics:
+            assert released[rubric["metadata"]["nbgrader"]["grade_id"]] == "YOUR ANSWER HERE"
+            assert rubric["source"].splitlines()[0] not in json.dumps(
+                course.release_notebook(assignment))
+    written = course.scores(written=True)
+    answer_points = sum(c["metadata"]["nbgrader"]["points"]
+                        for c in json.loads(notebooks.path_for("groups").read_text())["cells"]
+                        if c["cell_type"] == "markdown" and c["metadata"].get("nbgrader"))
+    score, possible = written[(ANSWERED, "groups")]
+    assert possible == answer_points and score is None        # waits for the instructor
+    assert course.scores()[(ANSWERED, "groups")][0] == sum(e.points for e in exercises_for("groups"))
+    assert "to grade by hand" in course.gradebook_table()

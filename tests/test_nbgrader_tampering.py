@@ -237,7 +237,7 @@ def test_a_grader_failure_costs_its_exercise_alone_and_shows_no_traceback(run, m
     grades = KafkadojoGrades(allow_unisolated=not isolation().tamper_proof)
     notebook, _ = grades.preprocess(notebook, resources)
     graded = {cell.metadata.nbgrader["grade_id"]: cell.outputs for cell in notebook.cells
-              if cell.metadata.get("nbgrader", {}).get("grade")}
+              if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")}
     assert {grade_id: outputs[1].data["text/plain"] for grade_id, outputs in graded.items()} == \
         {"offsets-committed_offsets": "1", PLAN: "0", LAG: "1"}
     assert "the grader failed on offsets-plan_batch" in graded[PLAN][0].text
