@@ -18,6 +18,48 @@ UNCOMMITTED = "#e0a33b"
 LOST = "#c8553d"
 
 
+class RuleFailed(Exception):
+    """A learner's rule raised inside a picture: which rule, with which arguments, and what
+    it raised, instead of a traceback through the simulator."""
+
+    def __init__(self, name, args, error):
+        super().__init__(name, args, error)
+        self.name, self.args_given, self.error = name, args, error
+
+    def __str__(self):
+        shown = ", ".join(_short(repr(arg)) for arg in self.args_given)
+        return (f"your {self.name}({shown}) raised {type(self.error).__name__}: "
+                f"{_short(str(self.error))}")
+
+
+def _short(text, limit=80):
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _learners(rules):
+    """``rules`` (seam name -> a learner's function, or None), each wrapped so that an
+    exception names the rule and its arguments (RuleFailed)."""
+    return {name: _reported(name, rule) for name, rule in (rules or {}).items()
+            if rule is not None}
+
+
+def _reported(name, rule):
+    def reported(*args, **kwargs):
+        try:
+            return rule(*args, **kwargs)
+        except RuleFailed:
+            raise
+        except Exception as error:      # noqa: BLE001 - a learner's rule may raise anything
+            raise RuleFailed(name, args, error) from None
+    return reported
+
+
+def _failed(failure):
+    """A short message in place of a picture."""
+    return (f"<div style='color:{LOST};font:13px monospace'>The picture stopped: "
+            f"{html.escape(str(failure))}</div>")
+
+
 def _box(text, color, title=""):
     return (f'<span title="{html.escape(title)}" style="display:inline-block;min-width:2.2em;'
             f'margin:1px;padding:2px 4px;border-radius:3px;background:{color};color:white;'
@@ -30,7 +72,8 @@ def key_spread(num_partitions, records=2_000, hot_key_share=0.0, partition_rule=
     """Records per partition for ``records`` keyed records; ``hot_key_share`` of them carry one
     key (a celebrity user, say). Returns (counts, the hot key's partition)."""
     import random
-    rule = partition_rule or partition_for_key
+    rule = (_reported("partition_for_key", partition_rule) if partition_rule
+            else partition_for_key)
     rng = random.Random(seed)
     counts = [0] * num_partitions
     hot = b"user-42"
@@ -41,8 +84,11 @@ def key_spread(num_partitions, records=2_000, hot_key_share=0.0, partition_rule=
 
 
 def draw_key_spread(num_partitions, hot_key_share=0.0, partition_rule=None):
-    counts, hot_partition = key_spread(num_partitions, hot_key_share=hot_key_share,
-                                       partition_rule=partition_rule)
+    try:
+        counts, hot_partition = key_spread(num_partitions, hot_key_share=hot_key_share,
+                                           partition_rule=partition_rule)
+    except RuleFailed as failure:
+        return _failed(failure)
     top = max(counts) or 1
     rows = []
     for p, count in enumerate(counts):
@@ -77,8 +123,8 @@ def sticky_spread(adaptive=True, availability_timeout_ms=0, next_partition=None,
     producer cannot reach broker 0 (its requests time out, its queues grow). Returns
     ``(counts per partition, the partitions broker 0 leads)``: the built-in partitioner
     (``next_partition``: yours, or the engine's) decides where each record goes."""
-    rules = {"next_partition": next_partition} if next_partition else {}
-    cluster = Cluster(brokers=3, seed=seed, seams=REFERENCE.with_rules(**rules))
+    cluster = Cluster(brokers=3, seed=seed, seams=REFERENCE.with_rules(
+        **_learners({"next_partition": next_partition})))
     cluster.create_topic("orders", partitions=6, replication_factor=1)
     producer = cluster.producer(
         acks="1", linger_ms=5, batch_size=2_000, max_in_flight_requests_per_connection=1,
@@ -101,6 +147,8 @@ def sticky_spread(adaptive=True, availability_timeout_ms=0, next_partition=None,
 def draw_sticky_spread(adaptive=True, availability_timeout_ms=0, next_partition=None):
     try:
         counts, slow = sticky_spread(adaptive, availability_timeout_ms, next_partition)
+    except RuleFailed as failure:
+        return _failed(failure)
     except Exception as error:      # noqa: BLE001 - a learner's rule broke the producer: show why
         return f"<div>the producer stopped: {html.escape(type(error).__name__)}: {html.escape(str(error))}</div>"
     top = max(counts) or 1
@@ -146,7 +194,7 @@ def log_story(rules=None, segment_bytes=400, retention_ms=15_000, steps=40):
     where ``segments`` is ``[(base_offset, [offsets])]`` and ``deleted`` the offsets gone."""
     from kafkadojo.reference.log import Log
     log = Log("story", 0, segment_bytes=segment_bytes, segment_ms=10**9,
-              seams=REFERENCE.with_rules(**(rules or {})))
+              seams=REFERENCE.with_rules(**_learners(rules)))
     deleted, snapshots = [], []
 
     def snap(caption, error=None):
@@ -175,7 +223,8 @@ def log_story(rules=None, segment_bytes=400, retention_ms=15_000, steps=40):
                 caption += (f"; retention check: {gone} segment(s) older than {retention_ms} ms "
                             f"deleted, the log now starts at {log.log_start_offset}")
         except Exception as error:      # noqa: BLE001 - a learner's rule broke the log: show why
-            snap(f"t={now} ms: the engine stopped", f"{type(error).__name__}: {error}")
+            snap(f"t={now} ms: the engine stopped", str(error) if isinstance(error, RuleFailed)
+                 else f"{type(error).__name__}: {error}")
             break
         snap(caption)
     return snapshots
@@ -233,11 +282,8 @@ def leader_crash_story(next_high_watermark=None, truncation_offset=None, seed=3)
     """Three replicas; the followers fall behind (their link to the leader is cut), records
     keep coming with acks=all, the leader crashes, a follower takes over. Returns a list of
     snapshots ``(caption, {broker: (role, values, hw, leo)}, acknowledged)``."""
-    rules = {}
-    if next_high_watermark is not None:
-        rules["next_high_watermark"] = next_high_watermark
-    if truncation_offset is not None:
-        rules["truncation_offset"] = truncation_offset
+    rules = _learners({"next_high_watermark": next_high_watermark,
+                       "truncation_offset": truncation_offset})
     cluster = Cluster(brokers=3, seed=seed, seams=REFERENCE.with_rules(**rules))
     cluster.create_topic("story", partitions=1, replication_factor=3,
                          config={"min.insync.replicas": 2})
@@ -306,7 +352,10 @@ def draw_snapshot(snapshot):
 
 def show_leader_crash(next_high_watermark=None, truncation_offset=None):
     import ipywidgets as widgets
-    snapshots = leader_crash_story(next_high_watermark, truncation_offset)
+    try:
+        snapshots = leader_crash_story(next_high_watermark, truncation_offset)
+    except RuleFailed as failure:
+        return widgets.HTML(_failed(failure))
     step = widgets.IntSlider(value=0, min=0, max=len(snapshots) - 1, description="step")
     play = widgets.Play(min=0, max=len(snapshots) - 1, interval=1200)
     widgets.jslink((play, "value"), (step, "value"))
@@ -327,7 +376,7 @@ def isr_story(cut_ms, lag_max_ms=10_000, rules=None, seed=2):
     # 2 s here so that the picture shows the lag bound, not the retry.
     cluster = Cluster(brokers=3, seed=seed, config={"replica.lag.time.max.ms": lag_max_ms,
                                                     "replica.socket.timeout.ms": 2_000},
-                      seams=REFERENCE.with_rules(**(rules or {})))
+                      seams=REFERENCE.with_rules(**_learners(rules)))
     cluster.create_topic("isr", partitions=1, replication_factor=3)
     producer = cluster.producer(acks="1", linger_ms=0)
     leader = cluster.leader("isr", 0)
@@ -343,7 +392,10 @@ def isr_story(cut_ms, lag_max_ms=10_000, rules=None, seed=2):
 
 
 def draw_isr_story(cut_ms, lag_max_ms=10_000, rules=None):
-    events, final, follower = isr_story(cut_ms, lag_max_ms, rules)
+    try:
+        events, final, follower = isr_story(cut_ms, lag_max_ms, rules)
+    except RuleFailed as failure:
+        return _failed(failure)
     lines = [f"<div>follower {follower} is cut off from the leader for {cut_ms} ms "
              f"(replica.lag.time.max.ms = {lag_max_ms}; lost fetches retried after 2 s)</div>"]
     lines += [f"<div style='font:12px monospace'>t={t:>6} ms  {html.escape(text)}</div>"
@@ -377,7 +429,7 @@ def group_story(strategy="range", static=False, rules=None, seed=4, faults=("joi
     from kafkadojo.reference.rebalance import run_group
     return run_group(seed=seed, strategy=strategy, static=static, duration_ms=60_000,
                      fault_interval_ms=12_000, faults=faults,
-                     seams=REFERENCE.with_rules(**(rules or {})))
+                     seams=REFERENCE.with_rules(**_learners(rules)))
 
 
 def draw_ownership(outcome, width=640):
@@ -429,7 +481,10 @@ def show_groups(rules=None):
     out = widgets.HTML()
 
     def redraw(_=None):
-        out.value = draw_ownership(group_story(strategy.value, static.value, rules, seed.value))
+        try:
+            out.value = draw_ownership(group_story(strategy.value, static.value, rules, seed.value))
+        except RuleFailed as failure:
+            out.value = _failed(failure)
     for control in (strategy, static, seed):
         control.observe(redraw, "value")
     redraw()
@@ -468,7 +523,7 @@ def draw_delivery(outcome):
 def show_delivery(plan_batch=None):
     import ipywidgets as widgets
     from kafkadojo.reference.delivery import GUARANTEES, run_delivery
-    seams = REFERENCE.with_rules(plan_batch=plan_batch) if plan_batch else None
+    seams = REFERENCE.with_rules(**_learners({"plan_batch": plan_batch})) if plan_batch else None
     guarantee = widgets.Dropdown(options=GUARANTEES, value=GUARANTEES[1], description="guarantee")
     crash = widgets.IntSlider(value=5, min=0, max=16, description="crash at step")
     when = widgets.ToggleButtons(options=["before", "after"], value="after")
@@ -480,6 +535,8 @@ def show_delivery(plan_batch=None):
             outcome = run_delivery(guarantee.value, crash_at=[(crash.value, when.value)],
                                    idempotent_sink=sink.value, seams=seams)
             out.value = draw_delivery(outcome)
+        except RuleFailed as failure:
+            out.value = _failed(failure)
         except Exception as error:      # noqa: BLE001 - a learner's plan may be anything
             out.value = (f"<div style='color:{LOST}'>the engine could not run your plan: "
                          f"{html.escape(type(error).__name__)}: {html.escape(str(error))}</div>")
