@@ -14,6 +14,7 @@ from kafkadojo.reference.partitioner import partition_for_key
 from kafkadojo.reference.seams import REFERENCE
 
 COMMITTED = "#4c9f70"
+READABLE = {"description_width": "initial"}     # a control's whole label, never "segment...."
 UNCOMMITTED = "#e0a33b"
 LOST = "#c8553d"
 
@@ -105,8 +106,9 @@ def draw_key_spread(num_partitions, hot_key_share=0.0, partition_rule=None):
 
 def show_key_spread(partition_rule=None):
     import ipywidgets as widgets
-    partitions = widgets.IntSlider(value=6, min=1, max=16, description="partitions")
-    hot = widgets.FloatSlider(value=0.0, min=0.0, max=0.9, step=0.1, description="hot key")
+    partitions = widgets.IntSlider(value=6, min=1, max=16, description="partitions", style=READABLE)
+    hot = widgets.FloatSlider(value=0.0, min=0.0, max=0.9, step=0.1, description="hot key",
+                              style=READABLE)
     out = widgets.HTML()
 
     def redraw(_=None):
@@ -167,9 +169,10 @@ def draw_sticky_spread(adaptive=True, availability_timeout_ms=0, next_partition=
 
 def show_sticky_spread(next_partition=None):
     import ipywidgets as widgets
-    adaptive = widgets.Checkbox(value=True, description="partitioner.adaptive.partitioning.enable")
+    adaptive = widgets.Checkbox(value=True, description="partitioner.adaptive.partitioning.enable",
+                                style=READABLE)
     timeout = widgets.Dropdown(options=[0, 500, 2_000], value=0,
-                               description="partitioner.availability.timeout.ms")
+                               description="partitioner.availability.timeout.ms", style=READABLE)
     out = widgets.HTML()
 
     def redraw(_=None):
@@ -252,10 +255,11 @@ def draw_log(snapshot):
 
 def show_log(rules=None, retention_ms=15_000):
     import ipywidgets as widgets
-    size = widgets.IntSlider(value=400, min=150, max=1_200, step=50, description="segment.bytes")
+    size = widgets.IntSlider(value=400, min=150, max=1_200, step=50, description="segment.bytes",
+                             style=READABLE)
     retention = widgets.IntSlider(value=retention_ms, min=2_000, max=40_000, step=1_000,
-                                  description="retention.ms")
-    step = widgets.IntSlider(value=0, min=0, max=40, description="second")
+                                  description="retention.ms", style=READABLE)
+    step = widgets.IntSlider(value=0, min=0, max=40, description="second", style=READABLE)
     play = widgets.Play(min=0, max=40, interval=600)
     widgets.jslink((play, "value"), (step, "value"))
     out = widgets.HTML()
@@ -356,7 +360,8 @@ def show_leader_crash(next_high_watermark=None, truncation_offset=None):
         snapshots = leader_crash_story(next_high_watermark, truncation_offset)
     except RuleFailed as failure:
         return widgets.HTML(_failed(failure))
-    step = widgets.IntSlider(value=0, min=0, max=len(snapshots) - 1, description="step")
+    step = widgets.IntSlider(value=0, min=0, max=len(snapshots) - 1, description="step",
+                             style=READABLE)
     play = widgets.Play(min=0, max=len(snapshots) - 1, interval=1200)
     widgets.jslink((play, "value"), (step, "value"))
     out = widgets.HTML()
@@ -406,7 +411,8 @@ def draw_isr_story(cut_ms, lag_max_ms=10_000, rules=None):
 
 def show_isr(rules=None):
     import ipywidgets as widgets
-    cut = widgets.IntSlider(value=15_000, min=0, max=40_000, step=2_500, description="cut (ms)")
+    cut = widgets.IntSlider(value=15_000, min=0, max=40_000, step=2_500, description="cut (ms)",
+                            style=READABLE)
     out = widgets.HTML()
 
     def redraw(_=None):
@@ -424,12 +430,30 @@ MEMBER_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#b279a2", "#9d755d", "#72b7b2
 PAUSED = "#d9d9d9"
 
 
-def group_story(strategy="range", static=False, rules=None, seed=4, faults=("join", "leave", "crash")):
+# What happens to the group: the same faults, whatever the assignor
+SCENARIOS = {"members join, leave and crash": ("join", "leave", "crash"),
+             "rolling restart": ("restart",)}
+
+
+def group_story(strategy="range", static=False, rules=None, seed=4,
+                scenario="members join, leave and crash"):
     """A group of three under member faults (the same faults for every strategy)."""
     from kafkadojo.reference.rebalance import run_group
     return run_group(seed=seed, strategy=strategy, static=static, duration_ms=60_000,
-                     fault_interval_ms=12_000, faults=faults,
+                     fault_interval_ms=12_000, faults=SCENARIOS[scenario],
                      seams=REFERENCE.with_rules(**_learners(rules)))
+
+
+def partition_moves(outcome):
+    """How many times a partition went to a different member (a restarted static member
+    is the same member): each move costs the new owner its local state for it."""
+    same = dict(outcome.restarted)
+    moves = 0
+    for partition in {o.partition for o in outcome.intervals}:
+        owners = [same.get(o.owner, o.owner) for o in sorted(
+            (o for o in outcome.intervals if o.partition == partition), key=lambda o: o.start_ms)]
+        moves += sum(1 for before, after in zip(owners, owners[1:]) if before != after)
+    return moves
 
 
 def draw_ownership(outcome, width=640):
@@ -437,12 +461,17 @@ def draw_ownership(outcome, width=640):
     owned it (its records waited), red where two members owned it at once."""
     start, end = outcome.start_ms, outcome.end_ms
     scale = width / max(1, end - start)
-    owners = sorted({o.owner for o in outcome.intervals}, key=lambda n: int(n.split("-")[-1]))
+    # A static member that restarted is the same member: same name, same colour.
+    same = dict(outcome.restarted)
+    owners = sorted({same.get(o.owner, o.owner) for o in outcome.intervals},
+                    key=lambda n: int(n.split("-")[-1]))
     color = {owner: MEMBER_COLORS[i % len(MEMBER_COLORS)] for i, owner in enumerate(owners)}
+    color.update({new: color[old] for new, old in same.items() if old in color})
     doubled = {(partition, t) for t, partition, _ in outcome.double_ownership}
     rows = [f"<div style='font-weight:bold'>{html.escape(outcome.strategy)}: "
-            f"{outcome.generations} generations, {outcome.pause_ms / 1000:.1f} partition-seconds "
-            f"paused, {len(outcome.double_ownership)} double ownership</div>"]
+            f"{outcome.rebalances} rebalances, {partition_moves(outcome)} partition moves, "
+            f"{outcome.pause_ms / 1000:.1f} partition-seconds paused, "
+            f"{len(outcome.double_ownership)} double ownership</div>"]
     partitions = sorted({o.partition for o in outcome.intervals})
     for partition in partitions:
         bars = [f"<div style='position:absolute;left:0;top:0;width:{width}px;height:14px;"
@@ -451,7 +480,8 @@ def draw_ownership(outcome, width=640):
         for o in mine:
             left = int((max(o.start_ms, start) - start) * scale)
             right = int((min(o.end_ms, end) - start) * scale)
-            bars.append(f"<div title='{html.escape(o.owner)} {o.start_ms}-{o.end_ms} ms' "
+            bars.append(f"<div title='{html.escape(same.get(o.owner, o.owner))} "
+                        f"{o.start_ms}-{o.end_ms} ms' "
                         f"style='position:absolute;left:{left}px;top:0;width:{max(1, right - left)}px;"
                         f"height:14px;background:{color[o.owner]};opacity:0.85'></div>")
         for t, p in doubled:
@@ -474,21 +504,26 @@ def draw_ownership(outcome, width=640):
 
 def show_groups(rules=None):
     import ipywidgets as widgets
+    # A revoke rule runs only in the cooperative protocol: open there when it is the rule.
+    cooperative = bool(rules) and "partitions_to_revoke" in rules
     strategy = widgets.Dropdown(options=["range", "roundrobin", "sticky", "cooperative-sticky"],
-                                value="range", description="assignor")
-    static = widgets.Checkbox(value=False, description="static membership")
-    seed = widgets.IntSlider(value=4, min=1, max=20, description="seed")
+                                value="cooperative-sticky" if cooperative else "range",
+                                description="assignor", style=READABLE)
+    scenario = widgets.Dropdown(options=list(SCENARIOS), description="faults", style=READABLE)
+    static = widgets.Checkbox(value=False, description="static membership", style=READABLE)
+    seed = widgets.IntSlider(value=4, min=1, max=20, description="seed", style=READABLE)
     out = widgets.HTML()
 
     def redraw(_=None):
         try:
-            out.value = draw_ownership(group_story(strategy.value, static.value, rules, seed.value))
+            out.value = draw_ownership(group_story(strategy.value, static.value, rules,
+                                                   seed.value, scenario.value))
         except RuleFailed as failure:
             out.value = _failed(failure)
-    for control in (strategy, static, seed):
+    for control in (strategy, scenario, static, seed):
         control.observe(redraw, "value")
     redraw()
-    return widgets.VBox([widgets.HBox([strategy, static, seed]), out])
+    return widgets.VBox([widgets.HBox([strategy, scenario]), widgets.HBox([static, seed]), out])
 
 
 # -- delivery semantics: process, commit, crash ------------------------------------------------
@@ -524,10 +559,11 @@ def show_delivery(plan_batch=None):
     import ipywidgets as widgets
     from kafkadojo.reference.delivery import GUARANTEES, run_delivery
     seams = REFERENCE.with_rules(**_learners({"plan_batch": plan_batch})) if plan_batch else None
-    guarantee = widgets.Dropdown(options=GUARANTEES, value=GUARANTEES[1], description="guarantee")
-    crash = widgets.IntSlider(value=5, min=0, max=16, description="crash at step")
+    guarantee = widgets.Dropdown(options=GUARANTEES, value=GUARANTEES[1], description="guarantee",
+                                 style=READABLE)
+    crash = widgets.IntSlider(value=5, min=0, max=16, description="crash at step", style=READABLE)
     when = widgets.ToggleButtons(options=["before", "after"], value="after")
-    sink = widgets.Checkbox(value=False, description="idempotent sink")
+    sink = widgets.Checkbox(value=False, description="idempotent sink", style=READABLE)
     out = widgets.HTML()
 
     def redraw(_=None):

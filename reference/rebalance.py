@@ -47,6 +47,7 @@ class GroupOutcome(NamedTuple):
     history: tuple              # the coordinator's notes
     final_members: tuple = ()   # client ids of the group's members at the end
     zombies: tuple = ()         # (time, partition, owners): one owner already removed
+    restarted: tuple = ()       # (new process, old one): the same static member, restarted
 
     @property
     def rebalances(self):
@@ -211,6 +212,17 @@ def run_group(seed=0, strategy="range", members=3, partitions=6, duration_ms=120
                         processing_ms, seed))
         return apps[-1]
 
+    def restart(app):
+        cluster.run_for(2_000)
+        if not static:
+            return start()
+        instance = int(app.consumer.config["group.instance.id"].rsplit("-", 1)[1])
+        replacement = start(instance)
+        restarted.append((replacement.name, restarted_as.get(app.name, app.name)))
+        restarted_as[replacement.name] = restarted_as.get(app.name, app.name)
+        return replacement
+
+    restarted, restarted_as = [], {}
     for _ in range(members):
         start()
     cluster.run_for(6_000)              # let the group form
@@ -228,11 +240,18 @@ def run_group(seed=0, strategy="range", members=3, partitions=6, duration_ms=120
             app.stop(crash=fault == "crash")
             fault_log.append((cluster.now, f"{app.name} {'crashes' if fault == 'crash' else 'leaves'}"))
             if static and fault == "crash":
-                instance = int(app.consumer.config["group.instance.id"].rsplit("-", 1)[1])
-                cluster.run_for(2_000)
-                replacement = start(instance)
+                replacement = restart(app)
                 fault_log.append((cluster.now, f"{replacement.name} restarts as {app.name}'s "
                                                f"group.instance.id"))
+        elif fault == "restart":
+            # A rolling restart: a member shuts down and a new process takes its place 2 s
+            # later, well within session.timeout.ms. A static member sends no LeaveGroup
+            # and comes back as itself; a dynamic one leaves, and its successor joins anew.
+            app = rng.choice(running)
+            app.stop(crash=False)
+            replacement = restart(app)
+            fault_log.append((cluster.now, f"{app.name} restarts as {replacement.name}"
+                                           + (" (the same group.instance.id)" if static else "")))
         elif fault == "stall":
             app = rng.choice(running)
             app.stalled_until = cluster.now + max_poll_interval_ms + 5_000
@@ -250,7 +269,7 @@ def run_group(seed=0, strategy="range", members=3, partitions=6, duration_ms=120
         strategy, seed, tuple(intervals), tuple(fault_log),
         sum(1 for _, _, text in history if text.startswith("generation") and "stable" not in text),
         paused_ms(intervals, [(TOPIC, p) for p in range(partitions)], formed, end),
-        tuple(double), formed, end, history, final_members, tuple(zombie))
+        tuple(double), formed, end, history, final_members, tuple(zombie), tuple(restarted))
 
 
 def settle(cluster, apps, quiet_ms=30_000, limit_ms=120_000):

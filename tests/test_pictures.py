@@ -36,7 +36,7 @@ def test_a_broken_isr_rule():
 
 def test_a_broken_assignor_in_the_groups_picture():
     widget = pictures.show_groups(rules={"range_assign": broken})
-    assert_short_message(widget.children[1].value, "range_assign")
+    assert_short_message(widget.children[-1].value, "range_assign")
 
 
 def test_a_broken_log_rule_stops_the_log_story_with_the_same_line():
@@ -53,3 +53,26 @@ def test_long_arguments_are_cut_short():
 @pytest.mark.parametrize("rule", [None, pictures.partition_for_key])
 def test_a_working_rule_draws_the_picture(rule):
     assert "busiest partition" in pictures.draw_key_spread(6, partition_rule=rule)
+
+
+def test_a_revoke_rule_opens_the_groups_picture_on_the_cooperative_protocol():
+    """The eager protocol never asks what to revoke: a broken revoke rule would look right."""
+    widget = pictures.show_groups({"partitions_to_revoke": lambda owned, assigned: []})
+    assert widget.children[0].children[0].value == "cooperative-sticky"
+    assert pictures.show_groups().children[0].children[0].value == "range"
+
+
+def test_in_a_rolling_restart_static_members_keep_their_partitions_and_their_colour():
+    dynamic = pictures.group_story("range", static=False, scenario="rolling restart")
+    static = pictures.group_story("range", static=True, scenario="rolling restart")
+    assert static.restarted and static.rebalances <= 1 and pictures.partition_moves(static) == 0
+    assert dynamic.rebalances > 4 and pictures.partition_moves(dynamic) > 4
+    drawn = pictures.draw_ownership(static)
+    for new, old in static.restarted:
+        assert f"&#9632; {old}" in drawn and f"&#9632; {new}" not in drawn     # one legend entry
+
+
+def test_every_control_shows_its_whole_label():
+    for widget in (pictures.show_key_spread(), pictures.show_log(), pictures.show_isr()):
+        controls = [w for w in widget.children if getattr(w, "description", "")]
+        assert controls and all(w.style.description_width == "initial" for w in controls)
