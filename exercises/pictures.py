@@ -61,6 +61,41 @@ def _failed(failure):
             f"{html.escape(str(failure))}</div>")
 
 
+# Every picture is shown twice: as plain HTML, for wherever widgets cannot run (a notebook
+# exported with nbconvert, a notebook viewer, no network for the widget script), and as the
+# live widget, whose first drawing hides that copy.
+STATIC_COPY = "kafkadojo-static-picture"
+HIDE_STATIC_COPY = f"<style>.{STATIC_COPY} {{display: none}}</style>"
+
+
+def _drawing_area():
+    """The HTML widget a picture draws in; whatever it shows also hides the static copies."""
+    import ipywidgets as widgets
+    out = widgets.HTML()
+
+    def keep_hiding(change):
+        if not change["new"].startswith(HIDE_STATIC_COPY):
+            out.value = HIDE_STATIC_COPY + change["new"]
+    out.observe(keep_hiding, "value")
+    return out
+
+
+def _picture(widget, out):
+    """Show the drawing as it is now as a static copy (in a kernel), then return the widget."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import HTML, display
+    except ImportError:
+        return widget
+    if get_ipython() is not None:
+        drawing = out.value[len(HIDE_STATIC_COPY):] if out.value.startswith(HIDE_STATIC_COPY) \
+            else out.value
+        display(HTML(f"<div class='{STATIC_COPY}'>{drawing}<div style='font:11px sans-serif;"
+                     f"color:#777'>(a still picture: run the notebook to move the controls)"
+                     f"</div></div>"))
+    return widget
+
+
 def _box(text, color, title=""):
     return (f'<span title="{html.escape(title)}" style="display:inline-block;min-width:2.2em;'
             f'margin:1px;padding:2px 4px;border-radius:3px;background:{color};color:white;'
@@ -109,14 +144,14 @@ def show_key_spread(partition_rule=None):
     partitions = widgets.IntSlider(value=6, min=1, max=16, description="partitions", style=READABLE)
     hot = widgets.FloatSlider(value=0.0, min=0.0, max=0.9, step=0.1, description="hot key",
                               style=READABLE)
-    out = widgets.HTML()
+    out = _drawing_area()
 
     def redraw(_=None):
         out.value = draw_key_spread(partitions.value, hot.value, partition_rule)
     partitions.observe(redraw, "value")
     hot.observe(redraw, "value")
     redraw()
-    return widgets.VBox([partitions, hot, out])
+    return _picture(widgets.VBox([partitions, hot, out]), out)
 
 
 def sticky_spread(adaptive=True, availability_timeout_ms=0, next_partition=None, seconds=4,
@@ -173,14 +208,14 @@ def show_sticky_spread(next_partition=None):
                                 style=READABLE)
     timeout = widgets.Dropdown(options=[0, 500, 2_000], value=0,
                                description="partitioner.availability.timeout.ms", style=READABLE)
-    out = widgets.HTML()
+    out = _drawing_area()
 
     def redraw(_=None):
         out.value = draw_sticky_spread(adaptive.value, timeout.value, next_partition)
     adaptive.observe(redraw, "value")
     timeout.observe(redraw, "value")
     redraw()
-    return widgets.VBox([adaptive, timeout, out])
+    return _picture(widgets.VBox([adaptive, timeout, out]), out)
 
 
 # -- the log: segments rolling, retention deleting -----------------------------------------------
@@ -262,7 +297,7 @@ def show_log(rules=None, retention_ms=15_000):
     step = widgets.IntSlider(value=0, min=0, max=40, description="second", style=READABLE)
     play = widgets.Play(min=0, max=40, interval=600)
     widgets.jslink((play, "value"), (step, "value"))
-    out = widgets.HTML()
+    out = _drawing_area()
     state = {}
 
     def rebuild(_=None):
@@ -277,7 +312,7 @@ def show_log(rules=None, retention_ms=15_000):
     retention.observe(rebuild, "value")
     step.observe(redraw, "value")
     rebuild()
-    return widgets.VBox([size, retention, widgets.HBox([play, step]), out])
+    return _picture(widgets.VBox([size, retention, widgets.HBox([play, step]), out]), out)
 
 
 # -- replication: a leader crash, step by step ------------------------------------------------
@@ -364,13 +399,13 @@ def show_leader_crash(next_high_watermark=None, truncation_offset=None):
                              style=READABLE)
     play = widgets.Play(min=0, max=len(snapshots) - 1, interval=1200)
     widgets.jslink((play, "value"), (step, "value"))
-    out = widgets.HTML()
+    out = _drawing_area()
 
     def redraw(_=None):
         out.value = draw_snapshot(snapshots[step.value])
     step.observe(redraw, "value")
     redraw()
-    return widgets.VBox([widgets.HBox([play, step]), out])
+    return _picture(widgets.VBox([widgets.HBox([play, step]), out]), out)
 
 
 # -- the ISR: a follower that falls behind and catches up -----------------------------------------
@@ -413,13 +448,13 @@ def show_isr(rules=None):
     import ipywidgets as widgets
     cut = widgets.IntSlider(value=15_000, min=0, max=40_000, step=2_500, description="cut (ms)",
                             style=READABLE)
-    out = widgets.HTML()
+    out = _drawing_area()
 
     def redraw(_=None):
         out.value = draw_isr_story(cut.value, rules=rules)
     cut.observe(redraw, "value")
     redraw()
-    return widgets.VBox([cut, out])
+    return _picture(widgets.VBox([cut, out]), out)
 
 
 # -- consumer groups: who owns which partition, over time ------------------------------------
@@ -512,7 +547,7 @@ def show_groups(rules=None):
     scenario = widgets.Dropdown(options=list(SCENARIOS), description="faults", style=READABLE)
     static = widgets.Checkbox(value=False, description="static membership", style=READABLE)
     seed = widgets.IntSlider(value=4, min=1, max=20, description="seed", style=READABLE)
-    out = widgets.HTML()
+    out = _drawing_area()
 
     def redraw(_=None):
         try:
@@ -523,7 +558,8 @@ def show_groups(rules=None):
     for control in (strategy, scenario, static, seed):
         control.observe(redraw, "value")
     redraw()
-    return widgets.VBox([widgets.HBox([strategy, scenario]), widgets.HBox([static, seed]), out])
+    return _picture(widgets.VBox([widgets.HBox([strategy, scenario]), widgets.HBox([static, seed]),
+                                  out]), out)
 
 
 # -- delivery semantics: process, commit, crash ------------------------------------------------
@@ -564,7 +600,7 @@ def show_delivery(plan_batch=None):
     crash = widgets.IntSlider(value=5, min=0, max=16, description="crash at step", style=READABLE)
     when = widgets.ToggleButtons(options=["before", "after"], value="after")
     sink = widgets.Checkbox(value=False, description="idempotent sink", style=READABLE)
-    out = widgets.HTML()
+    out = _drawing_area()
 
     def redraw(_=None):
         try:
@@ -579,4 +615,5 @@ def show_delivery(plan_batch=None):
     for control in (guarantee, crash, when, sink):
         control.observe(redraw, "value")
     redraw()
-    return widgets.VBox([widgets.HBox([guarantee, sink]), widgets.HBox([crash, when]), out])
+    return _picture(widgets.VBox([widgets.HBox([guarantee, sink]), widgets.HBox([crash, when]),
+                                  out]), out)

@@ -76,3 +76,27 @@ def test_every_control_shows_its_whole_label():
     for widget in (pictures.show_key_spread(), pictures.show_log(), pictures.show_isr()):
         controls = [w for w in widget.children if getattr(w, "description", "")]
         assert controls and all(w.style.description_width == "initial" for w in controls)
+
+
+def test_pictures_show_in_static_html_where_no_widget_can_run(tmp_path):
+    """Executed and exported with nbconvert (no widget manager, no network), each picture
+    still shows: its static copy is in the page and nothing outside a script hides it."""
+    import re
+
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("from kafkadojo.exercises import pictures"),
+        nbformat.v4.new_code_cell("pictures.show_key_spread()"),
+        nbformat.v4.new_code_cell("pictures.show_log()")])
+    NotebookClient(notebook, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    page, _ = HTMLExporter(template_name="lab").from_notebook_node(notebook)
+    outside_scripts = re.sub(r"<script\b.*?</script>", "", page, flags=re.S)
+    copies = re.findall(rf"<div class=['\"]{pictures.STATIC_COPY}['\"]>(.*?)\(a still picture",
+                        outside_scripts, flags=re.S)
+    assert len(copies) == 2
+    assert "busiest partition" in copies[0] and "segment" in copies[1]
+    assert pictures.HIDE_STATIC_COPY not in outside_scripts
