@@ -211,6 +211,10 @@ def build(assignment):
                                     "solution": bool(nbgrader.get("solution", False))}
             if nbgrader.get("grade"):
                 metadata["nbgrader"]["points"] = nbgrader["points"]
+            if nbgrader["grade_id"].endswith("-visible"):
+                # An unfinished exercise's visible tests raise: Jupyter's "Run All" goes on
+                # past them (to the pictures and the next exercises) instead of stopping.
+                metadata["tags"] = ["raises-exception"]
         cell = {"cell_type": kind, "id": f"{assignment}-{len(cells)}", "metadata": metadata,
                 "source": source}
         if kind == "code":
