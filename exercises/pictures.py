@@ -371,18 +371,57 @@ def leader_crash_story(next_high_watermark=None, truncation_offset=None, seed=3)
     return snapshots
 
 
+CELL = 34          # an offset's width in the SVG replica rows
+ROW = 26
+LABEL = 210       # the row label: broker, role, HW and LEO
+
+
 def draw_snapshot(snapshot):
+    """The replicas as SVG: one row per broker, each offset in the same column on every row,
+    green below the broker's high watermark, amber above it, the HW a line; then what was
+    acknowledged, and what of it the leader has lost."""
     caption, state, acknowledged = snapshot
-    rows = [f"<div style='font-weight:bold;margin-bottom:4px'>{html.escape(caption)}</div>"]
     leader_values = next((values for role, values, _, _ in state.values() if role == "leader"), None)
-    for broker, (role, values, hw, leo) in sorted(state.items()):
-        boxes = "".join(_box(v, COMMITTED if i < hw else UNCOMMITTED,
-                             f"offset {i}: {'committed' if i < hw else 'not committed'}")
-                        for i, v in enumerate(values))
-        rows.append(f"<div style='font:12px monospace;margin:2px 0'>broker {broker} "
-                    f"{role:<8} HW={hw} LEO={leo} &nbsp;{boxes}</div>")
     lost = [v for v in acknowledged if leader_values is not None and v not in leader_values]
-    rows.append(f"<div style='font:12px monospace'>acknowledged: {', '.join(acknowledged) or '-'}</div>")
+    longest = max((len(values) for _, values, _, _ in state.values()), default=0)
+    legend = [(COMMITTED, "committed (below the HW)"), (UNCOMMITTED, "not committed yet"),
+              (LOST, "acknowledged, then lost")]
+    legend_width = sum(40 + 8 * len(text) for _, text in legend) + 130
+    width = max(LABEL + max(longest, 1) * CELL + 10, legend_width)
+    height = len(state) * ROW + 18 + 24
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+             f"font-family='monospace' font-size='12' role='img'>",
+             "".join(f"<text x='{LABEL + i * CELL + CELL // 2}' y='12' text-anchor='middle' "
+                     f"fill='#777'>{i}</text>" for i in range(longest))]
+    for row, (broker, (role, values, hw, leo)) in enumerate(sorted(state.items())):
+        y = 18 + row * ROW
+        parts.append(f"<text x='0' y='{y + 16}'>broker {broker} {html.escape(role):<8}</text>"
+                     f"<text x='{LABEL - 8}' y='{y + 16}' text-anchor='end' fill='#555'>"
+                     f"HW {hw} LEO {leo}</text>")
+        for offset, value in enumerate(values):
+            color = COMMITTED if offset < hw else UNCOMMITTED
+            if value in lost:
+                color = LOST
+            x = LABEL + offset * CELL
+            parts.append(f"<rect x='{x + 1}' y='{y}' width='{CELL - 2}' height='{ROW - 4}' rx='3' "
+                         f"fill='{color}'><title>offset {offset}: {html.escape(str(value))}"
+                         f"</title></rect><text x='{x + CELL // 2}' y='{y + 15}' "
+                         f"text-anchor='middle' fill='white'>{html.escape(str(value))}</text>")
+        x = LABEL + hw * CELL
+        parts.append(f"<line x1='{x}' x2='{x}' y1='{y - 2}' y2='{y + ROW - 2}' stroke='#222' "
+                     f"stroke-width='2'><title>high watermark {hw}</title></line>")
+    legend_y = height - 6
+    x = 0
+    for color, text in legend:
+        parts.append(f"<rect x='{x}' y='{legend_y - 10}' width='12' height='12' fill='{color}'/>"
+                     f"<text x='{x + 16}' y='{legend_y}'>{text}</text>")
+        x += 40 + 8 * len(text)
+    parts.append(f"<line x1='{x}' x2='{x}' y1='{legend_y - 11}' y2='{legend_y + 2}' "
+                 f"stroke='#222' stroke-width='2'/><text x='{x + 6}' y='{legend_y}'>"
+                 f"high watermark</text></svg>")
+    rows = [f"<div style='font-weight:bold;margin-bottom:4px'>{html.escape(caption)}</div>",
+            "".join(parts),
+            f"<div style='font:12px monospace'>acknowledged: {', '.join(acknowledged) or '-'}</div>"]
     if lost:
         rows.append(f"<div style='color:{LOST};font-weight:bold'>LOST (acknowledged, gone from "
                     f"the leader): {', '.join(lost)}</div>")

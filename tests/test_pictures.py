@@ -100,3 +100,17 @@ def test_pictures_show_in_static_html_where_no_widget_can_run(tmp_path):
     assert len(copies) == 2
     assert "busiest partition" in copies[0] and "segment" in copies[1]
     assert pictures.HIDE_STATIC_COPY not in outside_scripts
+
+
+def test_replica_rows_are_aligned_offset_by_offset_in_svg_with_a_legend():
+    import re
+    snapshots = pictures.leader_crash_story()
+    drawn = pictures.draw_snapshot(snapshots[len(snapshots) // 2])
+    assert "<svg" in drawn and "committed (below the HW)" in drawn and "high watermark" in drawn
+    cells = re.findall(r"<rect x='(\d+)' y='(\d+)' width='\d+' height='\d+' rx='3' fill='[^']+'>"
+                       r"<title>offset (\d+):", drawn)
+    by_offset = {}
+    for x, _, offset in cells:
+        by_offset.setdefault(int(offset), set()).add(int(x))
+    rows = {int(y) for _, y, _ in cells}
+    assert len(rows) >= 2 and by_offset and all(len(xs) == 1 for xs in by_offset.values())
