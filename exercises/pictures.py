@@ -269,23 +269,53 @@ def log_story(rules=None, segment_bytes=400, retention_ms=15_000, steps=40):
 
 
 def draw_log(snapshot):
+    """The log as SVG: one row per segment (and one for what retention deleted), each offset
+    in its own column, so the segments tile the offsets; lines mark the log start offset and
+    the high watermark; a legend explains the colours."""
     caption, segments, deleted, start, hw, leo, error = snapshot
-    rows = [f"<div style='font-weight:bold;margin-bottom:4px'>{html.escape(caption)}</div>",
-            f"<div style='font:12px monospace'>log start offset {start} &nbsp; high watermark "
-            f"{hw} &nbsp; log end offset {leo}</div>"]
-    if deleted:
-        rows.append("<div style='font:12px monospace;margin:2px 0'>deleted &nbsp;"
-                    + "".join(_box(o, DELETED, f"offset {o}: deleted by retention")
-                              for o in deleted[-24:]) + "</div>")
-    for i, (base, offsets) in enumerate(segments):
-        name = "active " if i == len(segments) - 1 else "segment"
-        boxes = "".join(_box(o, COMMITTED if o < hw else UNCOMMITTED,
-                             f"offset {o}: {'committed' if o < hw else 'not committed yet'}")
-                        for o in offsets) or "<i>empty</i>"
-        rows.append(f"<div style='font:12px monospace;margin:2px 0'>{name} {base:>4} &nbsp;{boxes}</div>")
+    shown_deleted = list(deleted[-24:])
+    offsets = shown_deleted + [o for _, segment_offsets in segments for o in segment_offsets]
+    first = min(offsets + [start])
+    count = max(leo - first, 1)
+    cell = max(14, min(30, 900 // count))
+    label = 110
+    rows = [("deleted", shown_deleted)] if shown_deleted else []
+    rows += [(("active " if i == len(segments) - 1 else "segment ") + str(base), segment_offsets)
+             for i, (base, segment_offsets) in enumerate(segments)]
+    legend = [(COMMITTED, "committed (below the HW)"), (UNCOMMITTED, "not committed yet"),
+              (DELETED, "deleted by retention")]
+    width = max(label + count * cell + 40, sum(40 + 7 * len(t) for _, t in legend) + 260)
+    height = 20 + len(rows) * 22 + 26
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+             f"font-family='monospace' font-size='11' role='img'>"]
+    for number, (name, row_offsets) in enumerate(rows):
+        y = 16 + number * 22
+        parts.append(f"<text x='0' y='{y + 13}'>{html.escape(name)}</text>")
+        for offset in row_offsets:
+            color = DELETED if name == "deleted" else COMMITTED if offset < hw else UNCOMMITTED
+            x = label + (offset - first) * cell
+            parts.append(f"<rect x='{x + 1}' y='{y}' width='{cell - 2}' height='18' rx='2' "
+                         f"fill='{color}'><title>offset {offset}</title></rect>")
+            if cell >= 22:
+                parts.append(f"<text x='{x + cell // 2}' y='{y + 13}' text-anchor='middle' "
+                             f"fill='white'>{offset}</text>")
+    bottom = 16 + len(rows) * 22
+    for offset, text, color in ((start, "log start", "#555"), (hw, "HW", "#222")):
+        x = label + (offset - first) * cell
+        parts.append(f"<line x1='{x}' x2='{x}' y1='4' y2='{bottom}' stroke='{color}' "
+                     f"stroke-width='2'/><text x='{x + 3}' y='10' fill='{color}'>{text} {offset}"
+                     f"</text>")
+    x, legend_y = 0, height - 6
+    for color, text in legend:
+        parts.append(f"<rect x='{x}' y='{legend_y - 10}' width='12' height='12' fill='{color}'/>"
+                     f"<text x='{x + 16}' y='{legend_y}'>{text}</text>")
+        x += 40 + 7 * len(text)
+    parts.append(f"<text x='{x}' y='{legend_y}'>log end offset {leo}</text></svg>")
+    out = [f"<div style='font-weight:bold;margin-bottom:4px'>{html.escape(caption)}</div>",
+           "".join(parts)]
     if error:
-        rows.append(f"<div style='color:{LOST};font-weight:bold'>{html.escape(error)}</div>")
-    return "".join(rows)
+        out.append(f"<div style='color:{LOST};font-weight:bold'>{html.escape(error)}</div>")
+    return "".join(out)
 
 
 def show_log(rules=None, retention_ms=15_000):

@@ -114,3 +114,15 @@ def test_replica_rows_are_aligned_offset_by_offset_in_svg_with_a_legend():
         by_offset.setdefault(int(offset), set()).add(int(x))
     rows = {int(y) for _, y, _ in cells}
     assert len(rows) >= 2 and by_offset and all(len(xs) == 1 for xs in by_offset.values())
+
+
+def test_the_log_picture_tiles_segments_along_the_offsets_in_svg():
+    import re
+    drawn = pictures.draw_log(pictures.log_story()[-1])
+    assert "<svg" in drawn and "deleted by retention" in drawn and "log start" in drawn
+    columns = {}
+    for x, offset in re.findall(r"<rect x='(\d+)' y='\d+' width='(?:\d+)' height='18' rx='2' "
+                                r"fill='[^']+'><title>offset (\d+)</title>", drawn):
+        columns.setdefault(int(offset), set()).add(int(x))
+    assert len(columns) > 10 and all(len(xs) == 1 for xs in columns.values())
+    assert sorted(columns) == sorted(columns, key=lambda o: min(columns[o]))   # left to right
