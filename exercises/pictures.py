@@ -577,32 +577,50 @@ def draw_ownership(outcome, width=640):
             f"{outcome.pause_ms / 1000:.1f} partition-seconds paused, "
             f"{len(outcome.double_ownership)} double ownership</div>"]
     partitions = sorted({o.partition for o in outcome.intervals})
-    for partition in partitions:
-        bars = [f"<div style='position:absolute;left:0;top:0;width:{width}px;height:14px;"
-                f"background:{PAUSED}'></div>"]
-        mine = [o for o in outcome.intervals if o.partition == partition and o.end_ms > start]
-        for o in mine:
+    label, row = 90, 20
+    faults_y = 8 + len(partitions) * row
+    height = faults_y + len(outcome.faults) * 14 + 30
+    svg_width = max(label + width + 10, sum(24 + 7 * len(name) for name in owners) + 300)
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{svg_width}' "
+             f"height='{height}' font-family='monospace' font-size='11' role='img'>"]
+    for number, partition in enumerate(partitions):
+        y = 4 + number * row
+        parts.append(f"<text x='0' y='{y + 12}'>{partition[0]}-{partition[1]}</text>"
+                     f"<rect x='{label}' y='{y}' width='{width}' height='14' fill='{PAUSED}'>"
+                     f"<title>nobody owns it: its records wait</title></rect>")
+        for o in outcome.intervals:
+            if o.partition != partition or o.end_ms <= start:
+                continue
             left = int((max(o.start_ms, start) - start) * scale)
             right = int((min(o.end_ms, end) - start) * scale)
-            bars.append(f"<div title='{html.escape(same.get(o.owner, o.owner))} "
-                        f"{o.start_ms}-{o.end_ms} ms' "
-                        f"style='position:absolute;left:{left}px;top:0;width:{max(1, right - left)}px;"
-                        f"height:14px;background:{color[o.owner]};opacity:0.85'></div>")
+            owner = same.get(o.owner, o.owner)
+            parts.append(f"<rect x='{label + left}' y='{y}' width='{max(1, right - left)}' "
+                         f"height='14' fill='{color[o.owner]}' opacity='0.85'><title>"
+                         f"{html.escape(owner)} {o.start_ms}-{o.end_ms} ms</title></rect>")
         for t, p in doubled:
             if p == partition:
-                bars.append(f"<div title='two owners at {t} ms' style='position:absolute;"
-                            f"left:{int((t - start) * scale)}px;top:-2px;width:4px;height:18px;"
-                            f"background:{LOST}'></div>")
-        rows.append(f"<div style='font:12px monospace;display:flex;align-items:center;margin:2px 0'>"
-                    f"<span style='width:7em'>{partition[0]}-{partition[1]}</span>"
-                    f"<div style='position:relative;width:{width}px;height:14px'>{''.join(bars)}</div></div>")
-    for t, text in outcome.faults:
-        left = int((t - start) * scale)
-        rows.append(f"<div style='font:11px monospace;margin-left:calc(7em + {left}px)'>"
-                    f"&#9650; t={t / 1000:.0f}s {html.escape(text)}</div>")
-    legend = " ".join(f"<span style='color:{color[o]}'>&#9632; {html.escape(o)}</span>" for o in owners)
-    rows.append(f"<div style='font:12px monospace;margin-top:4px'>{legend} "
-                f"<span style='color:#999'>&#9632; nobody (paused)</span></div>")
+                parts.append(f"<rect x='{label + int((t - start) * scale)}' y='{y - 2}' width='4' "
+                             f"height='18' fill='{LOST}'><title>two owners at {t} ms</title></rect>")
+    for number, (t, text) in enumerate(outcome.faults):
+        x = label + int((t - start) * scale)
+        y = faults_y + number * 14
+        # a note starts at its line, or further left when it would run out of the picture
+        note = f"t={t / 1000:.0f}s {text}"
+        anchor, at = "start", max(0, min(x + 3, svg_width - 7 * len(note)))
+        parts.append(f"<line x1='{x}' x2='{x}' y1='4' y2='{y}' stroke='#999' "
+                     f"stroke-dasharray='2,2'/><text x='{at}' y='{y + 10}' "
+                     f"text-anchor='{anchor}'>{html.escape(note)}</text>")
+    x, legend_y = 0, height - 6
+    for name in owners:
+        parts.append(f"<rect x='{x}' y='{legend_y - 10}' width='12' height='12' "
+                     f"fill='{color[name]}'/><text x='{x + 16}' y='{legend_y}'>"
+                     f"{html.escape(name)}</text>")
+        x += 24 + 7 * len(name)
+    parts.append(f"<rect x='{x}' y='{legend_y - 10}' width='12' height='12' fill='{PAUSED}'/>"
+                 f"<text x='{x + 16}' y='{legend_y}'>nobody (paused)</text>"
+                 f"<rect x='{x + 140}' y='{legend_y - 10}' width='4' height='12' fill='{LOST}'/>"
+                 f"<text x='{x + 148}' y='{legend_y}'>two owners at once</text></svg>")
+    rows.append("".join(parts))
     return "".join(rows)
 
 
