@@ -69,7 +69,7 @@ def test_in_a_rolling_restart_static_members_keep_their_partitions_and_their_col
     assert dynamic.rebalances > 4 and pictures.partition_moves(dynamic) > 4
     drawn = pictures.draw_ownership(static)
     for new, old in static.restarted:
-        assert f"&#9632; {old}" in drawn and f"&#9632; {new}" not in drawn     # one legend entry
+        assert f">{old}</text>" in drawn and f">{new}</text>" not in drawn     # one legend entry
 
 
 def test_every_control_shows_its_whole_label():
