@@ -540,11 +540,12 @@ SCENARIOS = {"members join, leave and crash": ("join", "leave", "crash"),
 
 
 def group_story(strategy="range", static=False, rules=None, seed=4,
-                scenario="members join, leave and crash"):
-    """A group of three under member faults (the same faults for every strategy)."""
+                scenario="members join, leave and crash", faults=None):
+    """A group of three under member faults (the same faults for every strategy): a
+    scenario's, or ``faults`` (run_group's names) when given."""
     from kafkadojo.reference.rebalance import run_group
     return run_group(seed=seed, strategy=strategy, static=static, duration_ms=60_000,
-                     fault_interval_ms=12_000, faults=SCENARIOS[scenario],
+                     fault_interval_ms=12_000, faults=faults or SCENARIOS[scenario],
                      seams=REFERENCE.with_rules(**_learners(rules)))
 
 
