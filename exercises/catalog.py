@@ -8,7 +8,7 @@ version plugs into the engine through the seam of the same name (``reference/sea
 
 import inspect
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from kafkadojo.reference import assignors, delivery, election, isr, log, monitoring, partitioner, record, replication
 
