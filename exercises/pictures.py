@@ -96,6 +96,29 @@ def _picture(widget, out):
     return widget
 
 
+def _bars(counts, colors, legend):
+    """Records per partition as SVG bars, the count at each bar's end, and a legend
+    ``[(colour, meaning)]`` for the colours used."""
+    top = max(counts) or 1
+    label, bar = 100, 300
+    height = len(counts) * 16 + 28
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{label + bar + 260}' "
+             f"height='{height}' font-family='monospace' font-size='12' role='img'>"]
+    for p, count in enumerate(counts):
+        y = 4 + p * 16
+        width = max(1, int(bar * count / top)) if count else 0
+        parts.append(f"<text x='0' y='{y + 10}'>partition {p:>2}</text>"
+                     f"<rect x='{label}' y='{y}' width='{width}' height='11' fill='{colors[p]}'>"
+                     f"<title>partition {p}: {count} records</title></rect>"
+                     f"<text x='{label + width + 4}' y='{y + 10}'>{count}</text>")
+    x, legend_y = 0, height - 6
+    for color, meaning in legend:
+        parts.append(f"<rect x='{x}' y='{legend_y - 10}' width='12' height='12' fill='{color}'/>"
+                     f"<text x='{x + 16}' y='{legend_y}'>{html.escape(meaning)}</text>")
+        x += 30 + 7 * len(meaning)
+    return "".join(parts) + "</svg>"
+
+
 def _box(text, color, title=""):
     return (f'<span title="{html.escape(title)}" style="display:inline-block;min-width:2.2em;'
             f'margin:1px;padding:2px 4px;border-radius:3px;background:{color};color:white;'
@@ -125,18 +148,15 @@ def draw_key_spread(num_partitions, hot_key_share=0.0, partition_rule=None):
                                            partition_rule=partition_rule)
     except RuleFailed as failure:
         return _failed(failure)
-    top = max(counts) or 1
-    rows = []
-    for p, count in enumerate(counts):
-        width = int(300 * count / top)
-        color = LOST if p == hot_partition and hot_key_share > 0.2 else COMMITTED
-        rows.append(f'<div style="font:12px monospace">partition {p:>2} '
-                    f'<span style="display:inline-block;width:{width}px;height:10px;'
-                    f'background:{color}"></span> {count}</div>')
+    hot = hot_key_share > 0.2
+    colors = [LOST if p == hot_partition and hot else COMMITTED for p in range(num_partitions)]
+    legend = [(COMMITTED, "records per partition")]
+    if hot:
+        legend.append((LOST, "the hot key's partition"))
     fair = sum(counts) / num_partitions
     note = (f"<div>busiest partition: {max(counts)} records, {max(counts) / fair:.1f}x a fair "
             f"share; the hot key lives on partition {hot_partition}</div>")
-    return "".join(rows) + note
+    return _bars(counts, colors, legend) + note
 
 
 def show_key_spread(partition_rule=None):
@@ -188,18 +208,13 @@ def draw_sticky_spread(adaptive=True, availability_timeout_ms=0, next_partition=
         return _failed(failure)
     except Exception as error:      # noqa: BLE001 - a learner's rule broke the producer: show why
         return f"<div>the producer stopped: {html.escape(type(error).__name__)}: {html.escape(str(error))}</div>"
-    top = max(counts) or 1
-    rows = []
-    for p, count in enumerate(counts):
-        width = int(300 * count / top)
-        color = LOST if p in slow else COMMITTED
-        rows.append(f'<div style="font:12px monospace">partition {p} '
-                    f'<span style="display:inline-block;width:{width}px;height:10px;'
-                    f'background:{color}"></span> {count}</div>')
+    colors = [LOST if p in slow else COMMITTED for p in range(len(counts))]
+    bars = _bars(counts, colors, [(COMMITTED, "records per partition"),
+                                  (LOST, "led by broker 0, unreachable")])
     share = sum(counts[p] for p in slow) / (sum(counts) or 1)
     note = (f"<div>partitions {sorted(slow)} (red) are led by broker 0, which the producer "
             f"cannot reach: they got {share:.0%} of the records</div>")
-    return "".join(rows) + note
+    return bars + note
 
 
 def show_sticky_spread(next_partition=None):
@@ -671,6 +686,12 @@ def draw_delivery(outcome):
         else:
             boxes.append(_box(f"p{partition}@{offset}", COMMITTED, "processed once"))
     rows.append("<div style='margin-top:6px'>" + "".join(boxes) + "</div>")
+    rows.append("<div style='font:12px monospace;margin:2px 0'>"
+                + " ".join(f"<span style='color:{color}'>&#9632;</span> {meaning}"
+                           for color, meaning in ((COMMITTED, "processed once"),
+                                                  (LOST, "lost: never processed"),
+                                                  (UNCOMMITTED, "processed twice")))
+                + "</div>")
     verdict = outcome.violations()
     rows.append(f"<div style='font-weight:bold;color:{LOST if verdict else COMMITTED}'>"
                 + (html.escape("; ".join(f"{k}: breaks {outcome.guarantee}" for k, _ in verdict))
