@@ -580,14 +580,16 @@ class Producer(Client):
         if connection.incarnation is not None:
             if broker.alive and broker.incarnation == connection.incarnation:
                 return True
+            # The broker crashed since: its connection is gone, and, as after any disconnect,
+            # the metadata may be stale (DefaultMetadataUpdater.handleServerDisconnect).
             self.disconnected(connection)
+            self.request_metadata()
         elif self.sim.now >= connection.next_attempt_ms:
             if broker.alive:
                 connection.incarnation = broker.incarnation
                 connection.failures = 0
                 return True
-            # Refused. The disconnect may come of stale metadata: refresh it
-            # (DefaultMetadataUpdater.handleServerDisconnect).
+            # Refused: the broker is down, and the metadata may be stale.
             self.disconnected(connection)
             self.request_metadata()
         self.wake_at(connection.next_attempt_ms)
