@@ -26,7 +26,8 @@ from .record import BATCH_OVERHEAD_BYTES, RECORD_OVERHEAD_BYTES
 WATCHDOG_MS = 100           # how often timeouts are checked
 MAX_RECORD_OVERHEAD_BYTES = 21  # DefaultRecord.MAX_RECORD_OVERHEAD: a record's largest overhead
 
-# Errors that say the producer's metadata may be stale (InvalidMetadataException's family).
+# Errors after which the producer refreshes its metadata: InvalidMetadataException's family
+# (a stale leader, a broken connection), and a request that timed out.
 _STALE_METADATA = (errors.NotLeaderOrFollowerError, errors.NetworkError,
                    errors.UnknownTopicOrPartitionError, errors.FencedLeaderEpochError,
                    errors.RequestTimedOutError)
