@@ -96,6 +96,17 @@ def _picture(widget, out):
     return widget
 
 
+def _legend(entries, y, gap, per_char, x=0):
+    """SVG: a coloured square and its meaning for each ``(colour, meaning)``, left to right
+    from ``x`` on baseline ``y``; returns the SVG and where the next entry would start."""
+    parts = []
+    for color, meaning in entries:
+        parts.append(f"<rect x='{x}' y='{y - 10}' width='12' height='12' fill='{color}'/>"
+                     f"<text x='{x + 16}' y='{y}'>{html.escape(meaning)}</text>")
+        x += gap + per_char * len(meaning)
+    return "".join(parts), x
+
+
 def _bars(counts, colors, legend):
     """Records per partition as SVG bars, the count at each bar's end, and a legend
     ``[(colour, meaning)]`` for the colours used."""
@@ -111,12 +122,7 @@ def _bars(counts, colors, legend):
                      f"<rect x='{label}' y='{y}' width='{width}' height='11' fill='{colors[p]}'>"
                      f"<title>partition {p}: {count} records</title></rect>"
                      f"<text x='{label + width + 4}' y='{y + 10}'>{count}</text>")
-    x, legend_y = 0, height - 6
-    for color, meaning in legend:
-        parts.append(f"<rect x='{x}' y='{legend_y - 10}' width='12' height='12' fill='{color}'/>"
-                     f"<text x='{x + 16}' y='{legend_y}'>{html.escape(meaning)}</text>")
-        x += 30 + 7 * len(meaning)
-    return "".join(parts) + "</svg>"
+    return "".join(parts) + _legend(legend, height - 6, gap=30, per_char=7)[0] + "</svg>"
 
 
 def _box(text, color, title=""):
@@ -320,12 +326,9 @@ def draw_log(snapshot):
         parts.append(f"<line x1='{x}' x2='{x}' y1='4' y2='{bottom}' stroke='{color}' "
                      f"stroke-width='2'/><text x='{x + 3}' y='10' fill='{color}'>{text} {offset}"
                      f"</text>")
-    x, legend_y = 0, height - 6
-    for color, text in legend:
-        parts.append(f"<rect x='{x}' y='{legend_y - 10}' width='12' height='12' fill='{color}'/>"
-                     f"<text x='{x + 16}' y='{legend_y}'>{text}</text>")
-        x += 40 + 7 * len(text)
-    parts.append(f"<text x='{x}' y='{legend_y}'>log end offset {leo}</text></svg>")
+    legend_y = height - 6
+    drawn, x = _legend(legend, legend_y, gap=40, per_char=7)
+    parts.append(f"{drawn}<text x='{x}' y='{legend_y}'>log end offset {leo}</text></svg>")
     out = [f"<div style='font-weight:bold;margin-bottom:4px'>{html.escape(caption)}</div>",
            "".join(parts)]
     if error:
@@ -456,11 +459,8 @@ def draw_snapshot(snapshot):
         parts.append(f"<line x1='{x}' x2='{x}' y1='{y - 2}' y2='{y + ROW - 2}' stroke='#222' "
                      f"stroke-width='2'><title>high watermark {hw}</title></line>")
     legend_y = height - 6
-    x = 0
-    for color, text in legend:
-        parts.append(f"<rect x='{x}' y='{legend_y - 10}' width='12' height='12' fill='{color}'/>"
-                     f"<text x='{x + 16}' y='{legend_y}'>{text}</text>")
-        x += 40 + 8 * len(text)
+    drawn, x = _legend(legend, legend_y, gap=40, per_char=8)
+    parts.append(drawn)
     parts.append(f"<line x1='{x}' x2='{x}' y1='{legend_y - 11}' y2='{legend_y + 2}' "
                  f"stroke='#222' stroke-width='2'/><text x='{x + 6}' y='{legend_y}'>"
                  f"high watermark</text></svg>")
@@ -626,12 +626,9 @@ def draw_ownership(outcome, width=640):
         parts.append(f"<line x1='{x}' x2='{x}' y1='4' y2='{y}' stroke='#999' "
                      f"stroke-dasharray='2,2'/><text x='{at}' y='{y + 10}' "
                      f"text-anchor='{anchor}'>{html.escape(note)}</text>")
-    x, legend_y = 0, height - 6
-    for name in owners:
-        parts.append(f"<rect x='{x}' y='{legend_y - 10}' width='12' height='12' "
-                     f"fill='{color[name]}'/><text x='{x + 16}' y='{legend_y}'>"
-                     f"{html.escape(name)}</text>")
-        x += 24 + 7 * len(name)
+    legend_y = height - 6
+    drawn, x = _legend([(color[name], name) for name in owners], legend_y, gap=24, per_char=7)
+    parts.append(drawn)
     parts.append(f"<rect x='{x}' y='{legend_y - 10}' width='12' height='12' fill='{PAUSED}'/>"
                  f"<text x='{x + 16}' y='{legend_y}'>nobody (paused)</text>"
                  f"<rect x='{x + 140}' y='{legend_y - 10}' width='4' height='12' fill='{LOST}'/>"

@@ -55,6 +55,36 @@ class FollowerState:
         return f"FollowerState(leo={self.leo}, last_caught_up_ms={self.last_caught_up_ms})"
 
 
+class Expiry:
+    """The purgatory's clock for one kind of waiting request on one partition. Kafka's timing
+    wheel expires each request at its own deadline; here one timer, at the earliest deadline
+    waiting, expires what is due and then waits for the next (a restart drops it)."""
+
+    __slots__ = ("broker", "expire", "deadlines", "at")
+
+    def __init__(self, broker, expire, deadlines):
+        self.broker = broker
+        self.expire = expire            # expire(now): answer the requests that are due
+        self.deadlines = deadlines      # deadlines(): those of the requests still waiting
+        self.at = None                  # when the timer fires; None: no timer
+
+    def arm(self, deadline):
+        if self.at is None or deadline < self.at:
+            self.at = deadline
+            broker = self.broker
+            broker.sim.schedule(deadline - broker.sim.now, self.fire, broker.incarnation, deadline)
+
+    def fire(self, incarnation, deadline):
+        broker = self.broker
+        if not broker.alive or broker.incarnation != incarnation or self.at != deadline:
+            return      # the broker restarted, or an earlier deadline took this timer's place
+        self.at = None
+        self.expire(broker.sim.now)
+        earliest = min(self.deadlines(), default=None)
+        if earliest is not None:
+            self.arm(earliest)
+
+
 class Partition:
     """One replica of one partition on one broker, as leader or follower."""
 
@@ -74,10 +104,10 @@ class Partition:
         self.leader_epoch_start_offset = 0
         self.waiting_produces = deque()     # acks=all produces waiting for the HW
         self.waiting_fetches = []           # fetches parked until data arrives
-        # When the purgatory next looks for expired requests (the earliest deadline of those
-        # waiting, as Kafka's timing wheel expires each at its own); None: nothing to look for.
-        self.produces_expire_at = None
-        self.fetches_expire_at = None
+        self.produce_expiry = Expiry(broker, self.expire_waiting_produces,
+                                     lambda: (item[4] for item in self.waiting_produces))
+        self.fetch_expiry = Expiry(broker, lambda now: self.wake_fetches(expired_only_at=now),
+                                   lambda: (fetch[4] for fetch in self.waiting_fetches))
         self._min_isr = None
         self._min_isr_at = -1               # the metadata offset _min_isr was worked out at
         self.fetch_token = None             # follower only: identifies the current fetch session
@@ -638,10 +668,7 @@ class Broker:
             deadline = now + timeout_ms
             partition.waiting_produces.append(
                 (batch.next_offset, requester, respond, batch.base_offset, deadline))
-            if partition.produces_expire_at is None or deadline < partition.produces_expire_at:
-                partition.produces_expire_at = deadline
-                self.sim.schedule(timeout_ms, self.expire_produces, partition, self.incarnation,
-                                  deadline)
+            partition.produce_expiry.arm(deadline)
         else:
             self.reply(requester, respond,
                        ProduceResponse(None if outcome == "ok" else outcome, batch.base_offset))
@@ -672,37 +699,7 @@ class Broker:
             deadline = now + max_wait_ms
             partition.waiting_fetches.append(
                 (requester, fetch_offset, replica_id, max_bytes, deadline, respond))
-            if partition.fetches_expire_at is None or deadline < partition.fetches_expire_at:
-                partition.fetches_expire_at = deadline
-                self.sim.schedule(max_wait_ms, self.expire_fetches, partition, self.incarnation,
-                                  deadline)
-
-    # -- the purgatory: one timer per partition and kind, at the earliest deadline ---------
-    def expire_fetches(self, partition, incarnation, deadline):
-        if not self.alive or self.incarnation != incarnation \
-                or partition.fetches_expire_at != deadline:
-            return      # this broker restarted, or an earlier deadline took this timer's place
-        now = self.sim.now
-        partition.wake_fetches(expired_only_at=now)
-        partition.fetches_expire_at = None
-        if partition.waiting_fetches:
-            earliest = min(fetch[4] for fetch in partition.waiting_fetches)
-            partition.fetches_expire_at = earliest
-            self.sim.schedule(earliest - now, self.expire_fetches, partition, incarnation,
-                              earliest)
-
-    def expire_produces(self, partition, incarnation, deadline):
-        if not self.alive or self.incarnation != incarnation \
-                or partition.produces_expire_at != deadline:
-            return
-        now = self.sim.now
-        partition.expire_waiting_produces(now)
-        partition.produces_expire_at = None
-        if partition.waiting_produces:
-            earliest = min(item[4] for item in partition.waiting_produces)
-            partition.produces_expire_at = earliest
-            self.sim.schedule(earliest - now, self.expire_produces, partition, incarnation,
-                              earliest)
+            partition.fetch_expiry.arm(deadline)
 
     def handle_offset_for_leader_epoch(self, requester, topic, index, current_leader_epoch,
                                        requested_epoch, respond):
