@@ -17,6 +17,7 @@ from functools import partial
 from typing import NamedTuple
 
 from . import errors
+from .cleaner import LogCleaner, cleanup_policies
 from .config import BROKER_DEFAULTS, TOPIC_CONFIG_BROKER_NAME
 from .coordinator import OFFSETS_TOPIC, GroupCoordinator
 from .isr import acks_all_outcome, effective_min_isr
@@ -323,6 +324,7 @@ class Broker:
         self.caught_up = False          # has this incarnation applied the controller's metadata?
         self.metadata_request_sent_ms = None
         self.group_coordinator = GroupCoordinator(self)
+        self.log_cleaner = LogCleaner(self)
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self):
@@ -334,6 +336,9 @@ class Broker:
         self.every(1_000, incarnation, self.watch_requests)
         self.every(self.config["log.retention.check.interval.ms"], incarnation,
                    self.delete_old_segments)
+        if self.config["log.cleaner.enable"]:
+            self.every(self.config["log.cleaner.backoff.ms"], incarnation,
+                       self.log_cleaner.clean_filthiest_logs)
 
     def every(self, interval_ms, incarnation, task):
         def run():
@@ -365,17 +370,20 @@ class Broker:
         self.caught_up = False
         self.metadata_request_sent_ms = None
         self.group_coordinator = GroupCoordinator(self)
+        self.log_cleaner = LogCleaner(self)
         self.start()
 
     def delete_old_segments(self):
         """The log manager's retention check: every replica, leader or follower, applies
-        retention to its own log, bounded by its own high watermark."""
+        retention to its own log, bounded by its own high watermark. A topic that is only
+        compacted is never cut by age or size, only up to its log start offset."""
         now = self.sim.now
         for (topic, _), log in self.logs.items():
-            if self.topic_config(topic, "cleanup.policy") == "compact":
-                continue        # a compacted topic is cleaned by key, never by age or size
-            log.delete_old_segments(now, self.topic_config(topic, "retention.ms"),
-                                    self.topic_config(topic, "retention.bytes"))
+            if "delete" in self.topic_config(topic, "cleanup.policy"):
+                log.delete_old_segments(now, self.topic_config(topic, "retention.ms"),
+                                        self.topic_config(topic, "retention.bytes"))
+            else:
+                log.delete_old_segments(now, retention_ms=-1, retention_bytes=-1)
 
     def topic_config(self, topic, name):
         key = (topic, name)
@@ -391,6 +399,8 @@ class Broker:
             value = record.configs[name]
         else:
             value = self.config[TOPIC_CONFIG_BROKER_NAME.get(name, name)]
+        if name == "cleanup.policy":
+            value = cleanup_policies(value)     # {"compact"}, {"delete"} or both
         cache[key] = value
         return value
 
@@ -454,9 +464,14 @@ class Broker:
         log = self.logs.get(key)
         if log is None:
             topic = key[0]
+            segment_ms = self.topic_config(topic, "segment.ms")
+            if "compact" in self.topic_config(topic, "cleanup.policy"):
+                # LogConfig.maxSegmentMs: the active segment is never cleaned, so it rolls
+                # in time for max.compaction.lag.ms
+                segment_ms = min(segment_ms, self.topic_config(topic, "max.compaction.lag.ms"))
             log = Log(topic, key[1],
                       segment_bytes=self.topic_config(topic, "segment.bytes"),
-                      segment_ms=self.topic_config(topic, "segment.ms"),
+                      segment_ms=segment_ms,
                       flush_messages=self.topic_config(topic, "flush.messages"),
                       flush_ms=self.topic_config(topic, "flush.ms"),
                       now=self.sim.now, seams=self.seams)
@@ -634,6 +649,10 @@ class Broker:
         partition, error = self.partition_for_request(topic, index, None)
         if error is None and acks not in (0, 1, -1):
             error = errors.InvalidRequiredAcksError(f"acks={acks}")
+        if error is None and (keys is None or None in keys) and "compact" in self.topic_config(
+                topic, "cleanup.policy"):
+            error = errors.InvalidRecordError(      # LogValidator
+                f"compacted topic cannot accept a record without a key ({topic}-{index})")
         if error is None and acks == -1 and not self.seams.acks_all_accepted(
                 len(partition.isr), self.topic_config(topic, "min.insync.replicas"),
                 len(partition.replicas)):

@@ -18,7 +18,8 @@ import re
 
 from . import errors
 from .broker import Broker
-from .config import (BROKER_DEFAULTS, TOPIC_CONFIG_BROKER_NAME, merged, require)
+from .config import (BROKER_DEFAULTS, TOPIC_CONFIG_BROKER_NAME, merged, require,
+                     validate_cleaner_configs)
 from .coordinator import OFFSETS_TOPIC, coordinator_partition
 from .consumer import Consumer
 from .controller import Controller
@@ -53,6 +54,7 @@ class Cluster:
         self.sim = Simulator(seed, event_budget)
         self.network = Network(self.sim, min_latency_ms, max_latency_ms, drop_rate)
         self.broker_config = merged(BROKER_DEFAULTS, config, "broker")
+        validate_cleaner_configs(self.broker_config, "broker config")
         self.seams = seams or REFERENCE
         self.truncation = truncation
         self.controller = Controller(self)
@@ -126,12 +128,12 @@ class Cluster:
             if name in ("segment.bytes", "segment.ms"):
                 require(isinstance(value, int) and value >= 1,
                         f"{name} must be a positive integer, got {value!r}")
-            if name == "cleanup.policy":
-                require(value in ("delete", "compact", "compact,delete"),
-                        f"cleanup.policy must be delete, compact or compact,delete, got {value!r}")
             if name == "unclean.leader.election.enable":
                 require(isinstance(value, bool), f"{name} must be True or False, got {value!r}")
             configs[name] = value
+        lags = {name: configs.get(name, self.broker_config[TOPIC_CONFIG_BROKER_NAME[name]])
+                for name in ("min.compaction.lag.ms", "max.compaction.lag.ms")}
+        validate_cleaner_configs({**configs, **lags}, "topic config")
         return configs
 
     def producer(self, client_id=None, config=None, **options):

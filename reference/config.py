@@ -31,9 +31,18 @@ BROKER_DEFAULTS = {
     "log.retention.check.interval.ms": 300_000,
     "log.flush.interval.messages": None,   # Kafka's default: never fsync, rely on replication
     "log.flush.interval.ms": None,
-    # "compact" keeps each key's latest value instead of deleting by age or size. The engine
-    # does not compact yet: a compacted topic simply keeps everything (nothing is deleted).
+    # "compact" keeps each key's latest value instead of deleting by age or size;
+    # "compact,delete" does both (cleaner.py)
     "log.cleanup.policy": "delete",
+    # the log cleaner (compaction)
+    "log.cleaner.enable": True,
+    "log.cleaner.backoff.ms": 15_000,                  # how long the cleaner sleeps when idle
+    "log.cleaner.min.cleanable.ratio": 0.5,
+    "log.cleaner.min.compaction.lag.ms": 0,
+    "log.cleaner.max.compaction.lag.ms": 9_223_372_036_854_775_807,   # Long.MAX_VALUE: never
+    "log.cleaner.delete.retention.ms": 86_400_000,     # how long tombstones stay readable
+    "log.cleaner.dedupe.buffer.size": 134_217_728,     # the offset map: 24 bytes a key
+    "log.cleaner.io.buffer.load.factor": 0.9,          # ...filled up to this fraction
     # The group coordinator and its __consumer_offsets topic
     "offsets.topic.num.partitions": 50,
     "offsets.topic.replication.factor": 3,   # capped at the number of brokers, as in tests
@@ -55,6 +64,10 @@ TOPIC_CONFIG_BROKER_NAME = {
     "flush.messages": "log.flush.interval.messages",
     "flush.ms": "log.flush.interval.ms",
     "cleanup.policy": "log.cleanup.policy",
+    "min.cleanable.dirty.ratio": "log.cleaner.min.cleanable.ratio",
+    "min.compaction.lag.ms": "log.cleaner.min.compaction.lag.ms",
+    "max.compaction.lag.ms": "log.cleaner.max.compaction.lag.ms",
+    "delete.retention.ms": "log.cleaner.delete.retention.ms",
 }
 
 PRODUCER_DEFAULTS = {
@@ -122,3 +135,39 @@ def normalize_acks(acks):
         return int(acks)
     from .errors import InvalidRequiredAcksError
     raise InvalidRequiredAcksError(f"acks={acks!r}: must be 0, 1 or all (-1)")
+
+
+def validate_cleaner_configs(configs, what):
+    """The log cleaner's settings in ``configs`` (Kafka names, topic or broker), checked as
+    Kafka's LogConfig and KafkaConfig check them."""
+    from .cleaner import cleanup_policies
+    for name, value in configs.items():
+        short = name.removeprefix("log.cleaner.").removeprefix("log.")
+        if short == "cleanup.policy":
+            cleanup_policies(value)
+        elif short in ("min.cleanable.ratio", "min.cleanable.dirty.ratio"):
+            require(isinstance(value, (int, float)) and not isinstance(value, bool)
+                    and 0 <= value <= 1, f"{name} must be a number in [0, 1], got {value!r}")
+        elif short in ("min.compaction.lag.ms", "delete.retention.ms", "backoff.ms"):
+            require(isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+                    f"{name} must be an integer >= 0, got {value!r}")
+        elif short in ("max.compaction.lag.ms", "dedupe.buffer.size"):
+            require(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+                    f"{name} must be an integer >= 1, got {value!r}")
+        elif short == "io.buffer.load.factor":
+            require(isinstance(value, (int, float)) and 0 < value <= 1,
+                    f"{name} must be a number in (0, 1], got {value!r}")
+        elif short == "enable":
+            require(isinstance(value, bool), f"{name} must be True or False, got {value!r}")
+    if "log.cleaner.dedupe.buffer.size" in configs and "log.cleaner.io.buffer.load.factor" in configs:
+        slots = configs["log.cleaner.dedupe.buffer.size"] // 24     # 24 bytes a key (cleaner.py)
+        require(slots * configs["log.cleaner.io.buffer.load.factor"] > 1,
+                "log.cleaner.dedupe.buffer.size is too small: the offset map must hold at least "
+                "one key (24 bytes a key, times log.cleaner.io.buffer.load.factor)")
+    low = next((configs[n] for n in ("min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms")
+                if n in configs), None)
+    high = next((configs[n] for n in ("max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms")
+                 if n in configs), None)
+    if low is not None and high is not None:
+        require(low <= high, f"{what}: min.compaction.lag.ms ({low}) may not be larger than "
+                             f"max.compaction.lag.ms ({high})")

@@ -232,6 +232,10 @@ class Consumer(Client):
             for record in batch.records(topic, partition):
                 if record.offset >= position:
                     records.append(record)
+        if not records and response.batches and response.batches[-1].next_offset > position:
+            # Batches with nothing left to read (compaction emptied them): step over them,
+            # as Kafka's consumer moves on to a batch's next offset (CompletedFetch).
+            state.position = response.batches[-1].next_offset
         state.buffer.extend(records)
         self.fetch_again(0)
 

@@ -60,6 +60,9 @@ InvalidRequiredAcksError = _error(
     "InvalidRequiredAcksError", "INVALID_REQUIRED_ACKS", 21,
     doc="acks must be 0, 1 or all (-1).")
 InvalidTimestampError = _error("InvalidTimestampError", "INVALID_TIMESTAMP", 32)
+InvalidRecordError = _error(
+    "InvalidRecordError", "INVALID_RECORD", 87,
+    doc="The broker refused a record, e.g. one without a key sent to a compacted topic.")
 InvalidPartitionsError = _error("InvalidPartitionsError", "INVALID_PARTITIONS", 37)
 InvalidReplicationFactorError = _error("InvalidReplicationFactorError", "INVALID_REPLICATION_FACTOR", 38)
 InvalidConfigurationError = _error("InvalidConfigurationError", "INVALID_CONFIG", 40,

@@ -95,6 +95,39 @@ def _position(log, offset):
     return s, max(bisect_right(log.segments[s].batch_bases, offset) - 1, 0)
 
 
+def records_between(log, start, end):
+    """``{offset: value}`` of the records at offsets [start, end): how a log with gaps (a
+    compacted one) is compared."""
+    out = {}
+    for batch in log.read(start, max_bytes=float("inf"), max_offset=end):
+        out.update(zip(batch.record_offsets(), batch.values))
+    return out
+
+
+def has_gaps(log):
+    """Whether ``log``'s offsets have gaps (compaction removed records)."""
+    copy = _COPIES.get(log)
+    if copy is None or not copy.continues_in(log.segments):
+        copy = _COPIES[log] = _LogCopy()
+    copy.read_on(log.segments)
+    return not copy.contiguous
+
+
+def disagreement(log_a, log_b, start, end, copies=None):
+    """The first offset in [start, end) where two replicas hold different records, as
+    ``(offset, value in a, value in b)``, or None. Where compaction left gaps, only the
+    offsets both still hold are compared: cleaning removes records, it never changes one."""
+    if not (has_gaps(log_a) or has_gaps(log_b)):
+        a, b = values_between(log_a, start, end, copies), values_between(log_b, start, end, copies)
+        at = first_difference(a, b)
+        return None if at is None else (start + at, a[at], b[at])
+    a, b = records_between(log_a, start, end), records_between(log_b, start, end)
+    for offset in sorted(a.keys() & b.keys()):
+        if a[offset] != b[offset]:
+            return offset, a[offset], b[offset]
+    return None
+
+
 def _contiguous_values(log):
     """``(first offset, every value in order)``, or None if the batches do not run on from
     one another (then reads go batch by batch, as the log itself would)."""
@@ -144,8 +177,9 @@ class _LogCopy:
             for batch in batches[skip:] if skip else batches:
                 if self.expected is None:
                     self.first = self.expected = batch.base_offset
-                elif batch.base_offset != self.expected:
-                    self.contiguous = False
+                if batch.base_offset != self.expected or batch.offsets is not None \
+                        or batch.next_offset - batch.base_offset != len(batch.values):
+                    self.contiguous = False     # compaction left gaps: read by offsets
                     return
                 self.values += batch.values
                 self.expected += len(batch.values)
@@ -182,21 +216,29 @@ def check_cluster(cluster):
                 if (topic, partition) in b.logs}
         if leader_log is not None:
             hw = leader_log.high_watermark
-            leader_values = values_between(leader_log, leader_log.log_start_offset, hw, copies)
+            leader_gapped = has_gaps(leader_log)
+            leader_values = None if leader_gapped else values_between(
+                leader_log, leader_log.log_start_offset, hw, copies)
             for replica in reg.isr:
                 if replica == reg.leader or not cluster.brokers[replica].alive or replica not in logs:
                     continue
                 log = logs[replica]
                 start = max(log.log_start_offset, leader_log.log_start_offset)
                 end = min(hw, log.log_end_offset)
-                mine = values_between(log, start, end, copies)
-                theirs = leader_values[start - leader_log.log_start_offset:end - leader_log.log_start_offset]
-                at = first_difference(mine, theirs)
-                if at is not None:
+                if leader_gapped or has_gaps(log):
+                    found = disagreement(log, leader_log, start, end, copies)
+                else:
+                    first = leader_log.log_start_offset
+                    mine = values_between(log, start, end, copies)
+                    theirs = leader_values[start - first:end - first]
+                    at = first_difference(mine, theirs)
+                    found = None if at is None else (start + at, mine[at], theirs[at])
+                if found is not None:
+                    at, mine, theirs = found
                     violations.append(Violation(
                         "isr-diverged", topic, partition,
-                        f"ISR member {replica} has {mine[at]!r} at offset {start + at}, "
-                        f"leader {reg.leader} has {theirs[at]!r} (leader HW {hw})"))
+                        f"ISR member {replica} has {mine!r} at offset {at}, "
+                        f"leader {reg.leader} has {theirs!r} (leader HW {hw})"))
         for broker_id, log in sorted(logs.items()):
             problem = log_shape_problem(log)
             if problem:
@@ -210,13 +252,13 @@ def check_cluster(cluster):
                 end = min(la.high_watermark, lb.high_watermark)
                 if end <= start:
                     continue
-                va, vb = values_between(la, start, end, copies), values_between(lb, start, end, copies)
-                at = first_difference(va, vb)
-                if at is not None:
+                found = disagreement(la, lb, start, end, copies)
+                if found is not None:
+                    at, va, vb = found
                     violations.append(Violation(
                         "replicas-diverged", topic, partition,
-                        f"below both high watermarks, broker {a} has {va[at]!r} and broker {b} "
-                        f"has {vb[at]!r} at offset {start + at}"))
+                        f"below both high watermarks, broker {a} has {va!r} and broker {b} "
+                        f"has {vb!r} at offset {at}"))
     return violations
 
 
@@ -244,12 +286,23 @@ def acknowledged_records_present(cluster, acknowledged):
         _, leader_log = acting_leader(cluster, topic, partition)
         if leader_log is None or not by_offset:
             continue
-        values = values_between(leader_log, leader_log.log_start_offset, leader_log.log_end_offset)
+        if has_gaps(leader_log):
+            # compacted: a record may be gone for a later one of its key (cleaner.py checks that)
+            held_at = records_between(leader_log, leader_log.log_start_offset,
+                                      leader_log.log_end_offset)
+            by_offset = {o: v for o, v in by_offset.items() if o in held_at}
+            values = None
+        else:
+            values = values_between(leader_log, leader_log.log_start_offset,
+                                    leader_log.log_end_offset)
         base = leader_log.log_start_offset
         for offset, value in sorted(by_offset.items()):
             if offset < base:
                 continue
-            held = values[offset - base] if offset - base < len(values) else None
+            if values is None:
+                held = held_at[offset]
+            else:
+                held = values[offset - base] if offset - base < len(values) else None
             if held != value:
                 violations.append(Violation(
                     "acknowledged-missing", topic, partition,

@@ -185,7 +185,7 @@ class LogSegment:
         keep = self.batches[:i + 1] if i >= 0 else []
         if keep and keep[-1].next_offset > offset:
             keep[-1] = keep[-1].slice(keep[-1].base_offset, offset)
-            if not len(keep[-1]):
+            if keep[-1].next_offset <= keep[-1].base_offset:
                 keep.pop()
         self.batches = keep
         self.batch_bases = [b.base_offset for b in keep]
@@ -283,6 +283,9 @@ class Log:
         self.recovery_point = 0
         self.last_flush_ms = now
         self.epochs = LeaderEpochCache()
+        # compacted topics: where the cleaner's last pass ended, the first dirty offset
+        # (Kafka's cleaner-offset-checkpoint file); None until the first pass
+        self.cleaner_checkpoint = None
 
     # -- appending -----------------------------------------------------------------
     def append_as_leader(self, keys, values, timestamps, headers, leader_epoch, now):
@@ -292,11 +295,13 @@ class Log:
         return batch
 
     def append_as_follower(self, batch, now):
-        """Append a batch copied from the leader, offsets and epoch unchanged."""
-        if batch.base_offset != self.log_end_offset:
+        """Append a batch copied from the leader, offsets and epoch unchanged. It may start
+        above the log end offset, where the leader's cleaner removed whole batches, never
+        below it (Kafka's UnexpectedAppendOffsetException)."""
+        if batch.base_offset < self.log_end_offset:
             raise InvalidRequestError(
-                f"{self.topic}-{self.partition}: batch at offset {batch.base_offset} does not "
-                f"follow the log end offset {self.log_end_offset}")
+                f"{self.topic}-{self.partition}: batch at offset {batch.base_offset} is below "
+                f"the log end offset {self.log_end_offset}")
         self._append(batch, now)
 
     def _append(self, batch, now):
@@ -353,6 +358,9 @@ class Log:
             return result
         size = 0
         s, b = self.locate(start_offset)
+        batches = self.segments[s].batches
+        if b < len(batches) and batches[b].next_offset <= start_offset:
+            b += 1      # start_offset is in a gap that compaction left: read on from there
         while s < len(self.segments):
             batches = self.segments[s].batches
             while b < len(batches):
@@ -410,6 +418,8 @@ class Log:
         self.high_watermark = min(self.high_watermark, offset)
         self.recovery_point = min(self.recovery_point, offset)
         self.epochs.truncate_from_end(offset)
+        if self.cleaner_checkpoint is not None and self.cleaner_checkpoint > offset:
+            self.cleaner_checkpoint = offset    # LogCleanerManager.maybeTruncateCheckpoint
 
     def lose_unflushed(self):
         """What a power loss does: everything above the recovery point is gone."""
@@ -449,6 +459,15 @@ class Log:
         self.epochs.truncate_from_start(log_start_offset)
         return count
 
+    def replace_segments(self, count, cleaned):
+        """Swap the ``count`` oldest segments for ``cleaned`` (the cleaner's copies of
+        them, holding the same offsets; Kafka's ``replaceSegments``)."""
+        if count >= len(self.segments):
+            raise InvalidRequestError(f"{self.topic}-{self.partition}: the active segment "
+                                      f"is never replaced")
+        self.segments[:count] = cleaned
+        self.segment_bases[:count] = [segment.base_offset for segment in cleaned]
+
     def truncate_fully_and_start_at(self, offset, now):
         """A follower that fell behind the leader's log start offset: drop everything and
         start again, empty, at ``offset`` (Kafka's ``truncateFullyAndStartAt``)."""
@@ -457,6 +476,7 @@ class Log:
         self.log_start_offset = self.log_end_offset = offset
         self.high_watermark = self.recovery_point = offset
         self.epochs = LeaderEpochCache()
+        self.cleaner_checkpoint = None
 
     # -- views ---------------------------------------------------------------------
     @property

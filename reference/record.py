@@ -8,8 +8,15 @@ which is how the engine moves a million records a second without an object per r
 
 Sizes are estimated the way record batch v2 lays them out (61 bytes of batch header,
 a few bytes of per-record framing); records are never encoded into bytes.
+
+A batch's offsets run from ``base_offset`` to ``next_offset - 1``. Compaction (``cleaner.py``)
+removes records from a batch but never moves one: the batch keeps its base offset and its
+last offset (Kafka's ``MemoryRecordsBuilder.overrideLastOffset``), and the records left
+carry their own offsets. That is why a compacted log has gaps, and why readers step over a
+batch by its ``next_offset``, not by counting its records.
 """
 
+from bisect import bisect_left
 from typing import NamedTuple
 
 _new_tuple = tuple.__new__
@@ -52,14 +59,18 @@ class RecordBatch:
     """Records appended together, with consecutive offsets from ``base_offset``.
 
     ``keys`` and ``headers`` may be None, meaning "None for every record" and
-    "no headers for any record", so the common case costs nothing per record.
+    "no headers for any record", so the common case costs nothing per record. ``offsets``
+    is None while the records' offsets are consecutive; a cleaned batch lists them, with
+    ``next_offset`` kept from before the cleaning. ``delete_horizon`` is KIP-534's: the time
+    after which the cleaner may drop this batch's tombstones (-1 until a cleaning pass
+    first keeps one).
     """
 
     __slots__ = ("base_offset", "leader_epoch", "keys", "values", "timestamps", "headers",
-                 "size_bytes", "next_offset", "max_timestamp")
+                 "size_bytes", "next_offset", "max_timestamp", "offsets", "delete_horizon")
 
     def __init__(self, base_offset, leader_epoch, keys, values, timestamps, headers=None,
-                 size_bytes=None):
+                 size_bytes=None, offsets=None, next_offset=None, delete_horizon=-1):
         self.base_offset = base_offset
         self.leader_epoch = leader_epoch
         self.keys = keys
@@ -70,8 +81,10 @@ class RecordBatch:
             size_bytes = self._estimate_size()
         self.size_bytes = size_bytes
         # A batch never changes once made: what every replica's append reads, worked out once.
-        self.next_offset = base_offset + len(values)    # the offset just past its last record
+        self.next_offset = base_offset + len(values) if next_offset is None else next_offset
         self.max_timestamp = max(timestamps) if timestamps else -1   # a v2 header field
+        self.offsets = offsets
+        self.delete_horizon = delete_horizon
 
     def _estimate_size(self):
         size = BATCH_OVERHEAD_BYTES + RECORD_OVERHEAD_BYTES * len(self.values)
@@ -87,23 +100,42 @@ class RecordBatch:
 
     @property
     def last_offset(self):
-        return self.base_offset + len(self.values) - 1
+        return self.next_offset - 1
+
+    def record_offsets(self):
+        """The offset of each record, in order."""
+        if self.offsets is None:
+            return range(self.base_offset, self.next_offset)
+        return self.offsets
 
     def slice(self, start_offset, end_offset):
-        """The records with offsets in [start_offset, end_offset), as a new batch."""
-        lo = max(start_offset - self.base_offset, 0)
-        hi = min(end_offset - self.base_offset, len(self.values))
-        if lo == 0 and hi == len(self.values):
+        """The records with offsets in [start_offset, end_offset), as a new batch covering
+        that range (of this batch's offsets)."""
+        if self.offsets is None:
+            lo = max(start_offset - self.base_offset, 0)
+            hi = min(end_offset - self.base_offset, len(self.values))
+        else:
+            lo = bisect_left(self.offsets, start_offset)
+            hi = bisect_left(self.offsets, end_offset)
+        if start_offset <= self.base_offset and end_offset >= self.next_offset:
             return self
         return RecordBatch(
-            self.base_offset + lo, self.leader_epoch,
+            max(self.base_offset, start_offset), self.leader_epoch,
             None if self.keys is None else self.keys[lo:hi],
             self.values[lo:hi], self.timestamps[lo:hi],
-            None if self.headers is None else self.headers[lo:hi])
+            None if self.headers is None else self.headers[lo:hi],
+            offsets=None if self.offsets is None else self.offsets[lo:hi],
+            next_offset=min(self.next_offset, max(end_offset, self.base_offset)),
+            delete_horizon=self.delete_horizon)
 
     def records(self, topic, partition):
         keys = self.keys or (None,) * len(self.values)
         headers = self.headers or ((),) * len(self.values)
+        if self.offsets is not None:
+            for offset, key, value, timestamp, header in zip(
+                    self.offsets, keys, self.values, self.timestamps, headers):
+                yield _new_tuple(Record, (topic, partition, offset, key, value, timestamp, header))
+            return
         offset = self.base_offset
         for key, value, timestamp, header in zip(keys, self.values, self.timestamps, headers):
             # Record(...) without the Python-level __new__ a NamedTuple has: every record a

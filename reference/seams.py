@@ -9,7 +9,8 @@ there is no second copy of a solution anywhere.
 from dataclasses import dataclass, fields, replace
 from typing import Callable
 
-from . import assignors, delivery, election, isr, log, monitoring, partitioner, replication
+from . import (assignors, cleaner, delivery, election, isr, log, monitoring, partitioner,
+               replication)
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,12 @@ class Seams:
     should_roll: Callable = log.should_roll
     fetch_upper_bound: Callable = log.fetch_upper_bound
     deletable_segments: Callable = log.deletable_segments
+    # compaction (cleaner.py)
+    dirty_ratio: Callable = cleaner.dirty_ratio
+    should_clean: Callable = cleaner.should_clean
+    first_uncleanable_offset: Callable = cleaner.first_uncleanable_offset
+    build_offset_map: Callable = cleaner.build_offset_map
+    should_retain_record: Callable = cleaner.should_retain_record
     # replication (replication.py)
     next_high_watermark: Callable = replication.next_high_watermark
     end_offset_for_epoch: Callable = replication.end_offset_for_epoch
