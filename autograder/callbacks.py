@@ -1,8 +1,8 @@
 """One mistake, one charge: the engine answers when an exercise calls another exercise's function.
 
 ``partition_for_key`` calls ``murmur2``, ``truncation_offset`` calls ``end_offset_for_epoch``,
-``plan_batch`` calls ``committed_offsets``, the assignors sort with ``member_order`` (the
-catalog's ``needs``). Graded with the learner's own callee, one wrong ``murmur2`` would cost
+``plan_batch`` calls ``committed_offsets``, the assignors sort with ``member_order``,
+``should_clean`` calls ``dirty_ratio`` (the catalog's ``needs``). Graded with the learner's own callee, one wrong ``murmur2`` would cost
 ``partition_for_key`` too. So while an exercise is graded, each function it needs is, in
 the learner's namespace, a stub that asks the grader (``worker.callback_stub``); the
 grader computes the engine's function here and answers with its value, or its exception's
@@ -18,6 +18,7 @@ import inspect
 
 from kafkadojo.exercises.catalog import EXERCISES
 from kafkadojo.reference.assignors import Member
+from kafkadojo.reference.cleaner import SegmentInfo
 from kafkadojo.reference.record import Record
 
 from .properties import wire
@@ -48,10 +49,17 @@ def _records(value):
     return value
 
 
+def _segments(value):
+    if type(value) in (list, tuple):
+        return [_named(SegmentInfo, item) for item in value]
+    return value
+
+
 # Per function: how each positional parameter is rebuilt (by position in the signature).
 REBUILD = {
     "member_order": (lambda value: _named(Member, value),),
     "committed_offsets": (_records,),
+    "dirty_ratio": (_segments,),
 }
 
 

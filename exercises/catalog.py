@@ -10,7 +10,8 @@ import inspect
 import textwrap
 from dataclasses import dataclass
 
-from kafkadojo.reference import assignors, delivery, election, isr, log, monitoring, partitioner, record, replication
+from kafkadojo.reference import (assignors, cleaner, delivery, election, isr, log, monitoring,
+                                 partitioner, record, replication)
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,34 @@ EXERCISES = (
         "it once per pass: each pass starts at the segment where the one before it stopped.",
         "A segment ends where the next one starts; the last one ends at the log end offset.",
         "retention.bytes is about what remains after the deletion, not what is deleted.")),
+    # -- compaction ----------------------------------------------------------------------
+    Exercise("compaction", cleaner.dirty_ratio, points=2, seam="dirty_ratio", hints=(
+        "Whole segments only: a segment counts by its base offset, never in part.",
+        "Clean: base offset below the first dirty offset. Cleanable: from the segment holding "
+        "the first dirty offset, base offset below the first uncleanable one.",
+        "A log with no bytes at all has ratio 0.0, not a ZeroDivisionError.")),
+    Exercise("compaction", cleaner.should_clean, points=2, seam="should_clean",
+             needs=("dirty_ratio",), hints=(
+                 "The ratio must be strictly above min.cleanable.dirty.ratio.",
+                 "max.compaction.lag.ms looks at the first timestamp of each dirty, non-active "
+                 "segment, and only at timestamps above 0.",
+                 "An overdue log is cleaned only if it has something to clean.")),
+    Exercise("compaction", cleaner.first_uncleanable_offset, points=3,
+             seam="first_uncleanable_offset", hints=(
+                 "Three bounds, take the smallest; then never below the first dirty offset.",
+                 "min.compaction.lag.ms: a segment is too young if its largest timestamp is "
+                 "strictly after now - lag.",
+                 "Round down to a segment's base offset: only whole segments are cleaned.")),
+    Exercise("compaction", cleaner.build_offset_map, points=3, seam="build_offset_map", hints=(
+        "Check the map's size before every put, even for a key already in it.",
+        "latest_offset is set, not maxed: by each put, each batch's end, each segment's end.",
+        "Returning early when the map is full leaves latest_offset where the last put left it.")),
+    Exercise("compaction", cleaner.should_retain_record, points=2, seam="should_retain_record",
+             hints=(
+                 "Anything past the map's latest offset is beyond this pass: keep it.",
+                 "A key absent from the map keeps its record.",
+                 "A tombstone whose batch has no delete horizon yet survives this pass: the "
+                 "cleaner stamps the horizon as it keeps it.")),
     # -- replication -------------------------------------------------------------------
     Exercise("replication", replication.next_high_watermark, points=4,
              seam="next_high_watermark", hints=(
@@ -189,6 +218,8 @@ GIVENS = {
            "# Kafka's FetchIsolation: how far a fetch may read\n"
            'LOG_END = "LOG_END"                 # followers\n'
            'HIGH_WATERMARK = "HIGH_WATERMARK"   # consumers\n\n\n',
+    "compaction": "from bisect import bisect_right\nfrom typing import NamedTuple\n\n\n"
+                  + textwrap.dedent(inspect.getsource(cleaner.SegmentInfo)) + "\n\n",
     "replication": "# What OffsetForLeaderEpoch answers when it knows no such epoch\n"
                    "UNDEFINED_EPOCH = -1\nUNDEFINED_EPOCH_OFFSET = -1\n\n\n",
     "groups": "from typing import NamedTuple\n\n\n"

@@ -363,6 +363,233 @@ def show_log(rules=None, retention_ms=15_000):
     return _picture(widgets.VBox([size, retention, widgets.HBox([play, step]), out]), out)
 
 
+# -- compaction: a table's change log, cleaned ---------------------------------------------------
+
+CLEAN = "#3b6ea5"
+DIRTY = "#e0a33b"
+NOT_CLEANABLE = "#9fb3c8"
+TOMBSTONE = "#333333"
+TABLE_WRITES = 40          # one write a second
+
+
+def _table_writes(seed=7):
+    """The story's writes, the same every time: ``(key, city or None for a delete)``, a
+    table of where five people live. Bob moves in at 3 s and is deleted at 14 s, Cy is
+    deleted at 27 s; neither is written again. The slow reader saw both before their
+    deletes, so it must see the deletes too."""
+    import random
+    rng = random.Random(seed)
+    cities = ["oslo", "rome", "lima", "kyiv", "pune", "doha", "baku", "riga"]
+    writes = []
+    for second in range(1, TABLE_WRITES + 1):
+        if second == 3:
+            writes.append(("bob", "rome"))
+        elif second in (14, 27):
+            writes.append(("bob" if second == 14 else "cy", None))
+        else:
+            people = ["ann", "cy", "dee", "eve"] if second < 27 else ["ann", "dee", "eve"]
+            writes.append((rng.choice(people), rng.choice(cities)))
+    return writes
+
+
+def compaction_story(rules=None, delete_retention_ms=12_000, min_cleanable_dirty_ratio=0.3,
+                     segment_bytes=230, clean_every_s=4, read_every_s=9):
+    """A compacted partition over 40 simulated seconds: one write a second to a table of five
+    people (updates, and two deletes), a cleaner pass every ``clean_every_s`` seconds with
+    the rules in ``rules`` (seam name -> a learner's function), and a slow reader that reads
+    from the start every ``read_every_s`` seconds, keeping its own copy of the table.
+    Returns one snapshot a second: ``dict(caption, segments, removed, first_dirty,
+    first_uncleanable, hw, leo, ratio, log_table, reader_table, error)``, where
+    ``segments`` is ``[(base, [(offset, key, value, delete_horizon)])]``."""
+    from kafkadojo.reference.cleaner import CleanerStats, clean_once, offsets_to_clean
+    from kafkadojo.reference.log import Log
+    from kafkadojo.reference.workload import replay_table
+    seams = REFERENCE.with_rules(**_learners(rules))
+    log = Log("people", 0, segment_bytes=segment_bytes, segment_ms=10**9, seams=seams)
+    config = {"min.cleanable.dirty.ratio": min_cleanable_dirty_ratio, "min.compaction.lag.ms": 0,
+              "max.compaction.lag.ms": 2**63 - 1, "delete.retention.ms": delete_retention_ms}
+    written = {}            # offset -> (key, value): what was ever in the log
+    reader = {"position": 0, "table": {}}
+    snapshots = []
+
+    def snap(now, caption, error=None):
+        held = [(segment.base_offset, [(r.offset, r.key.decode(), r.value and r.value.decode(),
+                                        b.delete_horizon)
+                                       for b in segment.batches for r in b.records("people", 0)])
+                for segment in log.segments]
+        present = {offset for _, records in held for offset, *_ in records}
+        first_dirty = first_uncleanable = ratio = None
+        if error is None:
+            try:
+                first_dirty, first_uncleanable, ratio, _ = offsets_to_clean(
+                    log, now, seams, config.__getitem__)
+            except RuleFailed as failure:
+                error = str(failure)
+        snapshots.append(dict(
+            caption=caption, segments=held, hw=log.high_watermark, leo=log.log_end_offset,
+            removed=sorted((o, k, v) for o, (k, v) in written.items() if o not in present),
+            first_dirty=first_dirty, first_uncleanable=first_uncleanable, ratio=ratio,
+            log_table=replay_table((o, k, v) for _, records in held for o, k, v, _ in records),
+            reader_table=dict(reader["table"]), error=error,
+            # keys the reader holds though it read past their delete: it never saw the tombstone
+            resurrected=sorted(set(reader["table"]) - set(replay_table(
+                (o, k, v) for o, (k, v) in sorted(written.items()) if o < reader["position"])))))
+
+    snap(0, "an empty compacted partition")
+    for second, (key, value) in enumerate(_table_writes(), 1):
+        now = second * 1_000
+        events = [f"{key} " + (f"moves to {value}" if value else "is deleted (a tombstone)")]
+        try:
+            batch = log.append_as_leader([key.encode()], [value and value.encode()], [now], None,
+                                         0, now)
+            written[batch.base_offset] = (key, value)
+            log.high_watermark = max(log.log_end_offset - 1, 0)     # a follower one behind
+            if second % clean_every_s == 0:
+                stats = clean_once(log, now, seams, config.__getitem__, capacity=1_000,
+                                   stats=CleanerStats())
+                events.append("the cleaner passed: " + (
+                    f"{stats.records_removed} record(s) removed" if stats
+                    else "the log did not need cleaning"))
+            if second % read_every_s == 0:
+                for batch in log.read(reader["position"], max_offset=log.high_watermark):
+                    for record in batch.records("people", 0):
+                        if record.offset >= reader["position"]:
+                            if record.value is None:
+                                reader["table"].pop(record.key.decode(), None)
+                            else:
+                                reader["table"][record.key.decode()] = record.value.decode()
+                reader["position"] = log.high_watermark
+                events.append(f"the slow reader caught up to offset {log.high_watermark}")
+        except Exception as error:      # noqa: BLE001 - a learner's rule broke the log: show why
+            snap(now, f"t={second} s: the engine stopped", str(error) if isinstance(
+                error, RuleFailed) else f"{type(error).__name__}: {error}")
+            break
+        snap(now, f"t={second} s: " + "; ".join(events))
+    return snapshots
+
+
+def draw_compaction(snapshot):
+    """The partition as SVG: one row per segment, each offset in its own column, coloured by
+    section (clean below the cleaner's checkpoint, dirty above it, not cleanable from the
+    first uncleanable offset), tombstones dark, removed records as hollow crossed-out
+    cells; then the table the log rebuilds next to the slow reader's copy."""
+    offsets = [o for _, records in snapshot["segments"] for o, *_ in records] + \
+        [o for o, *_ in snapshot["removed"]]
+    leo = snapshot["leo"]
+    cell, label = 30, 92
+    rows = snapshot["segments"]
+    removed = {o: (k, v) for o, k, v in snapshot["removed"]}
+    first_dirty, first_uncleanable = snapshot["first_dirty"], snapshot["first_uncleanable"]
+    legend = [(CLEAN, "clean"), (DIRTY, "dirty"), (NOT_CLEANABLE, "not cleanable yet"),
+              (TOMBSTONE, "tombstone"), ("#ffffff", "removed by the cleaner")]
+    width = max(label + max(leo, 1) * cell + 20, 760)
+    top = 40                # room for the three offset marks' labels
+    height = top + len(rows) * 24 + 30
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+             f"font-family='monospace' font-size='11' role='img'>"]
+    for number, (base, records) in enumerate(rows):
+        y = top + number * 24
+        end = rows[number + 1][0] if number + 1 < len(rows) else leo
+        name = ("active " if number == len(rows) - 1 else "segment ") + str(base)
+        parts.append(f"<text x='0' y='{y + 14}'>{name}</text>")
+        held = {o: (k, v, h) for o, k, v, h in records}
+        for offset in range(base, max(end, base)):
+            x = label + offset * cell
+            if offset in held:
+                key, value, horizon = held[offset]
+                if value is None:
+                    color = TOMBSTONE
+                elif first_dirty is not None and offset < first_dirty:
+                    color = CLEAN
+                elif first_uncleanable is not None and offset < first_uncleanable:
+                    color = DIRTY
+                else:
+                    color = NOT_CLEANABLE
+                what = f"{key} deleted" + (f", delete horizon {horizon} ms" if horizon >= 0
+                                           else ", no delete horizon yet") \
+                    if value is None else f"{key} = {value}"
+                parts.append(f"<rect x='{x + 1}' y='{y}' width='{cell - 2}' height='20' rx='2' "
+                             f"fill='{color}'><title>offset {offset}: {html.escape(what)}</title>"
+                             f"</rect><text x='{x + cell // 2}' y='{y + 14}' text-anchor='middle' "
+                             f"fill='white'>{html.escape(key[:3])}</text>")
+            elif offset in removed:
+                key, value = removed[offset]
+                what = f"{key} = {value}" if value else f"{key} deleted"
+                parts.append(f"<rect x='{x + 1}' y='{y}' width='{cell - 2}' height='20' rx='2' "
+                             f"fill='white' stroke='{DELETED}'><title>offset {offset} "
+                             f"({html.escape(what)}) removed by the cleaner</title></rect>"
+                             f"<text x='{x + cell // 2}' y='{y + 14}' text-anchor='middle' "
+                             f"fill='{DELETED}' text-decoration='line-through'>"
+                             f"{html.escape(key[:3])}</text>")
+    bottom = top + len(rows) * 24
+    marks = [(snapshot["hw"], "HW", "#222")]
+    if first_dirty is not None:
+        marks += [(first_dirty, "first dirty (the cleaner's checkpoint)", CLEAN),
+                  (first_uncleanable, "first uncleanable", "#a0522d")]
+    for position, (offset, text, color) in enumerate(marks):
+        x = label + offset * cell
+        y = 10 + position * 12
+        anchor = "end" if offset * cell > width - label - 300 else "start"
+        shift = -3 if anchor == "end" else 3
+        parts.append(f"<line x1='{x}' x2='{x}' y1='{y - 8}' y2='{bottom}' stroke='{color}' "
+                     f"stroke-width='2'/><text x='{x + shift}' y='{y}' text-anchor='{anchor}' "
+                     f"fill='{color}'>{text} {offset}</text>")
+    drawn, _ = _legend(legend, height - 6, gap=34, per_char=7)
+    parts.append(drawn.replace("fill='#ffffff'", f"fill='#ffffff' stroke='{DELETED}'") + "</svg>")
+    log_table, reader_table = snapshot["log_table"], snapshot["reader_table"]
+    cells = []
+    for key in sorted(set(log_table) | set(reader_table)):
+        have, want = reader_table.get(key), log_table.get(key)
+        style = f"color:{LOST};font-weight:bold" if key in snapshot["resurrected"] else ""
+        cells.append(f"<tr style='{style}'><td>{html.escape(key)}</td>"
+                     f"<td>{html.escape(want or '(deleted)')}</td>"
+                     f"<td>{html.escape(have or '-')}</td></tr>")
+    table = ("<table style='font:12px monospace;border-collapse:collapse' cellpadding='3'>"
+             "<tr><th align='left'>key</th><th align='left'>the table the log holds</th>"
+             "<th align='left'>the slow reader's copy (it reads every 9 s)</th></tr>"
+             + "".join(cells) + "</table>")
+    ratio = snapshot["ratio"]
+    out = [f"<div style='font-weight:bold;margin-bottom:4px'>{html.escape(snapshot['caption'])}"
+           f"</div>", "".join(parts),
+           f"<div style='font:12px monospace'>dirty ratio "
+           f"{'-' if ratio is None else f'{ratio:.2f}'}</div>", table]
+    back = snapshot["resurrected"]
+    if back:
+        out.append(f"<div style='color:{LOST};font-weight:bold'>The slow reader still has "
+                   f"{', '.join(back)}: the delete was removed before it read it.</div>")
+    if snapshot["error"]:
+        out.append(f"<div style='color:{LOST};font-weight:bold'>"
+                   f"{html.escape(snapshot['error'])}</div>")
+    return "".join(out)
+
+
+def show_compaction(rules=None, delete_retention_ms=12_000):
+    import ipywidgets as widgets
+    retention = widgets.IntSlider(value=delete_retention_ms, min=1_000, max=30_000, step=1_000,
+                                  description="delete.retention.ms", style=READABLE)
+    ratio = widgets.FloatSlider(value=0.3, min=0.0, max=0.9, step=0.1,
+                                description="min.cleanable.dirty.ratio", style=READABLE)
+    step = widgets.IntSlider(value=TABLE_WRITES, min=0, max=TABLE_WRITES, description="second",
+                             style=READABLE)
+    play = widgets.Play(min=0, max=TABLE_WRITES, interval=700)
+    widgets.jslink((play, "value"), (step, "value"))
+    out = _drawing_area()
+    state = {}
+
+    def rebuild(_=None):
+        state["snapshots"] = compaction_story(rules, retention.value, ratio.value)
+        redraw()
+
+    def redraw(_=None):
+        snapshots = state["snapshots"]
+        out.value = draw_compaction(snapshots[min(step.value, len(snapshots) - 1)])
+    retention.observe(rebuild, "value")
+    ratio.observe(rebuild, "value")
+    step.observe(redraw, "value")
+    rebuild()
+    return _picture(widgets.VBox([retention, ratio, widgets.HBox([play, step]), out]), out)
+
+
 # -- replication: a leader crash, step by step ------------------------------------------------
 
 def leader_crash_story(next_high_watermark=None, truncation_offset=None, seed=3):

@@ -323,7 +323,7 @@ class Log:
                 raise InvalidRequestError(
                     f"{self.topic}-{self.partition}: should_roll asked to roll the empty "
                     f"segment at {segment.base_offset}")
-            segment = self.roll(now)
+            segment = self.roll(now, batch.base_offset)
         segment.append(batch)
         self.log_end_offset = batch.next_offset
         if ((self.flush_messages is not None
@@ -331,10 +331,12 @@ class Log:
                 or (self.flush_ms is not None and now - self.last_flush_ms >= self.flush_ms)):
             self.flush(now)
 
-    def roll(self, now):
-        """Close the active segment and start a new one at the log end offset.
-        Kafka flushes the closed segment, so the recovery point moves up to it."""
-        segment = LogSegment(self.log_end_offset, now)
+    def roll(self, now, base_offset=None):
+        """Close the active segment and start a new one at ``base_offset``: the log end
+        offset, or the first offset of the batch about to be appended (a follower's batch
+        may start past the log end, after a gap the leader's cleaner left; Kafka's
+        ``maybeRoll``). Kafka flushes the closed segment, so the recovery point moves up."""
+        segment = LogSegment(self.log_end_offset if base_offset is None else base_offset, now)
         self.segments.append(segment)
         self.segment_bases.append(segment.base_offset)
         self.recovery_point = max(self.recovery_point, segment.base_offset)

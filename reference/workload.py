@@ -10,6 +10,7 @@ for broken invariants. The same seed replays the same run exactly:
     print(outcome.report())
 """
 
+import random
 from dataclasses import dataclass, field, replace
 
 from . import errors
@@ -436,3 +437,197 @@ def run_retention(seed, seams=None, checks=10, event_budget=None):
         snapshots.append(snapshot)
     violations += [str(v) for v in check_cluster(cluster)]
     return RetentionOutcome(seed, topic_config, snapshots, violations)
+
+
+# -- compaction under load --------------------------------------------------------------------
+
+COMPACTED = "table"
+
+
+@dataclass
+class CompactionOutcome:
+    seed: int
+    topic_config: dict
+    anomalies: list                 # (kind, what shows it), in the order found
+    cleaner_runs: int               # cleaning passes, all brokers together
+    records_removed: int
+    checks: list = field(default_factory=list)   # per check: {broker: (HW, records, keys)}
+
+    @property
+    def valid(self):
+        return not self.anomalies
+
+    def report(self):
+        lines = [f"seed {self.seed}: a compacted topic with {self.topic_config}; "
+                 f"{self.cleaner_runs} cleaning passes removed {self.records_removed} records"]
+        for i, check in enumerate(self.checks):
+            shown = "  ".join(f"b{b}: HW {hw}, {n} records, {k} keys"
+                              for b, (hw, n, k) in sorted(check.items()))
+            lines.append(f"  check {i + 1}: {shown}")
+        lines += [f"  {kind}: {detail}" for kind, detail in self.anomalies]
+        return "\n".join(lines)
+
+
+def replay_table(records):
+    """The table a log stands for: each key's latest value, a tombstone deleting its key."""
+    table = {}
+    for _, key, value in records:
+        if value is None:
+            table.pop(key, None)
+        else:
+            table[key] = value
+    return table
+
+
+def table_anomalies(mine, truth, whose):
+    """What differs between a table read back and the truth, by Jepsen-style names."""
+    found = []
+    for key in sorted(set(mine) | set(truth)):
+        have, want = mine.get(key), truth.get(key)
+        if have == want:
+            continue
+        if have is None:
+            found.append(("lost-latest-value", f"{whose}: key {key!r} is gone, its latest "
+                                               f"value is {want!r}"))
+        elif want is None:
+            found.append(("deleted-key-back", f"{whose}: key {key!r} was deleted, yet it "
+                                              f"reads {have!r}"))
+        else:
+            found.append(("stale-value", f"{whose}: key {key!r} reads {have!r}, an older value; "
+                                         f"its latest is {want!r}"))
+    return found
+
+
+def run_compaction(seed, seams=None, checks=12, event_budget=None):
+    """Compaction at work: a replicated compacted topic (a table's change log: a dozen keys
+    updated and now and then deleted), small segments, a cleaner pass every second on every
+    broker, a broker crashing and coming back now and then, a leader now and then cut off
+    from its followers and the controller (it takes writes it will have to truncate), and a
+    slow consumer reading from the beginning in bursts a few seconds apart.
+
+    Every 5 simulated seconds each live replica's log is replayed below its high watermark
+    into a table, and compared with the table the records written stand for: cleaning may
+    remove a record only when a later one of its key makes it redundant, or a tombstone once
+    ``delete.retention.ms`` has passed since a pass first kept it. At the end, the slow
+    consumer's table must be the same (it reads faster than ``delete.retention.ms``, so it
+    sees every tombstone), and the cleaners must have cleaned."""
+    choose = random.Random(f"compaction {seed}")
+    cluster = Cluster(brokers=3, seed=seed, seams=seams, event_budget=event_budget, config={
+        "log.cleaner.backoff.ms": 1_000, "replica.lag.time.max.ms": 4_000,
+        "broker.session.timeout.ms": 3_000, "broker.heartbeat.interval.ms": 500,
+        # sometimes an offset map too small for a whole pass (5 or 18 keys)
+        "log.cleaner.dedupe.buffer.size": choose.choice([24 * 6, 24 * 20, 134_217_728])})
+    rng = cluster.sim.rng
+    topic_config = {"cleanup.policy": "compact", "min.insync.replicas": 2,
+                    "segment.bytes": choose.choice([300, 500, 900]),
+                    "min.cleanable.dirty.ratio": choose.choice([0.0, 0.2, 0.5]),
+                    "min.compaction.lag.ms": choose.choice([0, 0, 2_000]),
+                    "max.compaction.lag.ms": choose.choice([9_223_372_036_854_775_807, 6_000]),
+                    "delete.retention.ms": choose.choice([20_000, 40_000])}
+    cluster.create_topic(COMPACTED, partitions=1, replication_factor=3, config=topic_config)
+    producer = cluster.producer("table-writer", acks="all", linger_ms=rng.choice([0, 20]),
+                                batch_size=200, request_timeout_ms=3_000,
+                                delivery_timeout_ms=10_000)
+    reader = cluster.consumer("slow-reader", auto_offset_reset="earliest",
+                              enable_auto_commit=False, max_poll_records=40)
+    reader.assign([(COMPACTED, 0)])
+    truth = {}                  # offset -> (key, value): every record known to be written
+    sent, reader_table, anomalies, snapshots = [], {}, [], []
+    keys = [b"key-%02d" % i for i in range(12)]
+    down, cut, next_read = None, False, 0
+
+    def learn(futures):
+        for future, key, value in futures:
+            if future.batch.done and future.batch.error is None:
+                truth[future.get()] = (key, value)
+        return [f for f in futures if not f[0].batch.done]
+
+    def read_some():
+        for record in reader.poll_nowait():
+            if record.value is None:
+                reader_table.pop(record.key, None)
+            else:
+                reader_table[record.key] = record.value
+
+    for number in range(checks):
+        deadline = cluster.now + 5_000
+        for i in range(rng.randint(5, 30)):
+            key = rng.choice(keys)
+            value = None if rng.random() < 0.15 else b"v%d" % len(truth) + b"-%d" % i
+            sent.append((producer.send(COMPACTED, key=key, value=value, partition=0), key, value))
+            cluster.run_for(rng.randint(0, 150))
+            if cluster.now >= next_read:
+                read_some()
+                next_read = cluster.now + rng.randint(2_000, 6_000)
+        if cut:
+            cluster.heal()
+            cut = False
+        if down is None and rng.random() < 0.3:
+            down = rng.randrange(3)
+            cluster.crash(down)
+        elif down is not None and rng.random() < 0.5:
+            cluster.restart(down)
+            down = None
+        elif down is None and rng.random() < 0.3 and cluster.leader(COMPACTED, 0) >= 0:
+            # The leader loses its followers and the controller, not its clients: it takes
+            # writes it cannot commit (its HW stands still) until another leader is elected,
+            # then truncates them. A cleaner that cleaned above the HW lost older values then.
+            leader = cluster.leader(COMPACTED, 0)
+            cluster.partition_network([leader], [b for b in range(3) if b != leader]
+                                      + ["controller"])
+            cut = True
+        while cluster.now < deadline:
+            cluster.run_for(min(500, deadline - cluster.now))
+            if cluster.now >= next_read:
+                read_some()
+                next_read = cluster.now + rng.randint(2_000, 6_000)
+        sent = learn(sent)
+        logs = {b.node_id: b.logs[(COMPACTED, 0)] for b in cluster.brokers
+                if b.alive and (COMPACTED, 0) in b.logs}
+        held = {b: [(r.offset, r.key, r.value) for batch in log.batches
+                    for r in batch.records(COMPACTED, 0) if r.offset < log.high_watermark]
+                for b, log in logs.items()}
+        for records in held.values():
+            for offset, key, value in records:
+                truth.setdefault(offset, (key, value))
+        snapshot = {}
+        for broker, records in sorted(held.items()):
+            hw = logs[broker].high_watermark
+            offsets = [offset for offset, _, _ in records]
+            if offsets != sorted(set(offsets)):
+                anomalies.append(("offsets-reordered", f"check {number + 1}, broker {broker}: "
+                                                       f"offsets {offsets[:20]}..."))
+            expected = replay_table((o, k, v) for o, (k, v) in sorted(truth.items()) if o < hw)
+            for kind, detail in table_anomalies(replay_table(records), expected,
+                                                f"check {number + 1}, broker {broker} (HW {hw})"):
+                anomalies.append((kind, detail))
+            snapshot[broker] = (hw, len(records), len(replay_table(records)))
+        snapshots.append(snapshot)
+        if anomalies:
+            break
+    if down is not None:
+        cluster.restart(down)
+    cluster.heal()
+    producer.flush()
+    sent = learn(sent)
+    cluster.run_for(20_000)
+    for _ in range(50):         # the slow reader catches up with everything committed
+        read_some()
+        cluster.run_for(1_000)
+        leader = cluster.leader(COMPACTED, 0)
+        if leader >= 0 and reader.position(COMPACTED, 0) == \
+                cluster.log(leader, COMPACTED, 0).high_watermark:
+            break
+    leader = cluster.leader(COMPACTED, 0)
+    if not anomalies and leader >= 0:
+        hw = cluster.log(leader, COMPACTED, 0).high_watermark
+        expected = replay_table((o, k, v) for o, (k, v) in sorted(truth.items()) if o < hw)
+        anomalies += [(kind, detail) for kind, detail in table_anomalies(
+            reader_table, expected, "the slow consumer, at the end")]
+    anomalies += [(v.kind, str(v)) for v in check_cluster(cluster)]
+    runs = sum(b.log_cleaner.stats.runs for b in cluster.brokers)
+    removed = sum(b.log_cleaner.stats.records_removed for b in cluster.brokers)
+    if not anomalies and removed == 0:
+        anomalies.append(("never-cleaned", f"{len(truth)} records written to a dozen keys, and "
+                                           f"no cleaning pass removed any"))
+    return CompactionOutcome(seed, topic_config, anomalies, runs, removed, snapshots)
