@@ -336,6 +336,8 @@ class Broker:
         self.every(1_000, incarnation, self.watch_requests)
         self.every(self.config["log.retention.check.interval.ms"], incarnation,
                    self.delete_old_segments)
+        self.every(self.config["offsets.retention.check.interval.ms"], incarnation,
+                   lambda: self.group_coordinator.expire_offsets())
         if self.config["log.cleaner.enable"]:
             self.every(self.config["log.cleaner.backoff.ms"], incarnation,
                        self.log_cleaner.clean_filthiest_logs)

@@ -241,12 +241,22 @@ class CleanerStats:
                 "uncleanable_partitions": sorted(self.uncleanable)}
 
 
+# How tombstones expire: Kafka 3.1+ (KIP-534) stamps each batch with a delete horizon; before,
+# a tombstone went once its segment's last modification was delete.retention.ms older than
+# that of the last clean segment (KAFKA-8522: cleaning keeps refreshing those times, so a
+# tombstone could live forever). Kept to replay the bug (changelog.py).
+DELETE_HORIZON = "delete-horizon"
+SEGMENT_TIME = "segment-time"
+TOMBSTONE_EXPIRY = (DELETE_HORIZON, SEGMENT_TIME)
+
+
 class Cleaner:
     """One cleaning pass over one log (Kafka's ``Cleaner.doClean``)."""
 
-    def __init__(self, seams, stats):
+    def __init__(self, seams, stats, tombstone_expiry=DELETE_HORIZON):
         self.seams = seams
         self.stats = stats
+        self.tombstone_expiry = tombstone_expiry
 
     def clean(self, log, first_dirty, first_uncleanable, now, delete_retention_ms,
               map_capacity):
@@ -261,10 +271,15 @@ class Cleaner:
         count = 0
         while count < len(log.segments) - 1 and log.segments[count].base_offset < end:
             count += 1
+        legacy_horizon = None
+        if self.tombstone_expiry == SEGMENT_TIME:
+            # the last clean segment's modification time minus delete.retention.ms
+            clean = [s for s in log.segments if s.base_offset < first_dirty]
+            legacy_horizon = clean[-1].last_modified - delete_retention_ms if clean else 0
         cleaned = []
         for group in self.group_segments(log.segments[:count], log.segment_bytes):
             cleaned.append(self.clean_group(group, offset_map, latest, now,
-                                            delete_retention_ms))
+                                            delete_retention_ms, legacy_horizon))
         log.replace_segments(count, cleaned)
         self.stats.runs += 1
         return end
@@ -297,29 +312,41 @@ class Cleaner:
                 groups.append([[segment], segment.size_bytes])
         return [group for group, _ in groups]
 
-    def clean_group(self, group, offset_map, latest, now, delete_retention_ms):
+    def clean_group(self, group, offset_map, latest, now, delete_retention_ms,
+                    legacy_horizon=None):
         """The segments of ``group`` copied into one, keeping what the rules retain
-        (``Cleaner.cleanInto`` with ``MemoryRecords.filterTo``)."""
+        (``Cleaner.cleanInto`` with ``MemoryRecords.filterTo``). With ``legacy_horizon``
+        (the rule before KIP-534), a segment's tombstones stay while the segment was
+        modified after that time, and no batch is stamped."""
         cleaned = LogSegment(group[0].base_offset, group[-1].created_ms)
         retain = self.seams.should_retain_record
         for segment in group:
+            expired = None
+            if legacy_horizon is not None:
+                expired = segment.last_modified <= legacy_horizon
             for batch in segment.batches:
                 kept = self.filter_batch(batch, retain, offset_map, latest, now,
-                                         delete_retention_ms)
+                                         delete_retention_ms, expired)
                 if kept is not None:
                     cleaned.append(kept)
+        # Kafka gives the copy the last segment's modification time: a group's time is that
+        # of its newest member (which is why, before KIP-534, old tombstones looked new)
+        cleaned.last_modified = group[-1].last_modified
         return cleaned
 
-    def filter_batch(self, batch, retain, offset_map, latest, now, delete_retention_ms):
+    def filter_batch(self, batch, retain, offset_map, latest, now, delete_retention_ms,
+                     legacy_expired=None):
         stats = self.stats
         stats.bytes_read += batch.size_bytes
         stats.records_read += len(batch.values)
         keys = batch.keys or (None,) * len(batch.values)
         keep = []
         tombstone_kept = False
+        horizon = batch.delete_horizon
+        if legacy_expired is not None:      # before KIP-534: the segment's time decides
+            horizon = now if legacy_expired else -1
         for i, (offset, key, value) in enumerate(zip(batch.record_offsets(), keys, batch.values)):
-            verdict = retain(offset, key, value is not None, batch.delete_horizon, offset_map,
-                             latest, now)
+            verdict = retain(offset, key, value is not None, horizon, offset_map, latest, now)
             if not isinstance(verdict, bool):
                 raise TypeError(f"should_retain_record returned {verdict!r}, not True or False")
             if verdict:
@@ -327,7 +354,7 @@ class Cleaner:
                 tombstone_kept = tombstone_kept or value is None
         stats.records_removed += len(batch.values) - len(keep)
         # KIP-534: the first pass that keeps a tombstone sets its batch's delete horizon.
-        stamp = tombstone_kept and batch.delete_horizon < 0
+        stamp = tombstone_kept and batch.delete_horizon < 0 and legacy_expired is None
         if len(keep) == len(batch.values) and not stamp:
             stats.bytes_written += batch.size_bytes
             return batch
@@ -445,7 +472,7 @@ class LogCleaner:
         self.broker = broker
         self.manager = LogCleanerManager(broker)
         self.stats = CleanerStats()
-        self.cleaner = Cleaner(broker.seams, self.stats)
+        self.cleaner = Cleaner(broker.seams, self.stats, broker.cluster.tombstone_expiry)
 
     def clean_filthiest_logs(self):
         now = self.broker.sim.now

@@ -18,6 +18,7 @@ import re
 
 from . import errors
 from .broker import Broker
+from .cleaner import DELETE_HORIZON, TOMBSTONE_EXPIRY
 from .config import (BROKER_DEFAULTS, TOPIC_CONFIG_BROKER_NAME, merged, require,
                      validate_cleaner_configs)
 from .coordinator import OFFSETS_TOPIC, coordinator_partition
@@ -41,16 +42,22 @@ class Cluster:
 
     ``truncation`` chooses how a follower repairs its log after a leader change:
     ``"leader-epoch"`` (KIP-101/279, Kafka since 0.11) or ``"high-watermark"`` (the older
-    rule, kept so its data-loss scenarios can be replayed).
+    rule, kept so its data-loss scenarios can be replayed). ``tombstone_expiry`` chooses how
+    the log cleaner times tombstones: ``"delete-horizon"`` (KIP-534, Kafka 3.1+) or
+    ``"segment-time"`` (the older rule, under which a tombstone could live forever).
     """
 
     def __init__(self, brokers=3, seed=0, config=None, seams=None, truncation="leader-epoch",
-                 min_latency_ms=1, max_latency_ms=3, drop_rate=0.0, event_budget=None):
+                 min_latency_ms=1, max_latency_ms=3, drop_rate=0.0, event_budget=None,
+                 tombstone_expiry=DELETE_HORIZON):
         require(isinstance(brokers, int) and brokers >= 1, f"brokers must be >= 1, got {brokers!r}")
         require(truncation in TRUNCATION_MODES,
                 f"truncation must be one of {TRUNCATION_MODES}, got {truncation!r}")
         require(0 <= min_latency_ms <= max_latency_ms, "need 0 <= min_latency_ms <= max_latency_ms")
         require(0.0 <= drop_rate < 1.0, "drop_rate must be in [0, 1)")
+        require(tombstone_expiry in TOMBSTONE_EXPIRY,
+                f"tombstone_expiry must be one of {TOMBSTONE_EXPIRY}, got {tombstone_expiry!r}")
+        self.tombstone_expiry = tombstone_expiry
         self.sim = Simulator(seed, event_budget)
         self.network = Network(self.sim, min_latency_ms, max_latency_ms, drop_rate)
         self.broker_config = merged(BROKER_DEFAULTS, config, "broker")
@@ -228,6 +235,20 @@ class Cluster:
             raise errors.GroupIdNotFoundError(f"no consumer group {group_id!r}"
                                               + ("" if broker else " (or its coordinator is down)"))
         return description
+
+    def delete_group(self, group_id, timeout_ms=10_000):
+        """DeleteGroups (``kafka-consumer-groups --delete``): an empty group's committed
+        offsets are deleted (tombstones in ``__consumer_offsets``), and the group is gone.
+        NON_EMPTY_GROUP while it has members; GROUP_ID_NOT_FOUND if there is none."""
+        broker = self.group_coordinator(group_id)
+        if broker is None:
+            raise errors.CoordinatorNotAvailableError(f"group {group_id!r} has no coordinator")
+        answer = []
+        broker.group_coordinator.handle_delete_group(broker, group_id, answer.append)
+        if not self.run_until(lambda: answer, timeout_ms=timeout_ms):
+            raise errors.RequestTimedOutError(f"deleting group {group_id!r}: no answer")
+        if answer[0] is not None:
+            raise answer[0]
 
     @property
     def events(self):

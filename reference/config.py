@@ -48,6 +48,8 @@ BROKER_DEFAULTS = {
     "offsets.topic.replication.factor": 3,   # capped at the number of brokers, as in tests
     "offsets.topic.segment.bytes": 104_857_600,   # not log.segment.bytes: commits always fit
     "offsets.commit.timeout.ms": 5_000,
+    "offsets.retention.minutes": 10_080,           # 7 days (KIP-186)
+    "offsets.retention.check.interval.ms": 600_000,
     "group.initial.rebalance.delay.ms": 3_000,
     "group.min.session.timeout.ms": 6_000,
     "group.max.session.timeout.ms": 1_800_000,

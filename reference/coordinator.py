@@ -79,6 +79,13 @@ def offset_commit_value(offset, leader_epoch, metadata, commit_timestamp):
             + struct.pack(">q", commit_timestamp))
 
 
+def commit_timestamp_of(value):
+    """The commit timestamp in an OffsetCommitValue v3 (after the offset, the leader epoch
+    and the metadata string)."""
+    _, at = _read_string(value, 14)
+    return struct.unpack_from(">q", value, at)[0]
+
+
 def decode_offset_commit(key, value):
     """``(group_id, topic, partition, offset)`` from a commit record (offset None: deleted)."""
     (version,) = struct.unpack_from(">h", key, 0)
@@ -143,6 +150,11 @@ class GroupMetadata:
         self.members = {}                       # member id -> MemberMetadata, in join order
         self.static_members = {}                # group.instance.id -> member id
         self.offsets = {}                       # (topic, partition) -> committed offset
+        self.commit_timestamps = {}             # (topic, partition) -> when it was committed
+        self.protocol_type = None               # "consumer" once a member joined; None for a
+                                                # consumer that only commits (assign + commit)
+        self.state_timestamp = None             # when the group entered its state (unknown
+                                                # for a group loaded from the log)
         self.rebalance_timer = None
         self.initial_delay = None               # InitialDelay while the first join is held back
         self.new_member_added = False           # a member arrived during the initial delay
@@ -174,6 +186,35 @@ class GroupMetadata:
             return True
         names = {name for name, _ in protocols}
         return all(names & set(dict(m.protocols)) for m in self.members.values())
+
+
+def expired_offsets(group, now_ms, retention_ms):
+    """The committed offsets of ``group`` that ``offsets.retention.minutes`` has expired, as
+    Kafka's ``GroupMetadata.removeExpiredOffsets`` decides (Kafka 2.1+, KIP-211):
+
+    - an empty consumer group: every offset, once the group has been empty that long (since
+      its last commit, if the time it became empty is unknown);
+    - a stable consumer group: the offsets of topics no member subscribes to any more, that
+      long after their commit;
+    - a consumer that only commits (no group membership): each offset that long after its
+      commit;
+    - any other group (rebalancing): none.
+    """
+    subscribed = set()
+    since_empty = None
+    if group.protocol_type is not None and group.state == EMPTY:
+        since_empty = group.state_timestamp
+    elif group.protocol_type is not None and group.state == STABLE and group.protocol:
+        for member in group.members.values():
+            subscribed.update(member.subscription(group.protocol).topics)
+    elif group.protocol_type is not None:
+        return []
+    expired = []
+    for tp in group.offsets:
+        base = since_empty if since_empty is not None else group.commit_timestamps.get(tp, 0)
+        if tp[0] not in subscribed and now_ms - base >= retention_ms:
+            expired.append(tp)
+    return sorted(expired)
 
 
 class InitialDelay(NamedTuple):
@@ -226,8 +267,14 @@ class GroupCoordinator:
                 group = self.group(group_id, create=True)
                 if offset is None:
                     group.offsets.pop((topic, partition), None)
+                    group.commit_timestamps.pop((topic, partition), None)
                 else:
                     group.offsets[(topic, partition)] = offset
+                    group.commit_timestamps[(topic, partition)] = commit_timestamp_of(
+                        record.value)
+        for group_id in [g for g, group in self.groups.items()
+                         if self.partition_for(g) == index and not group.offsets]:
+            del self.groups[group_id]           # every offset deleted: the group is gone
 
     def on_resigned(self, index):
         self.owned_partitions.discard(index)
@@ -254,6 +301,10 @@ class GroupCoordinator:
 
     def note(self, group, text):
         group.history.append((self.sim.now, group.generation, text))
+
+    def transition(self, group, state):
+        group.state = state
+        group.state_timestamp = self.sim.now
 
     # -- JoinGroup ---------------------------------------------------------------------
     def handle_join_group(self, requester, group_id, member_id, group_instance_id, client_id,
@@ -354,6 +405,7 @@ class GroupCoordinator:
                 group.leader_id = member_id
             self.note(group, f"static member {group_instance_id} came back as {member_id}")
         group.members[member_id] = member
+        group.protocol_type = "consumer"
         if group_instance_id:
             group.static_members[group_instance_id] = member_id
         if group.leader_id is None:
@@ -398,7 +450,7 @@ class GroupCoordinator:
             group.initial_delay = InitialDelay(delay, max(group.rebalance_timeout_ms() - delay, 0))
         else:
             group.initial_delay, delay = None, group.rebalance_timeout_ms()
-        group.state = PREPARING_REBALANCE
+        self.transition(group, PREPARING_REBALANCE)
         self.note(group, f"rebalance: {reason}")
         self.start_rebalance_timer(group, delay)
         self.maybe_complete_join(group)
@@ -457,14 +509,14 @@ class GroupCoordinator:
             return
         group.generation += 1
         if not group.members:
-            group.state = EMPTY
+            self.transition(group, EMPTY)
             group.protocol = group.leader_id = None
             self.note(group, "group is empty")
             return
         group.protocol = group.select_protocol()
         if group.leader_id not in group.members or group.members[group.leader_id] not in joined:
             group.leader_id = joined[0].member_id
-        group.state = COMPLETING_REBALANCE
+        self.transition(group, COMPLETING_REBALANCE)
         self.note(group, f"generation {group.generation}: leader {group.leader_id}, "
                          f"members {sorted(group.members)}")
         for member in group.members.values():
@@ -500,7 +552,7 @@ class GroupCoordinator:
         if member_id == group.leader_id:
             for other in group.members.values():
                 other.assignment = tuple(assignments.get(other.member_id, ()))
-            group.state = STABLE
+            self.transition(group, STABLE)
             self.note(group, f"generation {group.generation} stable: "
                              + "; ".join(f"{m.member_id}: {len(m.assignment)}"
                                          for m in group.members.values()))
@@ -653,6 +705,7 @@ class GroupCoordinator:
             if answer is None:
                 for tp, offset in items:
                     group.offsets[tp] = offset
+                    group.commit_timestamps[tp] = now
             elif not isinstance(answer, (errors.NotCoordinatorError,
                                          errors.CoordinatorNotAvailableError)):
                 # GroupMetadataManager maps storage errors to ones a consumer retries.
@@ -664,6 +717,57 @@ class GroupCoordinator:
         self.broker.append_records(self.broker, OFFSETS_TOPIC, index, keys, values, [now] * len(keys),
                                    [()] * len(keys), -1,
                                    self.broker.config["offsets.commit.timeout.ms"], on_appended)
+
+    def expire_offsets(self):
+        """Every ``offsets.retention.check.interval.ms``: remove the expired offsets of the
+        groups coordinated here and write their tombstones; a group left empty with no
+        offsets is gone (Kafka's ``cleanupGroupMetadata``; the group becomes Dead)."""
+        now = self.sim.now
+        retention_ms = self.broker.config["offsets.retention.minutes"] * 60_000
+        for group_id, group in sorted(self.groups.items()):
+            if self.partition_for(group_id) not in self.owned_partitions:
+                continue
+            expired = expired_offsets(group, now, retention_ms)
+            for tp in expired:
+                del group.offsets[tp]
+                group.commit_timestamps.pop(tp, None)
+            if expired:
+                self.note(group, f"offsets expired: {expired}")
+                self.write_tombstones(group_id, expired, lambda response: None)
+            if group.state == EMPTY and not group.members and not group.offsets:
+                del self.groups[group_id]
+
+    def write_tombstones(self, group_id, partitions, on_appended):
+        """Delete committed offsets: a tombstone (a null value) for each, which compaction
+        later removes along with the offsets it deletes."""
+        keys = [offset_commit_key(group_id, t, p) for t, p in partitions]
+        now = self.sim.now
+        self.broker.append_records(self.broker, OFFSETS_TOPIC, self.partition_for(group_id), keys,
+                                   [None] * len(keys), [now] * len(keys), [()] * len(keys), -1,
+                                   self.broker.config["offsets.commit.timeout.ms"], on_appended)
+
+    def handle_delete_group(self, requester, group_id, respond):
+        """DeleteGroups: an empty group's offsets are deleted (tombstones) and it is gone.
+        NON_EMPTY_GROUP while it has members, GROUP_ID_NOT_FOUND if there is no such group."""
+        error = self.check_coordinator(group_id)
+        group = self.group(group_id) if error is None else None
+        if error is None and group is None:
+            error = errors.GroupIdNotFoundError(f"no consumer group {group_id!r}")
+        if error is None and group.members:
+            error = errors.NonEmptyGroupError(
+                f"group {group_id!r} has {len(group.members)} member(s)")
+        if error is not None:
+            self.reply(requester, respond, error)
+            return
+        del self.groups[group_id]
+        partitions = sorted(group.offsets)
+
+        def on_appended(response):
+            self.reply(requester, respond, response.error)
+        if partitions:
+            self.write_tombstones(group_id, partitions, on_appended)
+        else:
+            self.reply(requester, respond, None)
 
     def handle_offset_fetch(self, requester, group_id, partitions, respond):
         """The committed offset of each partition, -1 where there is none."""

@@ -113,6 +113,9 @@ InvalidSessionTimeoutError = _error(
 RebalanceInProgressError = _error(
     "RebalanceInProgressError", "REBALANCE_IN_PROGRESS", 27,
     doc="The group is rebalancing: the member must rejoin.")
+NonEmptyGroupError = _error(
+    "NonEmptyGroupError", "NON_EMPTY_GROUP", 68,
+    doc="The group has members: it cannot be deleted.")
 GroupIdNotFoundError = _error(
     "GroupIdNotFoundError", "GROUP_ID_NOT_FOUND", 69, doc="No such consumer group.")
 FencedInstanceIdError = _error(

@@ -146,7 +146,7 @@ class LogSegment:
     """A run of batches from ``base_offset``; in Kafka, one .log file with its indexes."""
 
     __slots__ = ("base_offset", "batches", "batch_bases", "size_bytes", "created_ms",
-                 "first_timestamp", "largest_timestamp")
+                 "first_timestamp", "largest_timestamp", "last_modified")
 
     def __init__(self, base_offset, created_ms):
         self.base_offset = base_offset
@@ -157,6 +157,9 @@ class LogSegment:
         self.created_ms = created_ms
         self.first_timestamp = -1   # what segment.ms is measured from
         self.largest_timestamp = -1 # what retention.ms is measured against
+        # the file's modification time: when it was last written to (the engine takes the
+        # last batch's timestamp); only the log cleaner's rule before KIP-534 reads it
+        self.last_modified = created_ms
 
     @property
     def next_offset(self):
@@ -171,6 +174,7 @@ class LogSegment:
         self.size_bytes += batch.size_bytes
         if timestamp > self.largest_timestamp:
             self.largest_timestamp = timestamp
+        self.last_modified = timestamp
 
     def time_waited_ms(self, timestamp, now):
         """How long this segment has been open, by record timestamps (Kafka's

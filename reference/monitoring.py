@@ -101,3 +101,25 @@ def consumer_group_lag(cluster, group_id, topics=None):
             lags[(topic, partition)] = cluster.seams.partition_lag(
                 high_watermark, offsets.get((topic, partition)))
     return lags
+
+
+def cleaner_metrics(cluster):
+    """Per live broker, what Kafka's log cleaner reports (its ``LogCleaner`` metrics): passes
+    made, bytes read and written (``cleaner-recopy-percent`` is written over read), records
+    removed, each compacted replica's dirty ratio (``max-dirty-percent`` is the largest), and
+    the partitions it gave up on (``uncleanable-partitions-count``)."""
+    metrics = {}
+    for broker in cluster.brokers:
+        if not broker.alive:
+            continue
+        stats = broker.log_cleaner.stats
+        ratios = broker.log_cleaner.manager.dirty_ratios(cluster.now)
+        metrics[broker.node_id] = {
+            "runs": stats.runs, "bytes_read": stats.bytes_read,
+            "bytes_written": stats.bytes_written, "records_removed": stats.records_removed,
+            "recopy_percent": round(100 * stats.bytes_written / stats.bytes_read, 1)
+            if stats.bytes_read else 0.0,
+            "dirty_ratios": {key: round(ratio, 3) for key, ratio in ratios.items()},
+            "max_dirty_percent": round(100 * max(ratios.values(), default=0.0), 1),
+            "uncleanable_partitions": sorted(stats.uncleanable)}
+    return metrics

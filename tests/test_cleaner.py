@@ -224,3 +224,25 @@ def test_replicas_clean_on_their_own_and_a_consumer_reads_the_latest_values():
         cluster.restart(leader)
         cluster.run_for(15_000)
     assert check_cluster(cluster) == []
+
+
+def test_cleaner_metrics_show_what_the_cleaners_did():
+    from kafkadojo.reference.monitoring import cleaner_metrics
+    cluster = Cluster(brokers=3, seed=5, config={"log.cleaner.backoff.ms": 1_000})
+    for topic, ratio in (("lazy", 1.0), ("eager", 0.1)):     # 1.0: never above it
+        cluster.create_topic(topic, partitions=1, replication_factor=3, config={
+            "cleanup.policy": "compact", "segment.bytes": 300, "min.cleanable.dirty.ratio": ratio})
+    producer = cluster.producer(linger_ms=0)
+    for i in range(60):
+        for topic in ("lazy", "eager"):
+            producer.send(topic, key=b"k%d" % (i % 3), value=b"v%d" % i).get()
+    cluster.run_for(3_000)
+    metrics = cleaner_metrics(cluster)
+    assert sorted(metrics) == [0, 1, 2]
+    for broker in metrics.values():
+        assert broker["runs"] >= 1 and broker["records_removed"] > 40     # "eager" only
+        assert 0 < broker["recopy_percent"] < 60
+        assert broker["dirty_ratios"][("eager", 0)] == 0.0
+        assert broker["dirty_ratios"][("lazy", 0)] == 1.0                # never cleaned
+        assert broker["max_dirty_percent"] == 100 * broker["dirty_ratios"][("lazy", 0)]
+        assert broker["uncleanable_partitions"] == []
