@@ -9,6 +9,10 @@ partition. mockafka-py keeps records in a dict and does no replication; the engi
 replicates every record to three brokers (acks=all, min.insync.replicas=2) through its
 simulated network.
 
+**The log cleaner against its floor.** Records per second one cleaning pass gets through
+(the offset map, then the copy), next to a plain dict rebuilt from the same records: the
+least work any compaction must do.
+
 **Against the earlier engine.** How many seeded fault schedules (1,000 operations each,
 checked) one process runs per minute, and the runs the autograder's in-cluster properties
 make (300-operation schedules, retention, a consumer group, crashed delivery loops), each
@@ -257,6 +261,54 @@ def against_baseline(rounds, workloads):
             print(line, flush=True)
 
 
+# -- the log cleaner against its floor --------------------------------------------------------------
+
+def compaction_log(records, keys, seed=0):
+    """A compacted log of ``records`` keyed writes over ``keys`` keys (one in ten a delete),
+    batches of 10, segments of 16 KiB, everything committed."""
+    import random
+
+    from kafkadojo.reference.log import Log
+    from kafkadojo.reference.seams import REFERENCE
+    rng = random.Random(seed)
+    log = Log("bench", 0, segment_bytes=16_384, seams=REFERENCE)
+    for start in range(0, records, 10):
+        chosen = [b"key-%06d" % rng.randrange(keys) for _ in range(10)]
+        values = [None if rng.random() < 0.1 else VALUE for _ in range(10)]
+        log.append_as_leader(chosen, values, [start] * 10, None, 0, start)
+    log.roll(records)
+    log.high_watermark = log.log_end_offset
+    return log
+
+
+def cleaner_against_floor(records=200_000, keys=10_000, rounds=3):
+    """Records cleaned per second by one cleaning pass of the engine's cleaner, next to the
+    floor: a dict rebuilt from the same records (each key to its latest record), the least
+    any compaction must do. Each best of ``rounds``."""
+    from kafkadojo.reference.cleaner import Cleaner, CleanerStats
+    from kafkadojo.reference.seams import REFERENCE
+
+    def clean():
+        log = compaction_log(records, keys)
+        start = time.perf_counter()
+        Cleaner(REFERENCE, CleanerStats()).clean(log, 0, log.segments[-1].base_offset, records,
+                                                 86_400_000, map_capacity=10**9)
+        return rate(records, time.perf_counter() - start)
+
+    def rebuild():
+        log = compaction_log(records, keys)
+        start = time.perf_counter()
+        latest = {}
+        for batch in log.batches:
+            for offset, key, value in zip(batch.record_offsets(), batch.keys, batch.values):
+                latest[key] = (offset, value)
+        return rate(records, time.perf_counter() - start)
+
+    ours, floor = best_of(rounds, clean), best_of(rounds, rebuild)
+    print(f"{'log cleaner, one pass':<32} {ours:>24,.0f}/s {'dict rebuild (the floor)':>24} "
+          f"{floor:>10,.0f}/s {ours / floor:>6.2f}x   ({records:,} records, {keys:,} keys)")
+
+
 # -- many processes ---------------------------------------------------------------------------------
 
 def one_schedule(seed):
@@ -294,6 +346,8 @@ def main(argv=None):
         against_peer(args.records)
         print()
     against_baseline(args.rounds, [w for w in args.workloads.split(",") if w])
+    print()
+    cleaner_against_floor(rounds=args.rounds)
     if args.jobs > 1:
         per_minute, ops, valid = schedules_per_minute(args.schedules, args.jobs)
         print(f"\n{args.jobs} processes: {per_minute:,.0f} fault schedules/minute "

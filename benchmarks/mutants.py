@@ -455,6 +455,19 @@ EQUIVALENT = {
                   "replication_factor)", ("arguments 1 and 2 swapped @19",),
                   "effective_min_isr is the min() of its two arguments: their order cannot "
                   "matter"),
+    # compaction
+    **_equivalent("first_uncleanable_offset", "bounds = [last_stable_offset, bases[-1]]",
+                  ("elements 1 and 2 swapped @9",), "only their minimum is read"),
+    **_equivalent("first_uncleanable_offset", "break", ("statement dropped @0",),
+                  "base offsets increase: a later young segment's base is never the minimum"),
+    **_equivalent("build_offset_map", "if last_offset >= start_offset:",
+                  ("`>=` -> `>` @3", "condition always True @0"),
+                  "whatever a batch ending below or at the start offset sets, the next record "
+                  "mapped (the first put never finds the map full: capacity is at least 1) or "
+                  "the segment's end sets again before anything returns"),
+    **_equivalent("should_retain_record", "latest_for_key = offset >= offset_map.get(key, -1)",
+                  ("1 -> 2 @48", "1 -> 0 @48"),
+                  "offsets are never negative: every offset is >= -2 and >= 0, as it is >= -1"),
 }
 
 

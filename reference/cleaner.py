@@ -39,7 +39,7 @@ are grouped by their bytes only (Kafka also bounds a group's index sizes).
 from bisect import bisect_right
 from typing import NamedTuple
 
-from .errors import InvalidConfigurationError
+from .errors import InvalidConfigurationError, InvalidRequestError
 from .log import LogSegment
 from .record import RecordBatch
 
@@ -110,22 +110,18 @@ def should_clean(segments, first_dirty_offset, first_uncleanable_offset, now_ms,
 
     - the dirty ratio (``dirty_ratio``) is strictly above ``min.cleanable.dirty.ratio``;
     - or compaction is overdue (KIP-354) and there is something to clean (a ratio above 0):
-      among the non-active segments from the one holding ``first_dirty_offset`` (none if
-      that offset is past the active segment's base), the earliest ``first_timestamp``
-      above 0 is older than ``now_ms - max.compaction.lag.ms`` (strictly; a negative lag
-      counts as 0).
+      among the non-active segments from the one holding ``first_dirty_offset`` (the first
+      segment, if none holds it), the earliest ``first_timestamp`` above 0 is older than
+      ``now_ms - max.compaction.lag.ms`` (strictly). ``max.compaction.lag.ms`` is at least 1.
     """
     ratio = dirty_ratio(segments, first_dirty_offset, first_uncleanable_offset)
     if ratio > min_cleanable_dirty_ratio:
         return True
-    active = segments[-1].base_offset
-    if first_dirty_offset > active:
-        return False
     bases = [segment.base_offset for segment in segments]
     first = max(bisect_right(bases, first_dirty_offset) - 1, 0)
     stamps = [segment.first_timestamp for segment in segments[first:-1]
               if segment.first_timestamp > 0]
-    overdue = bool(stamps) and min(stamps) < now_ms - max(max_compaction_lag_ms, 0)
+    overdue = bool(stamps) and min(stamps) < now_ms - max_compaction_lag_ms
     return overdue and ratio > 0
 
 
@@ -141,21 +137,19 @@ def first_uncleanable_offset(segments, first_dirty_offset, last_stable_offset, n
       ``now_ms - min.compaction.lag.ms`` (it holds a record too young to clean);
 
     raised to ``first_dirty_offset`` if below it, then rounded down to the base offset of
-    the segment holding it (the active segment's base, if it is at or past that).
+    the segment holding it. ``first_dirty_offset`` and ``last_stable_offset`` are never
+    below the first segment's base offset (both are at least the log start offset).
     """
-    active = segments[-1].base_offset
     bases = [segment.base_offset for segment in segments]
-    bounds = [last_stable_offset, active]
-    if min_compaction_lag_ms > 0 and first_dirty_offset <= active:
-        first = max(bisect_right(bases, first_dirty_offset) - 1, 0)
+    bounds = [last_stable_offset, bases[-1]]
+    if min_compaction_lag_ms > 0:
+        first = bisect_right(bases, first_dirty_offset) - 1
         for segment in segments[first:-1]:
             if segment.largest_timestamp > now_ms - min_compaction_lag_ms:
                 bounds.append(segment.base_offset)
                 break
     offset = max(first_dirty_offset, min(bounds))
-    if offset >= active:
-        return active
-    return bases[max(bisect_right(bases, offset) - 1, 0)]
+    return bases[bisect_right(bases, offset) - 1]
 
 
 def build_offset_map(segments, start_offset, end_offset, capacity):
@@ -259,15 +253,23 @@ class Cleaner:
         self.tombstone_expiry = tombstone_expiry
 
     def clean(self, log, first_dirty, first_uncleanable, now, delete_retention_ms,
-              map_capacity):
+              map_capacity, last_stable_offset=None):
         """Clean ``log`` from its start up to where the offset map ends; returns the new
-        first dirty offset (the next pass's start)."""
+        first dirty offset (the next pass's start). A pass that would reach past
+        ``last_stable_offset`` (when given) is refused: the rules went wrong."""
         offset_map, latest = self.build_map(log, first_dirty, first_uncleanable, map_capacity)
         end = latest + 1
         if end <= first_dirty:
             raise LogCleaningError(
                 f"the offset map ({map_capacity} entries) ended at offset {latest}, before the "
                 f"first dirty offset {first_dirty}: nothing can be cleaned")
+        if last_stable_offset is not None and end > last_stable_offset:
+            # Kafka's bounds keep every pass below the last stable offset: what is above it
+            # is not committed, and a new leader could still replace it
+            raise InvalidRequestError(
+                f"{log.topic}-{log.partition}: a pass up to offset {end} would clean above "
+                f"the high watermark {last_stable_offset} (first uncleanable offset "
+                f"{first_uncleanable})")
         count = 0
         while count < len(log.segments) - 1 and log.segments[count].base_offset < end:
             count += 1
@@ -346,10 +348,7 @@ class Cleaner:
         if legacy_expired is not None:      # before KIP-534: the segment's time decides
             horizon = now if legacy_expired else -1
         for i, (offset, key, value) in enumerate(zip(batch.record_offsets(), keys, batch.values)):
-            verdict = retain(offset, key, value is not None, horizon, offset_map, latest, now)
-            if not isinstance(verdict, bool):
-                raise TypeError(f"should_retain_record returned {verdict!r}, not True or False")
-            if verdict:
+            if retain(offset, key, value is not None, horizon, offset_map, latest, now):
                 keep.append(i)
                 tombstone_kept = tombstone_kept or value is None
         stats.records_removed += len(batch.values) - len(keep)
@@ -454,7 +453,8 @@ def clean_once(log, now, seams, config, capacity, stats=None):
         return None
     stats = stats or CleanerStats()
     log.cleaner_checkpoint = Cleaner(seams, stats).clean(
-        log, first_dirty, first_uncleanable, now, config("delete.retention.ms"), capacity)
+        log, first_dirty, first_uncleanable, now, config("delete.retention.ms"), capacity,
+        log.high_watermark)
     return stats
 
 
@@ -487,6 +487,7 @@ class LogCleaner:
             try:
                 log.cleaner_checkpoint = self.cleaner.clean(
                     log, first_dirty, first_uncleanable, now,
-                    self.broker.topic_config(key[0], "delete.retention.ms"), capacity)
+                    self.broker.topic_config(key[0], "delete.retention.ms"), capacity,
+                    log.high_watermark)
             except LogCleaningError as error:
                 self.stats.uncleanable[key] = str(error)

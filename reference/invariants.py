@@ -105,12 +105,13 @@ def records_between(log, start, end):
 
 
 def has_gaps(log):
-    """Whether ``log``'s offsets have gaps (compaction removed records)."""
+    """Whether ``log``'s offsets have gaps (compaction removed records, whole batches at its
+    start included)."""
     copy = _COPIES.get(log)
     if copy is None or not copy.continues_in(log.segments):
         copy = _COPIES[log] = _LogCopy()
     copy.read_on(log.segments)
-    return not copy.contiguous
+    return not copy.contiguous or (copy.first is not None and copy.first > log.log_start_offset)
 
 
 def disagreement(log_a, log_b, start, end, copies=None):
@@ -135,7 +136,7 @@ def _contiguous_values(log):
     if copy is None or not copy.continues_in(log.segments):
         copy = _COPIES[log] = _LogCopy()
     copy.read_on(log.segments)
-    if not copy.contiguous or copy.first is None:
+    if not copy.contiguous or copy.first is None or copy.first > log.log_start_offset:
         return None
     return copy.first, copy.values
 

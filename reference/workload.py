@@ -510,13 +510,17 @@ def run_compaction(seed, seams=None, checks=12, event_budget=None):
     remove a record only when a later one of its key makes it redundant, or a tombstone once
     ``delete.retention.ms`` has passed since a pass first kept it. At the end, the slow
     consumer's table must be the same (it reads faster than ``delete.retention.ms``, so it
-    sees every tombstone), and the cleaners must have cleaned."""
+    sees every tombstone), the offset it last committed (``__consumer_offsets`` is compacted
+    by the same cleaners) must be the one its group's coordinator holds, and the cleaners
+    must have cleaned."""
     choose = random.Random(f"compaction {seed}")
     cluster = Cluster(brokers=3, seed=seed, seams=seams, event_budget=event_budget, config={
         "log.cleaner.backoff.ms": 1_000, "replica.lag.time.max.ms": 4_000,
         "broker.session.timeout.ms": 3_000, "broker.heartbeat.interval.ms": 500,
         # sometimes an offset map too small for a whole pass (5 or 18 keys)
-        "log.cleaner.dedupe.buffer.size": choose.choice([24 * 6, 24 * 20, 134_217_728])})
+        "log.cleaner.dedupe.buffer.size": choose.choice([24 * 6, 24 * 20, 134_217_728]),
+        # the reader's commits, compacted by the same cleaners
+        "offsets.topic.num.partitions": 1, "offsets.topic.segment.bytes": 600})
     rng = cluster.sim.rng
     topic_config = {"cleanup.policy": "compact", "min.insync.replicas": 2,
                     "segment.bytes": choose.choice([300, 500, 900]),
@@ -528,9 +532,11 @@ def run_compaction(seed, seams=None, checks=12, event_budget=None):
     producer = cluster.producer("table-writer", acks="all", linger_ms=rng.choice([0, 20]),
                                 batch_size=200, request_timeout_ms=3_000,
                                 delivery_timeout_ms=10_000)
-    reader = cluster.consumer("slow-reader", auto_offset_reset="earliest",
-                              enable_auto_commit=False, max_poll_records=40)
+    reader = cluster.consumer("slow-reader", group_id="table-readers",
+                              auto_offset_reset="earliest", enable_auto_commit=False,
+                              max_poll_records=40, request_timeout_ms=3_000)
     reader.assign([(COMPACTED, 0)])
+    commits = []                # (offset, whether it was acknowledged), in order
     truth = {}                  # offset -> (key, value): every record known to be written
     sent, reader_table, anomalies, snapshots = [], {}, [], []
     keys = [b"key-%02d" % i for i in range(12)]
@@ -543,11 +549,19 @@ def run_compaction(seed, seams=None, checks=12, event_budget=None):
         return [f for f in futures if not f[0].batch.done]
 
     def read_some():
-        for record in reader.poll_nowait():
+        records = reader.poll_nowait()
+        for record in records:
             if record.value is None:
                 reader_table.pop(record.key, None)
             else:
                 reader_table[record.key] = record.value
+        if records:             # the reader commits where it is (a table kept elsewhere would)
+            position = reader.position(COMPACTED, 0)
+            try:
+                reader.commit({(COMPACTED, 0): position})
+                commits.append((position, True))
+            except errors.KafkaError:
+                commits.append((position, False))   # it may yet have been written
 
     for number in range(checks):
         deadline = cluster.now + 5_000
@@ -624,6 +638,19 @@ def run_compaction(seed, seams=None, checks=12, event_budget=None):
         expected = replay_table((o, k, v) for o, (k, v) in sorted(truth.items()) if o < hw)
         anomalies += [(kind, detail) for kind, detail in table_anomalies(
             reader_table, expected, "the slow consumer, at the end")]
+    acknowledged = [i for i, (_, ok) in enumerate(commits) if ok]
+    if not anomalies and acknowledged:
+        # The coordinator (moved by the faults, loading the compacted __consumer_offsets) must
+        # hold the last acknowledged commit, or one attempted after it.
+        allowed = {offset for offset, _ in commits[acknowledged[-1]:]}
+        try:
+            stored = cluster.describe_group("table-readers")["offsets"].get((COMPACTED, 0))
+        except errors.KafkaError as error:
+            stored = f"nothing ({error})"
+        if stored not in allowed:
+            anomalies.append(("commit-lost", f"the group's committed offset is {stored}, but "
+                                             f"{commits[acknowledged[-1]][0]} was acknowledged "
+                                             f"last (commits: {[o for o, _ in commits]})"))
     anomalies += [(v.kind, str(v)) for v in check_cluster(cluster)]
     runs = sum(b.log_cleaner.stats.runs for b in cluster.brokers)
     removed = sum(b.log_cleaner.stats.records_removed for b in cluster.brokers)

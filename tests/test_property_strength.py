@@ -248,6 +248,46 @@ def elect_leader(assignment, isr, live_brokers, unclean_enabled):
     return _kafka_elect_leader(assignment, isr, live_brokers, True)
 '''
 
+CLEANS_ABOVE_THE_HW = '''
+_kafka_first_uncleanable_offset = first_uncleanable_offset
+
+
+def first_uncleanable_offset(segments, first_dirty_offset, last_stable_offset, now_ms,
+                             min_compaction_lag_ms):
+    # forgets the high watermark: only the active segment bounds the pass
+    return _kafka_first_uncleanable_offset(segments, first_dirty_offset, 10**18, now_ms,
+                                           min_compaction_lag_ms)
+'''
+MAPS_BATCH_OFFSETS = '''
+_kafka_build_offset_map = build_offset_map
+
+
+def build_offset_map(segments, start_offset, end_offset, capacity):
+    # maps each key to the last offset of its record's batch, not to the record's own
+    offset_map, latest_offset = _kafka_build_offset_map(segments, start_offset, end_offset,
+                                                        capacity)
+    for _, batches in segments:
+        for last_offset, records in batches:
+            for offset, key in records:
+                if key in offset_map and offset_map[key] == offset:
+                    offset_map[key] = last_offset
+    return offset_map, latest_offset
+'''
+DROPS_TOMBSTONES_AT_ONCE = '''
+def should_retain_record(offset, key, has_value, delete_horizon_ms, offset_map, latest_offset,
+                         now_ms):
+    if offset > latest_offset:
+        return True
+    if key is None:
+        return False
+    return offset >= offset_map.get(key, -1) and has_value
+'''
+COMPACTION_MUTANTS = [
+    ("compaction.first_uncleanable_offset", CLEANS_ABOVE_THE_HW),
+    ("compaction.build_offset_map", MAPS_BATCH_OFFSETS),
+    ("compaction.should_retain_record", DROPS_TOMBSTONES_AT_ONCE),
+]
+
 IN_CLUSTER_MUTANTS = [
     ("replication", "replication.next_high_watermark", HW_FURTHEST_FOLLOWER),
     ("replication", "replication.next_high_watermark", HW_MAJORITY),
@@ -270,6 +310,22 @@ def test_in_cluster_properties_catch_realistic_wrong_rules_on_a_named_seed(assig
     seed = int(re.match(r"fault schedule seed (\d+) ", first.counterexample).group(1))
     assert seed < engine.seed_count(BY_ID[exercise].seam)
     assert f"run({seed}, " in first.replay
+    again, _ = check(source, exercise, "inside a")
+    assert (again.anomaly, again.counterexample) == (first.anomaly, first.counterexample)
+
+
+@pytest.mark.parametrize("exercise, mutant", COMPACTION_MUTANTS,
+                         ids=[m[0].split(".")[1] for m in COMPACTION_MUTANTS])
+def test_compaction_properties_catch_realistic_wrong_rules_on_a_named_seed(exercise, mutant):
+    from kafkadojo.autograder.properties.compaction import COMPACTION_SEEDS
+    source = learner_module("compaction", mutant)
+    first, _ = check(source, exercise, "inside a")
+    assert first is not None, f"{exercise}: the wrong rule passed every seed"
+    seed = int(re.match(r"compaction seed (\d+) ", first.counterexample).group(1))
+    assert seed < COMPACTION_SEEDS[BY_ID[exercise].seam]
+    assert f"run_compaction({seed}, " in first.replay
+    assert first.anomaly in ("lost-latest-value", "stale-value", "deleted-key-back",
+                             "cleaned-above-high-watermark")
     again, _ = check(source, exercise, "inside a")
     assert (again.anomaly, again.counterexample) == (first.anomaly, first.counterexample)
 
@@ -393,6 +449,9 @@ TARGETED = {
     "replication.next_high_watermark": [HW_FURTHEST_FOLLOWER],
     "replication.truncation_offset": [TRUNCATE_KEEPING_THE_LARGER_END],
     "isr.elect_leader": [ELECT_UNCLEAN_ALWAYS],
+    "compaction.first_uncleanable_offset": [CLEANS_ABOVE_THE_HW],
+    "compaction.build_offset_map": [MAPS_BATCH_OFFSETS],
+    "compaction.should_retain_record": [DROPS_TOMBSTONES_AT_ONCE],
 }
 
 
