@@ -426,7 +426,7 @@ def compaction_story(rules=None, delete_retention_ms=12_000, min_cleanable_dirty
             except RuleFailed as failure:
                 error = str(failure)
         snapshots.append(dict(
-            caption=caption, segments=held, hw=log.high_watermark, leo=log.log_end_offset,
+            caption=caption, now=now, segments=held, hw=log.high_watermark, leo=log.log_end_offset,
             removed=sorted((o, k, v) for o, (k, v) in written.items() if o not in present),
             first_dirty=first_dirty, first_uncleanable=first_uncleanable, ratio=ratio,
             log_table=replay_table((o, k, v) for _, records in held for o, k, v, _ in records),
@@ -549,10 +549,25 @@ def draw_compaction(snapshot):
              "<th align='left'>the slow reader's copy (it reads every 9 s)</th></tr>"
              + "".join(cells) + "</table>")
     ratio = snapshot["ratio"]
+    ageing = []
+    for _, records in rows:
+        for offset, key, value, horizon in records:
+            if value is not None:
+                continue
+            if horizon < 0:
+                ageing.append(f"{key}'s tombstone (offset {offset}): no delete horizon yet; the "
+                              f"next pass that copies it keeps it and sets one")
+            else:
+                left = (horizon - snapshot["now"]) / 1_000
+                ageing.append(f"{key}'s tombstone (offset {offset}): delete horizon "
+                              f"t={horizon / 1_000:g} s, " + (f"{left:g} s from now" if left > 0
+                                                             else "passed: the next pass removes it"))
     out = [f"<div style='font-weight:bold;margin-bottom:4px'>{html.escape(snapshot['caption'])}"
            f"</div>", "".join(parts),
            f"<div style='font:12px monospace'>dirty ratio "
-           f"{'-' if ratio is None else f'{ratio:.2f}'}</div>", table]
+           f"{'-' if ratio is None else f'{ratio:.2f}'}</div>",
+           "".join(f"<div style='font:12px monospace'>{html.escape(line)}</div>" for line in ageing),
+           table]
     back = snapshot["resurrected"]
     if back:
         out.append(f"<div style='color:{LOST};font-weight:bold'>The slow reader still has "

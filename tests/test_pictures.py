@@ -126,3 +126,37 @@ def test_the_log_picture_tiles_segments_along_the_offsets_in_svg():
         columns.setdefault(int(offset), set()).add(int(x))
     assert len(columns) > 10 and all(len(xs) == 1 for xs in columns.values())
     assert sorted(columns) == sorted(columns, key=lambda o: min(columns[o]))   # left to right
+
+
+def test_the_compaction_picture_shows_cleaning_tombstones_and_the_slow_readers_copy():
+    import re
+    snapshots = pictures.compaction_story()
+    assert len(snapshots) == pictures.TABLE_WRITES + 1 and not any(s["error"] for s in snapshots)
+    assert all(not s["resurrected"] for s in snapshots)      # Kafka's rules: no deleted key back
+    last = snapshots[-1]
+    assert set(last["reader_table"]) <= set(last["log_table"]) and "bob" not in last["log_table"]
+    drawn = pictures.draw_compaction(last)
+    assert "<svg" in drawn and "removed by the cleaner" in drawn and "first uncleanable" in drawn
+    assert len(re.findall(r"text-decoration='line-through'", drawn)) >= 10     # crossed out
+    # bob's tombstone, the picture at 15 s: kept, with its horizon still ahead or not yet set
+    at_15 = pictures.draw_compaction(snapshots[15])
+    assert "bob&#x27;s tombstone" in at_15 and "The slow reader still has" not in at_15
+
+
+def test_a_rule_that_drops_tombstones_at_once_brings_a_deleted_key_back_to_the_slow_reader():
+    def drops_tombstones_at_once(offset, key, has_value, horizon, offset_map, latest, now):
+        if offset > latest:
+            return True
+        return key is not None and offset >= offset_map.get(key, -1) and has_value
+    snapshots = pictures.compaction_story({"should_retain_record": drops_tombstones_at_once})
+    assert snapshots[-1]["resurrected"] == ["bob", "cy"]
+    assert "The slow reader still has bob, cy" in pictures.draw_compaction(snapshots[-1])
+    # delete.retention.ms below the reader's 9 s lag: Kafka's own rule loses cy's delete too
+    assert pictures.compaction_story(delete_retention_ms=4_000)[-1]["resurrected"] == ["cy"]
+
+
+def test_a_broken_cleaner_rule_stops_the_compaction_story_with_one_line():
+    snapshots = pictures.compaction_story({"dirty_ratio": broken})
+    assert "your dirty_ratio(" in snapshots[-1]["error"] and "ZeroDivisionError" in snapshots[-1]["error"]
+    assert_short_message(pictures.draw_compaction(snapshots[-1]).split("<svg")[0]
+                         + snapshots[-1]["error"], "dirty_ratio")
