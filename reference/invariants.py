@@ -104,9 +104,14 @@ def records_between(log, start, end):
     return out
 
 
-def has_gaps(log):
+def has_gaps(log, copies=None):
     """Whether ``log``'s offsets have gaps (compaction removed records, whole batches at its
-    start included)."""
+    start included). ``copies`` is ``values_between``'s: a log found contiguous there is."""
+    if copies is not None:
+        if log not in copies:
+            copies[log] = _contiguous_values(log)
+        if copies[log] is not None:
+            return False
     copy = _COPIES.get(log)
     if copy is None or not copy.continues_in(log.segments):
         copy = _COPIES[log] = _LogCopy()
@@ -118,7 +123,7 @@ def disagreement(log_a, log_b, start, end, copies=None):
     """The first offset in [start, end) where two replicas hold different records, as
     ``(offset, value in a, value in b)``, or None. Where compaction left gaps, only the
     offsets both still hold are compared: cleaning removes records, it never changes one."""
-    if not (has_gaps(log_a) or has_gaps(log_b)):
+    if not (has_gaps(log_a, copies) or has_gaps(log_b, copies)):
         a, b = values_between(log_a, start, end, copies), values_between(log_b, start, end, copies)
         at = first_difference(a, b)
         return None if at is None else (start + at, a[at], b[at])
@@ -217,7 +222,7 @@ def check_cluster(cluster):
                 if (topic, partition) in b.logs}
         if leader_log is not None:
             hw = leader_log.high_watermark
-            leader_gapped = has_gaps(leader_log)
+            leader_gapped = has_gaps(leader_log, copies)
             leader_values = None if leader_gapped else values_between(
                 leader_log, leader_log.log_start_offset, hw, copies)
             for replica in reg.isr:
@@ -226,7 +231,7 @@ def check_cluster(cluster):
                 log = logs[replica]
                 start = max(log.log_start_offset, leader_log.log_start_offset)
                 end = min(hw, log.log_end_offset)
-                if leader_gapped or has_gaps(log):
+                if leader_gapped or has_gaps(log, copies):
                     found = disagreement(log, leader_log, start, end, copies)
                 else:
                     first = leader_log.log_start_offset
