@@ -399,11 +399,12 @@ class LogCleanerManager:
         for key, log in self.compacted_logs():
             if key in skip or key in self.broker.log_cleaner.stats.uncleanable:
                 continue
-            first_dirty, first_uncleanable, ratio, needed = self.offsets_to_clean(key, log, now)
-            if log.cleaner_checkpoint is not None and log.cleaner_checkpoint != first_dirty:
-                log.cleaner_checkpoint = first_dirty    # reset (forceUpdateCheckpoint)
+            if log.cleaner_checkpoint is not None and \
+                    log.cleaner_checkpoint != first_dirty_offset(log):
+                log.cleaner_checkpoint = first_dirty_offset(log)    # forceUpdateCheckpoint
             if not any(segment.size_bytes for segment in log.segments):
-                continue        # Kafka skips empty logs
+                continue        # Kafka skips empty logs (most __consumer_offsets partitions)
+            first_dirty, first_uncleanable, ratio, needed = self.offsets_to_clean(key, log, now)
             if needed and (best is None or ratio > best[0]):
                 best = (ratio, key, log, first_dirty, first_uncleanable)
         return None if best is None else best[1:]
