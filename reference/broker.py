@@ -23,6 +23,8 @@ from .coordinator import OFFSETS_TOPIC, GroupCoordinator
 from .isr import acks_all_outcome, effective_min_isr
 from .log import HIGH_WATERMARK, LOG_END, NONE, Log
 from .metadata import MetadataImage
+from .producer_state import (APPEND, DUPLICATE, INVALID_PRODUCER_EPOCH, NO_PRODUCER_EPOCH,
+                             OUT_OF_ORDER_SEQUENCE_NUMBER, increment_sequence)
 from .replication import truncation_offset_from_high_watermark
 
 
@@ -636,7 +638,7 @@ class Broker:
         return (registration.leader, registration.leader_epoch)
 
     def handle_produce(self, requester, topic, index, keys, values, timestamps, headers,
-                       acks, timeout_ms, respond):
+                       acks, timeout_ms, respond, producer=None):
         if topic == OFFSETS_TOPIC:
             # Only the group coordinator writes there (ReplicaManager's internalTopicsAllowed).
             if acks != 0:
@@ -644,10 +646,13 @@ class Broker:
                     f"cannot append to internal topic {topic}"), -1))
             return
         self.append_records(requester, topic, index, keys, values, timestamps, headers,
-                            acks, timeout_ms, respond)
+                            acks, timeout_ms, respond, producer)
 
     def append_records(self, requester, topic, index, keys, values, timestamps, headers,
-                       acks, timeout_ms, respond):
+                       acks, timeout_ms, respond, producer=None):
+        """Append a batch as the partition's leader and answer by ``acks``. ``producer`` is an
+        idempotent producer's ``(producer_id, epoch, base_sequence)``: a retry of one of its
+        last batches gets that batch's offsets and is not appended again (producer_state.py)."""
         partition, error = self.partition_for_request(topic, index, None)
         if error is None and acks not in (0, 1, -1):
             error = errors.InvalidRequiredAcksError(f"acks={acks}")
@@ -668,31 +673,77 @@ class Broker:
                 self.reply(requester, respond, ProduceResponse(error, -1, hint))
             return
         now = self.sim.now
-        try:
-            batch = partition.log.append_as_leader(keys, values, timestamps, headers,
-                                                   partition.leader_epoch, now)
-        except errors.RecordListTooLargeError as too_large:     # larger than segment.bytes
-            if acks != 0:
-                self.reply(requester, respond, ProduceResponse(too_large, -1))
-            return
-        partition.maybe_increment_high_watermark(now)
-        partition.wake_fetches()
+        log = partition.log
+        duplicate = None
+        if producer is not None:
+            duplicate, error = self.check_producer(log, producer, len(values))
+            if error is not None:
+                if acks != 0:
+                    self.reply(requester, respond, ProduceResponse(error, -1))
+                return
+        if duplicate is not None:
+            # answered as the original was: its offsets, once it is committed
+            base_offset, next_offset = duplicate.first_offset, duplicate.last_offset + 1
+        else:
+            try:
+                batch = log.append_as_leader(keys, values, timestamps, headers,
+                                             partition.leader_epoch, now, producer)
+            except errors.RecordListTooLargeError as too_large:     # larger than segment.bytes
+                if acks != 0:
+                    self.reply(requester, respond, ProduceResponse(too_large, -1))
+                return
+            base_offset, next_offset = batch.base_offset, batch.next_offset
+            partition.maybe_increment_high_watermark(now)
+            partition.wake_fetches()
         if acks == 0:
             return
         if acks == 1:
-            self.reply(requester, respond, ProduceResponse(None, batch.base_offset))
+            self.reply(requester, respond, ProduceResponse(None, base_offset))
             return
-        log = partition.log
-        outcome = acks_all_outcome(log.high_watermark, batch.next_offset,
+        outcome = acks_all_outcome(log.high_watermark, next_offset,
                                    len(partition.maximal_isr), partition.min_isr)
         if outcome is None:
             deadline = now + timeout_ms
             partition.waiting_produces.append(
-                (batch.next_offset, requester, respond, batch.base_offset, deadline))
+                (next_offset, requester, respond, base_offset, deadline))
             partition.produce_expiry.arm(deadline)
         else:
             self.reply(requester, respond,
-                       ProduceResponse(None if outcome == "ok" else outcome, batch.base_offset))
+                       ProduceResponse(None if outcome == "ok" else outcome, base_offset))
+
+    def check_producer(self, log, producer, record_count):
+        """The idempotent producer's check (``UnifiedLog.analyzeAndValidateProducerState``):
+        ``(the duplicated batch's metadata or None, the error or None)``."""
+        producer_id, epoch, base_sequence = producer
+        entry = log.producer_state.get(producer_id)
+        last_sequence = increment_sequence(base_sequence, record_count - 1)
+        verdict, metadata = self.seams.check_append(
+            entry.epoch if entry else NO_PRODUCER_EPOCH, list(entry.batches) if entry else [],
+            epoch, base_sequence, last_sequence)
+        if verdict == DUPLICATE:
+            return metadata, None
+        if verdict == OUT_OF_ORDER_SEQUENCE_NUMBER:
+            return None, errors.OutOfOrderSequenceNumberError(
+                f"{log.topic}-{log.partition}: producer {producer_id} sent sequence "
+                f"{base_sequence}, the last batch ended at "
+                f"{entry.batches[-1].last_sequence if entry and entry.batches else 'none'}")
+        if verdict == INVALID_PRODUCER_EPOCH:
+            return None, errors.InvalidProducerEpochError(
+                f"{log.topic}-{log.partition}: producer {producer_id}'s epoch {epoch} is older "
+                f"than {entry.epoch}")
+        if verdict != APPEND:
+            raise errors.InvalidRequestError(f"check_append answered {verdict!r}")
+        return None, None
+
+    def handle_init_producer_id(self, requester, transactional_id, respond):
+        """InitProducerId for an idempotent producer (no transactional.id): a new producer id,
+        epoch 0. Producer ids come from the controller, unique in the cluster (Kafka's
+        ProducerIdManager takes blocks of them from the controller)."""
+        if not self.caught_up:
+            self.reply(requester, respond, (errors.CoordinatorNotAvailableError(
+                f"broker {self.node_id} is starting"), -1, -1))
+            return
+        self.reply(requester, respond, (None, self.cluster.controller.allocate_producer_id(), 0))
 
     def handle_fetch(self, requester, topic, index, fetch_offset, current_leader_epoch,
                      replica_id, max_wait_ms, max_bytes, respond):

@@ -366,7 +366,9 @@ class Cleaner:
             [batch.values[i] for i in keep], [batch.timestamps[i] for i in keep],
             None if batch.headers is None else [batch.headers[i] for i in keep],
             offsets=[offsets[i] for i in keep], next_offset=batch.next_offset,
-            delete_horizon=now + delete_retention_ms if stamp else batch.delete_horizon)
+            delete_horizon=now + delete_retention_ms if stamp else batch.delete_horizon,
+            producer_id=batch.producer_id, producer_epoch=batch.producer_epoch,
+            base_sequence=batch.base_sequence)
         stats.bytes_written += rebuilt.size_bytes
         return rebuilt
 

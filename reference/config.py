@@ -74,6 +74,7 @@ TOPIC_CONFIG_BROKER_NAME = {
 
 PRODUCER_DEFAULTS = {
     "acks": "all",                     # Kafka 3.0+ default (with idempotence)
+    "enable.idempotence": True,        # Kafka 3.0+ default (KIP-679): see producer.py
     "retries": 2_147_483_647,
     "linger.ms": 5,                    # Kafka 4.0 default
     "batch.size": 16_384,

@@ -48,12 +48,19 @@ class Controller:
         self.waiting_heartbeats = []  # brokers long-polling the metadata log
         self.events = []              # (time, description) of every decision, for learners
         self.unclean_elections = 0
+        self.next_producer_id = 0     # ProducerIdManager's counter (KIP-730)
 
     def start(self):
         def check():
             self.fence_expired_sessions()
             self.sim.schedule(SESSION_CHECK_INTERVAL_MS, check)
         self.sim.schedule(SESSION_CHECK_INTERVAL_MS, check)
+
+    def allocate_producer_id(self):
+        """A producer id no other producer has had (Kafka hands brokers blocks of 1,000 from
+        the controller; one at a time is the same to the producers)."""
+        self.next_producer_id += 1
+        return self.next_producer_id - 1
 
     # -- the metadata log ------------------------------------------------------------------
     def append(self, record):

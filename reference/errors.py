@@ -60,6 +60,13 @@ InvalidRequiredAcksError = _error(
     "InvalidRequiredAcksError", "INVALID_REQUIRED_ACKS", 21,
     doc="acks must be 0, 1 or all (-1).")
 InvalidTimestampError = _error("InvalidTimestampError", "INVALID_TIMESTAMP", 32)
+OutOfOrderSequenceNumberError = _error(
+    "OutOfOrderSequenceNumberError", "OUT_OF_ORDER_SEQUENCE_NUMBER", 45,
+    doc="An idempotent producer's batch does not follow its last one: an earlier batch is "
+        "missing (being retried, or lost).")
+InvalidProducerEpochError = _error(
+    "InvalidProducerEpochError", "INVALID_PRODUCER_EPOCH", 47,
+    doc="The producer's epoch is older than the partition's: a newer instance replaced it.")
 InvalidRecordError = _error(
     "InvalidRecordError", "INVALID_RECORD", 87,
     doc="The broker refused a record, e.g. one without a key sent to a compacted topic.")

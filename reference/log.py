@@ -22,6 +22,7 @@ The rules in this module (``largest_lower_bound``, ``should_roll``, ``fetch_uppe
 from bisect import bisect_right
 
 from .errors import InvalidRequestError, OffsetOutOfRangeError, RecordListTooLargeError
+from .producer_state import ProducerStateManager
 from .record import RecordBatch
 from .replication import end_offset_for_epoch
 
@@ -290,11 +291,20 @@ class Log:
         # compacted topics: where the cleaner's last pass ended, the first dirty offset
         # (Kafka's cleaner-offset-checkpoint file); None until the first pass
         self.cleaner_checkpoint = None
+        self.producer_state = ProducerStateManager()    # idempotent producers seen here
 
     # -- appending -----------------------------------------------------------------
-    def append_as_leader(self, keys, values, timestamps, headers, leader_epoch, now):
-        """Append new records; the leader assigns their offsets. Returns the batch."""
-        batch = RecordBatch(self.log_end_offset, leader_epoch, keys, values, timestamps, headers)
+    def append_as_leader(self, keys, values, timestamps, headers, leader_epoch, now,
+                         producer=None):
+        """Append new records; the leader assigns their offsets. Returns the batch.
+        ``producer`` is an idempotent producer's ``(producer_id, epoch, base_sequence)``."""
+        if producer is None:
+            batch = RecordBatch(self.log_end_offset, leader_epoch, keys, values, timestamps,
+                                headers)
+        else:
+            batch = RecordBatch(self.log_end_offset, leader_epoch, keys, values, timestamps,
+                                headers, producer_id=producer[0], producer_epoch=producer[1],
+                                base_sequence=producer[2])
         self._append(batch, now)
         return batch
 
@@ -330,6 +340,8 @@ class Log:
             segment = self.roll(now, batch.base_offset)
         segment.append(batch)
         self.log_end_offset = batch.next_offset
+        if batch.producer_id >= 0:
+            self.producer_state.update(batch)
         if ((self.flush_messages is not None
              and self.log_end_offset - self.recovery_point >= self.flush_messages)
                 or (self.flush_ms is not None and now - self.last_flush_ms >= self.flush_ms)):
@@ -426,6 +438,8 @@ class Log:
         self.epochs.truncate_from_end(offset)
         if self.cleaner_checkpoint is not None and self.cleaner_checkpoint > offset:
             self.cleaner_checkpoint = offset    # LogCleanerManager.maybeTruncateCheckpoint
+        if self.producer_state.producers:
+            self.producer_state.rebuild(self.batches, self.log_start_offset)
 
     def lose_unflushed(self):
         """What a power loss does: everything above the recovery point is gone."""
@@ -463,6 +477,8 @@ class Log:
             del self.segment_bases[:count]
         self.log_start_offset = log_start_offset
         self.epochs.truncate_from_start(log_start_offset)
+        if self.producer_state.producers:
+            self.producer_state.remove_before(log_start_offset)
         return count
 
     def replace_segments(self, count, cleaned):
@@ -483,6 +499,7 @@ class Log:
         self.high_watermark = self.recovery_point = offset
         self.epochs = LeaderEpochCache()
         self.cleaner_checkpoint = None
+        self.producer_state = ProducerStateManager()
 
     # -- views ---------------------------------------------------------------------
     @property

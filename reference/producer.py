@@ -11,7 +11,11 @@ while the producer reconnects after ``reconnect.backoff.ms`` (doubling) and refr
 metadata to find the partition's new leader.
 
 A timeout is the interesting case: the first attempt may have been written after all, so
-a retry can duplicate records. That is at-least-once; the idempotent producer comes later.
+a retry could duplicate records. The *idempotent* producer (``enable.idempotence``, on by
+default since Kafka 3.0) prevents that: it gets a producer id (InitProducerId) and numbers
+the records it sends to each partition, so the leader recognises a retry it has already
+appended, and refuses a batch sent behind one that is being retried (producer_state.py).
+Retries then go back in sequence order, one partition's lowest unacknowledged batch first.
 """
 
 from collections import deque
@@ -21,6 +25,7 @@ from . import errors
 from .client import Client
 from .config import PRODUCER_DEFAULTS, merged, normalize_acks, require
 from .partitioner import BuiltInPartitioner
+from .producer_state import increment_sequence
 from .record import BATCH_OVERHEAD_BYTES, RECORD_OVERHEAD_BYTES
 
 WATCHDOG_MS = 100           # how often timeouts are checked
@@ -57,6 +62,27 @@ class Connection:
         self.next_attempt_ms = 0
 
 
+def idempotence_enabled(overrides, config):
+    """Whether the producer is idempotent (``ProducerConfig.postProcessAndValidateIdempotence
+    Configs``, Kafka 3.x). Idempotence needs acks=all, retries and at most 5 requests in flight
+    per connection (the broker remembers 5 batches per producer). Asked for explicitly with
+    one of them missing, it is an error; on only by default, it is quietly turned off."""
+    if not config["enable.idempotence"]:
+        return False
+    problems = []
+    if normalize_acks(config["acks"]) != -1:
+        problems.append("Must set acks to all in order to use the idempotent producer. "
+                        "Otherwise we cannot guarantee idempotence.")
+    if config["retries"] == 0:
+        problems.append("Must set retries to non-zero when using the idempotent producer.")
+    if config["max.in.flight.requests.per.connection"] > 5:
+        problems.append("Must set max.in.flight.requests.per.connection to at most 5 to use "
+                        "the idempotent producer.")
+    if problems and "enable.idempotence" in (overrides or {}):
+        raise errors.InvalidConfigurationError(problems[0])     # Kafka's ConfigException
+    return not problems
+
+
 def _as_bytes(data, what):
     if data is None or isinstance(data, bytes):
         return data
@@ -74,7 +100,8 @@ class ProducerBatch:
 
     __slots__ = ("topic", "partition", "keys", "values", "timestamps", "headers",
                  "size_bytes", "capacity", "created_ms", "attempts", "sent_ms", "awaiting_response", "sent_to",
-                 "base_offset", "error", "done", "callbacks", "closed", "retry_at_ms", "leader_epoch")
+                 "base_offset", "error", "done", "callbacks", "closed", "retry_at_ms", "leader_epoch",
+                 "producer_id", "producer_epoch", "base_sequence")
 
     def __init__(self, topic, partition, now):
         self.topic = topic
@@ -97,6 +124,9 @@ class ProducerBatch:
         self.closed = False
         self.retry_at_ms = 0            # a failed attempt's backoff ends then (KIP-580)
         self.leader_epoch = -1          # the leader epoch its last attempt was sent at
+        self.producer_id = -1           # idempotence: the producer id and epoch its
+        self.producer_epoch = -1        # sequence numbers were given under,
+        self.base_sequence = -1         # and its first record's (-1: none yet)
 
     def finish(self, base_offset, error):
         self.done = True
@@ -196,6 +226,15 @@ class Producer(Client):
     def __init__(self, cluster, client_id, config=None):
         super().__init__(cluster, client_id, merged(PRODUCER_DEFAULTS, config, "producer"))
         self.acks = normalize_acks(self.config["acks"])
+        require(isinstance(self.config["enable.idempotence"], bool),
+                f"enable.idempotence must be True or False, got "
+                f"{self.config['enable.idempotence']!r}")
+        self.idempotent = idempotence_enabled(config, self.config)
+        self.producer_id = -1            # from InitProducerId, once asked (idempotence)
+        self.producer_epoch = -1
+        self.init_token = None           # the InitProducerId request in flight, if any
+        self.next_sequence = {}          # (topic, partition) -> the next batch's first sequence
+        self.last_acked_sequence = {}    # (topic, partition) -> the last sequence acknowledged
         for name in ("linger.ms", "batch.size", "request.timeout.ms", "delivery.timeout.ms",
                      "retries", "retry.backoff.ms", "retry.backoff.max.ms",
                      "reconnect.backoff.ms", "reconnect.backoff.max.ms"):
@@ -230,6 +269,7 @@ class Producer(Client):
         self.closed = False
         self.records_sent = 0
         self.sim.schedule(WATCHDOG_MS, self.watchdog)
+        self.net.register(self)
 
     # -- send --------------------------------------------------------------------------
     def send(self, topic, value=None, key=None, partition=None, headers=None, timestamp=None):
@@ -453,6 +493,9 @@ class Producer(Client):
         queue = self.ready.get(key)
         if not queue:
             return
+        if self.idempotent and self.producer_id < 0:
+            self.init_producer_id()
+            return
         in_flight = self.in_flight.get(key)
         if in_flight is None:
             in_flight = self.in_flight[key] = []
@@ -468,6 +511,10 @@ class Producer(Client):
                 # KIP-580's backoff; KIP-951: a retry to a new leader does not wait for it
                 self.wake_at(batch.retry_at_ms)
                 return
+            if self.idempotent and batch.base_sequence >= 0 and any(
+                    b.producer_epoch == batch.producer_epoch
+                    and b.base_sequence < batch.base_sequence for b in in_flight):
+                return      # a retry waits until it is the partition's lowest unacknowledged
             broker = self.cluster.brokers[leader]
             if not self.connection_ready(broker):
                 break
@@ -504,9 +551,18 @@ class Producer(Client):
         respond = None
         if self.acks != 0:
             respond = partial(self.on_produce_response, batch, attempt)
+        producer = None
+        if self.idempotent:
+            key = (batch.topic, batch.partition)
+            if batch.base_sequence < 0 or batch.producer_epoch != self.producer_epoch:
+                # numbered when first sent (again, after an epoch bump), in queue order
+                batch.producer_id, batch.producer_epoch = self.producer_id, self.producer_epoch
+                batch.base_sequence = self.next_sequence.get(key, 0)
+                self.next_sequence[key] = increment_sequence(batch.base_sequence, len(batch))
+            producer = (batch.producer_id, batch.producer_epoch, batch.base_sequence)
         self.net.send(self, broker, broker.handle_produce, self, batch.topic, batch.partition,
                       keys, batch.values, batch.timestamps, batch.headers, self.acks,
-                      self.config["request.timeout.ms"], respond)
+                      self.config["request.timeout.ms"], respond, producer)
         if self.acks == 0:
             # Fire and forget: the producer never learns an offset or an error.
             in_flight.remove(batch)
@@ -523,6 +579,9 @@ class Producer(Client):
         self.in_flight[key].remove(batch)
         error = response.error
         if error is None:
+            if batch.base_sequence >= 0:
+                self.last_acked_sequence[key] = increment_sequence(batch.base_sequence,
+                                                                   len(batch) - 1)
             self.finish(batch, response.base_offset, None)
         elif self.can_retry(batch, error):
             if isinstance(error, _STALE_METADATA) and not self.follow_leader_hint(
@@ -534,7 +593,14 @@ class Producer(Client):
         self.drain(key)
 
     def can_retry(self, batch, error):
-        return (error.retriable and batch.attempts <= self.config["retries"]
+        retriable = error.retriable
+        if isinstance(error, errors.OutOfOrderSequenceNumberError):
+            # Sent behind a batch that failed: retried once that one is through (Kafka's
+            # TransactionManager.canRetry). If it was next in line, the broker lost track.
+            key = (batch.topic, batch.partition)
+            retriable = batch.base_sequence != increment_sequence(
+                self.last_acked_sequence.get(key, -1), 1)
+        return (retriable and batch.attempts <= self.config["retries"]
                 and self.sim.now - batch.created_ms < self.config["delivery.timeout.ms"])
 
     def reenqueue(self, batch):
@@ -549,7 +615,16 @@ class Producer(Client):
         queue = self.ready.get(key)
         if queue is None:
             queue = self.ready[key] = deque()
-        queue.appendleft(batch)
+        if batch.base_sequence < 0:
+            queue.appendleft(batch)
+            return
+        # Idempotence: back in sequence order (RecordAccumulator.insertInSequenceOrder)
+        at = 0
+        while at < len(queue) and queue[at].base_sequence >= 0 and \
+                queue[at].producer_epoch == batch.producer_epoch and \
+                queue[at].base_sequence < batch.base_sequence:
+            at += 1
+        queue.insert(at, batch)
 
     def follow_leader_hint(self, key, current_leader):
         """KIP-951 (Kafka 3.7+): a NOT_LEADER_OR_FOLLOWER answer names the leader the broker
@@ -596,6 +671,19 @@ class Producer(Client):
         self.wake_at(connection.next_attempt_ms)
         return False
 
+    def connection_broken(self, broker_id):
+        """The connection to a broker was reset: every request on it is lost, as the producer
+        learns at once (NetworkClient sees the disconnect); its batches are retried after a
+        reconnect, in sequence order."""
+        connection = self.connections.get(broker_id)
+        if connection is None or connection.incarnation is None:
+            return
+        self.disconnected(connection)
+        for in_flight in list(self.in_flight.values()):
+            for batch in list(in_flight):
+                if batch.sent_to[0].node_id == broker_id:
+                    self.on_produce_response(batch, batch.attempts, _RESET)
+
     def disconnected(self, connection):
         """ClusterConnectionStates.disconnected: wait ``reconnect.backoff.ms``, doubled per
         failure in a row, before the next attempt."""
@@ -608,6 +696,47 @@ class Producer(Client):
     def finish(self, batch, base_offset, error):
         self.unfinished -= 1
         batch.finish(base_offset, error)
+        if error is not None and batch.base_sequence >= 0 and \
+                batch.producer_epoch == self.producer_epoch:
+            self.bump_epoch()
+
+    # -- idempotence ------------------------------------------------------------------------
+    def init_producer_id(self):
+        """Ask a broker for a producer id (InitProducerId); batches wait until it comes."""
+        if self.init_token is not None:
+            return
+        broker = next((b for b in self.cluster.brokers if self.connection_ready(b)), None)
+        if broker is None:
+            return          # connection_ready scheduled a drain for when one may be ready
+        token = self.init_token = object()
+        self.net.send(self, broker, broker.handle_init_producer_id, self, None,
+                      partial(self.on_init_producer_id, token))
+        self.sim.schedule(self.config["request.timeout.ms"], self.init_timed_out, token)
+
+    def on_init_producer_id(self, token, response):
+        if token is not self.init_token:
+            return
+        self.init_token = None
+        error, producer_id, epoch = response
+        if error is not None:
+            self.wake_at(self.sim.now + self.config["retry.backoff.ms"])
+            return
+        self.producer_id, self.producer_epoch = producer_id, epoch
+        self.next_sequence, self.last_acked_sequence = {}, {}
+        self.woken(self.sim.now)
+
+    def init_timed_out(self, token):
+        if token is self.init_token:
+            self.init_token = None
+            self.wake_at(self.sim.now)
+
+    def bump_epoch(self):
+        """A batch with a sequence failed for good: the next ones would never be in sequence.
+        The producer bumps its epoch and numbers every partition from 0 again (KIP-360's
+        bumpIdempotentEpochAndResetIdIfNeeded); batches not yet acknowledged are numbered
+        again when next sent."""
+        self.producer_epoch += 1
+        self.next_sequence, self.last_acked_sequence = {}, {}
 
     def watchdog(self):
         """Time out requests whose answer never came (``request.timeout.ms``) and batches that

@@ -63,14 +63,18 @@ class RecordBatch:
     is None while the records' offsets are consecutive; a cleaned batch lists them, with
     ``next_offset`` kept from before the cleaning. ``delete_horizon`` is KIP-534's: the time
     after which the cleaner may drop this batch's tombstones (-1 until a cleaning pass
-    first keeps one).
+    first keeps one). An idempotent producer's batch carries its ``producer_id``,
+    ``producer_epoch`` and the sequence of its first record, ``base_sequence`` (all -1
+    otherwise).
     """
 
     __slots__ = ("base_offset", "leader_epoch", "keys", "values", "timestamps", "headers",
-                 "size_bytes", "next_offset", "max_timestamp", "offsets", "delete_horizon")
+                 "size_bytes", "next_offset", "max_timestamp", "offsets", "delete_horizon",
+                 "producer_id", "producer_epoch", "base_sequence")
 
     def __init__(self, base_offset, leader_epoch, keys, values, timestamps, headers=None,
-                 size_bytes=None, offsets=None, next_offset=None, delete_horizon=-1):
+                 size_bytes=None, offsets=None, next_offset=None, delete_horizon=-1,
+                 producer_id=-1, producer_epoch=-1, base_sequence=-1):
         self.base_offset = base_offset
         self.leader_epoch = leader_epoch
         self.keys = keys
@@ -85,6 +89,9 @@ class RecordBatch:
         self.max_timestamp = max(timestamps) if timestamps else -1   # a v2 header field
         self.offsets = offsets
         self.delete_horizon = delete_horizon
+        self.producer_id = producer_id
+        self.producer_epoch = producer_epoch
+        self.base_sequence = base_sequence
 
     def _estimate_size(self):
         size = BATCH_OVERHEAD_BYTES + RECORD_OVERHEAD_BYTES * len(self.values)
@@ -119,14 +126,19 @@ class RecordBatch:
             hi = bisect_left(self.offsets, end_offset)
         if start_offset <= self.base_offset and end_offset >= self.next_offset:
             return self
+        base_offset = max(self.base_offset, start_offset)
+        base_sequence = self.base_sequence
+        if base_sequence >= 0:      # the sequence of the slice's first offset (Java's int wrap)
+            base_sequence = (base_sequence + base_offset - self.base_offset) % (1 << 31)
         return RecordBatch(
-            max(self.base_offset, start_offset), self.leader_epoch,
+            base_offset, self.leader_epoch,
             None if self.keys is None else self.keys[lo:hi],
             self.values[lo:hi], self.timestamps[lo:hi],
             None if self.headers is None else self.headers[lo:hi],
             offsets=None if self.offsets is None else self.offsets[lo:hi],
             next_offset=min(self.next_offset, max(end_offset, self.base_offset)),
-            delete_horizon=self.delete_horizon)
+            delete_horizon=self.delete_horizon, producer_id=self.producer_id,
+            producer_epoch=self.producer_epoch, base_sequence=base_sequence)
 
     def records(self, topic, partition):
         keys = self.keys or (None,) * len(self.values)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Callable
 
 from . import (assignors, cleaner, delivery, election, isr, log, monitoring, partitioner,
-               replication)
+               producer_state, replication)
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class Seams:
     should_roll: Callable = log.should_roll
     fetch_upper_bound: Callable = log.fetch_upper_bound
     deletable_segments: Callable = log.deletable_segments
+    # the idempotent producer (producer_state.py)
+    check_append: Callable = producer_state.check_append
     # compaction (cleaner.py)
     dirty_ratio: Callable = cleaner.dirty_ratio
     should_clean: Callable = cleaner.should_clean

@@ -172,9 +172,12 @@ class Network:
 
     A node is anything with ``node_id``, ``alive`` and ``incarnation``. A message is a
     handler call on the destination. Messages between two nodes arrive in order (a link is
-    a TCP connection), each after a random latency; a message is lost if a partition separates the two nodes
-    when it arrives, if it is dropped at random, or if the destination crashed or
-    restarted since it was sent (a restart breaks every connection).
+    a TCP connection), each after a random latency; a message is lost if a partition
+    separates the two nodes when it arrives, if the destination crashed or restarted since
+    it was sent (a restart breaks every connection), or if the link breaks at random
+    (``drop_rate``, per message): TCP never loses one message and delivers the next, so a
+    break loses every message already sent on the link, and later ones go on a new
+    connection. (Kafka's idempotent producer relies on exactly that order.)
     """
 
     def __init__(self, sim, min_latency_ms=1, max_latency_ms=3, drop_rate=0.0):
@@ -184,6 +187,8 @@ class Network:
         self.drop_rate = drop_rate
         self._cut = set()         # (a, b) pairs that cannot talk, both directions stored
         self._last_arrival = {}   # (source, destination) -> when its last message arrives
+        self._broken_through = {} # link -> the last message sequence a random break lost
+        self.nodes = {}           # node id -> node, told when a link of theirs breaks
         self.messages_sent = 0
         self.messages_lost = 0
         self._random = sim.rng.random
@@ -212,13 +217,26 @@ class Network:
 
     def deliver(self, message):
         """A message's time has come: ``handler(*args)``, unless it is lost."""
-        _, _, handler, args, destination, incarnation, link = message
+        _, sequence, handler, args, destination, incarnation, link = message
         if (not destination.alive or destination.incarnation != incarnation
                 or (self._cut and link in self._cut)
-                or (self.drop_rate and self.sim.rng.random() < self.drop_rate)):
+                or sequence <= self._broken_through.get(link, 0)):
             self.messages_lost += 1
             return
+        if self.drop_rate and self.sim.rng.random() < self.drop_rate:
+            # the connection breaks: this message and every one sent on it before now
+            self._broken_through[link] = self.sim._sequence
+            self.messages_lost += 1
+            for here, there in (link, link[::-1]):      # both ends see the reset
+                node = self.nodes.get(here)
+                if node is not None and hasattr(node, "connection_broken"):
+                    node.connection_broken(there)
+            return
         handler(*args)
+
+    def register(self, node):
+        """Let ``node`` hear of its connections breaking (``node.connection_broken(other)``)."""
+        self.nodes[node.node_id] = node
 
     # -- faults ------------------------------------------------------------------
     def partition(self, side_a, side_b):

@@ -1,0 +1,148 @@
+"""The idempotent producer, broker side: each partition's producer state (Kafka's
+``ProducerStateManager`` and ``ProducerStateEntry``).
+
+An idempotent producer gets a *producer id* and an *epoch* (InitProducerId), and numbers
+the records it sends to each partition: the *sequence*, from 0, wrapping after
+``Integer.MAX_VALUE``. A retry resends a batch with the same numbers. The partition's
+leader remembers, for each producer, the metadata of its last five batches; so it can
+
+- answer a retry of one of them (same epoch, same first and last sequence) with the offsets
+  the batch got the first time, and append nothing: a lost acknowledgement no longer makes
+  a duplicate;
+- refuse a batch that does not follow the last one (OUT_OF_ORDER_SEQUENCE_NUMBER): a batch
+  sent behind another that is being retried must wait for it, so order holds with several
+  requests in flight;
+- refuse a producer whose epoch is older than the one it knows (INVALID_PRODUCER_EPOCH).
+
+Every replica keeps this state from the batches it appends, so a new leader has it; a
+producer the partition knows nothing of (never seen, or its batches deleted by retention)
+may start at any sequence (KIP-360).
+
+The rules here (``increment_sequence``, ``check_append``) are exercises: the log calls them
+through its seams.
+"""
+
+from collections import deque
+from typing import NamedTuple
+
+INT_MAX = 2_147_483_647
+NO_PRODUCER_ID = -1
+NO_PRODUCER_EPOCH = -1
+NO_SEQUENCE = -1
+NUM_BATCHES_TO_RETAIN = 5       # ProducerStateEntry: why max.in.flight may be at most 5
+
+APPEND = "append"
+DUPLICATE = "duplicate"
+OUT_OF_ORDER_SEQUENCE_NUMBER = "OUT_OF_ORDER_SEQUENCE_NUMBER"
+INVALID_PRODUCER_EPOCH = "INVALID_PRODUCER_EPOCH"
+
+
+class BatchMetadata(NamedTuple):
+    """What a partition remembers of one of a producer's last batches."""
+    first_sequence: int
+    last_sequence: int
+    first_offset: int
+    last_offset: int
+
+
+def increment_sequence(sequence, increment):
+    """The sequence ``increment`` records after ``sequence``, as Java's int arithmetic
+    wraps it (``DefaultRecordBatch.incrementSequence``): past ``Integer.MAX_VALUE``
+    (2147483647) the count starts again at 0."""
+    if sequence > INT_MAX - increment:
+        return increment - (INT_MAX - sequence) - 1
+    return sequence + increment
+
+
+def check_append(epoch, batches, producer_epoch, first_sequence, last_sequence):
+    """What the leader does with a batch from an idempotent producer
+    (``ProducerStateEntry.findDuplicateBatch``, ``ProducerAppendInfo.checkProducerEpoch`` and
+    ``checkSequence``, Kafka 3.9). ``epoch`` and ``batches`` are what the partition knows of
+    the producer: its epoch (-1 if it knows nothing of it) and the metadata of its last
+    batches, oldest first (``[BatchMetadata(first_sequence, last_sequence, first_offset,
+    last_offset), ...]``, at most 5). Returns one of
+
+    - ``("duplicate", BatchMetadata)``: same epoch, and a remembered batch with exactly this
+      first and last sequence: answer with its offsets, append nothing;
+    - ``("INVALID_PRODUCER_EPOCH", None)``: the batch's epoch is older than the known one;
+    - ``("OUT_OF_ORDER_SEQUENCE_NUMBER", None)``: a newer epoch that does not start at
+      sequence 0, or the same epoch with a first sequence that is not the one after the
+      last batch's last sequence (0 if no batch is remembered; after 2147483647 comes 0);
+    - ``("append", None)``: append it. A producer the partition knows nothing of (epoch -1)
+      may start at any sequence (KIP-360).
+    """
+    if producer_epoch == epoch:
+        for batch in batches:
+            if batch.first_sequence == first_sequence and batch.last_sequence == last_sequence:
+                return DUPLICATE, batch
+    if producer_epoch < epoch:
+        return INVALID_PRODUCER_EPOCH, None
+    if producer_epoch != epoch:
+        if first_sequence != 0 and epoch != NO_PRODUCER_EPOCH:
+            return OUT_OF_ORDER_SEQUENCE_NUMBER, None
+        return APPEND, None
+    last_sequence_known = batches[-1].last_sequence if batches else NO_SEQUENCE
+    if first_sequence != increment_sequence(last_sequence_known, 1):
+        return OUT_OF_ORDER_SEQUENCE_NUMBER, None
+    return APPEND, None
+
+
+class ProducerStateEntry:
+    """One producer, as one partition knows it."""
+
+    __slots__ = ("producer_id", "epoch", "batches")
+
+    def __init__(self, producer_id):
+        self.producer_id = producer_id
+        self.epoch = NO_PRODUCER_EPOCH
+        self.batches = deque(maxlen=NUM_BATCHES_TO_RETAIN)
+
+    def update(self, epoch, metadata):
+        if epoch != self.epoch:
+            self.epoch = epoch
+            self.batches.clear()        # a new epoch starts a new sequence of batches
+        self.batches.append(metadata)
+
+    @property
+    def last_offset(self):
+        return self.batches[-1].last_offset if self.batches else -1
+
+    def __repr__(self):
+        return f"ProducerStateEntry({self.producer_id}, epoch {self.epoch}, {list(self.batches)})"
+
+
+class ProducerStateManager:
+    """The producers of one partition replica, kept from every batch it appends."""
+
+    def __init__(self):
+        self.producers = {}         # producer id -> ProducerStateEntry
+
+    def update(self, batch):
+        """Remember a batch this replica appended (as leader or follower)."""
+        if batch.producer_id < 0:
+            return
+        entry = self.producers.get(batch.producer_id)
+        if entry is None:
+            entry = self.producers[batch.producer_id] = ProducerStateEntry(batch.producer_id)
+        last_sequence = increment_sequence(batch.base_sequence,
+                                           batch.next_offset - batch.base_offset - 1)
+        entry.update(batch.producer_epoch, BatchMetadata(
+            batch.base_sequence, last_sequence, batch.base_offset, batch.next_offset - 1))
+
+    def rebuild(self, batches, log_start_offset):
+        """Start again from the log (after a truncation): Kafka reloads from its snapshot
+        and the log after it; the log alone says the same."""
+        self.producers = {}
+        for batch in batches:
+            self.update(batch)
+        self.remove_before(log_start_offset)
+
+    def remove_before(self, log_start_offset):
+        """Forget producers whose last batch is below the log start offset (retention took
+        their batches; ``ProducerStateManager.truncateHead``)."""
+        for producer_id in [p for p, e in self.producers.items()
+                            if e.last_offset < log_start_offset]:
+            del self.producers[producer_id]
+
+    def get(self, producer_id):
+        return self.producers.get(producer_id)

@@ -1,0 +1,111 @@
+"""The idempotent producer: producer ids, sequence numbers, and the leader's producer state."""
+
+import pytest
+
+from kafkadojo.reference import errors
+from kafkadojo.reference.cluster import Cluster
+from kafkadojo.reference.producer_state import (APPEND, DUPLICATE, INT_MAX,
+                                                INVALID_PRODUCER_EPOCH,
+                                                OUT_OF_ORDER_SEQUENCE_NUMBER, BatchMetadata,
+                                                check_append, increment_sequence)
+
+
+def test_sequences_wrap_as_javas_ints():
+    """DefaultRecordBatch.incrementSequence (DefaultRecordBatchTest.testIncrementSequence)."""
+    assert increment_sequence(10, 5) == 15
+    assert increment_sequence(INT_MAX, 1) == 0
+    assert increment_sequence(INT_MAX - 5, 10) == 4
+
+
+def test_the_leaders_check_of_an_incoming_batch():
+    last_two = [BatchMetadata(0, 4, 100, 104), BatchMetadata(5, 9, 105, 109)]
+    assert check_append(3, last_two, 3, 0, 4) == (DUPLICATE, last_two[0])   # not only the last
+    assert check_append(3, last_two, 3, 10, 14) == (APPEND, None)
+    assert check_append(3, last_two, 3, 11, 14) == (OUT_OF_ORDER_SEQUENCE_NUMBER, None)  # gap
+    assert check_append(3, last_two, 2, 10, 14) == (INVALID_PRODUCER_EPOCH, None)   # a zombie
+    assert check_append(3, last_two, 4, 0, 4) == (APPEND, None)              # new epoch, from 0
+    assert check_append(3, last_two, 4, 10, 14) == (OUT_OF_ORDER_SEQUENCE_NUMBER, None)
+    assert check_append(3, last_two, 4, 5, 9) == (OUT_OF_ORDER_SEQUENCE_NUMBER, None)   # no dup
+    assert check_append(-1, [], 0, 777, 780) == (APPEND, None)              # unknown: KIP-360
+    assert check_append(3, [BatchMetadata(INT_MAX - 1, INT_MAX, 0, 1)], 3, 0, 2) == (APPEND, None)
+
+
+def test_idempotence_is_on_by_default_and_quietly_off_with_settings_it_cannot_keep():
+    cluster = Cluster(brokers=1, seed=0)
+    assert cluster.producer().idempotent
+    assert not cluster.producer(acks=1).idempotent              # only the default: quietly off
+    assert not cluster.producer(max_in_flight_requests_per_connection=6).idempotent
+    with pytest.raises(errors.InvalidConfigurationError,
+                       match="Must set acks to all in order to use the idempotent producer"):
+        cluster.producer(acks=1, enable_idempotence=True)
+    with pytest.raises(errors.InvalidConfigurationError, match="retries to non-zero"):
+        cluster.producer(retries=0, enable_idempotence=True)
+    with pytest.raises(errors.InvalidConfigurationError, match="at most 5"):
+        cluster.producer(max_in_flight_requests_per_connection=6, enable_idempotence=True)
+
+
+def produce_over_a_lossy_network(idempotent, seed=9):
+    cluster = Cluster(brokers=3, seed=seed, drop_rate=0.05,
+                      config={"replica.socket.timeout.ms": 2_000})
+    cluster.create_topic("t", replication_factor=3, config={"min.insync.replicas": 2})
+    producer = cluster.producer(acks="all", request_timeout_ms=1_000,
+                                enable_idempotence=idempotent)
+    futures = []
+    for i in range(100):
+        futures.append(producer.send("t", b"%d" % i, partition=0))
+        cluster.run_for(20)
+    producer.flush()
+    cluster.run_for(5_000)
+    log = cluster.log(cluster.leader("t", 0), "t", 0)
+    return cluster, futures, log.values(0, log.high_watermark)
+
+
+def test_lost_acknowledgements_duplicate_records_unless_the_producer_is_idempotent():
+    cluster, futures, values = produce_over_a_lossy_network(idempotent=False)
+    assert cluster.network.messages_lost > 0 and all(f.succeeded for f in futures)
+    assert len(values) > len(set(values)) == 100                # retries written twice
+    cluster, futures, values = produce_over_a_lossy_network(idempotent=True)
+    assert cluster.network.messages_lost > 0 and all(f.succeeded for f in futures)
+    assert values == [b"%d" % i for i in range(100)]             # once each, in order
+
+
+def test_producer_state_survives_a_leader_change():
+    """Every replica keeps the producers' state from the batches it copies, so a retry that
+    reaches a new leader is still recognised."""
+    cluster = Cluster(brokers=3, seed=2)
+    cluster.create_topic("t", replication_factor=3, config={"min.insync.replicas": 2})
+    producer = cluster.producer(linger_ms=0)
+    for i in range(10):
+        producer.send("t", b"%d" % i, partition=0).get()
+    leader = cluster.leader("t", 0)
+    states = {b.node_id: b.logs[("t", 0)].producer_state.get(producer.producer_id)
+              for b in cluster.brokers}
+    assert all(s is not None and s.batches[-1].last_sequence == 9 for s in states.values())
+    cluster.crash(leader)
+    cluster.run_for(15_000)
+    new_leader = cluster.broker(cluster.leader("t", 0))
+    log = new_leader.logs[("t", 0)]
+    # the last batch again, as a retry would send it: answered with its offset, not appended
+    answers = []
+    new_leader.append_records(producer, "t", 0, None, [b"9"], [0], None, 1, 1_000,
+                              answers.append, (producer.producer_id, 0, 9))
+    cluster.run_for(100)
+    assert answers and answers[0].error is None and answers[0].base_offset == 9
+    assert log.log_end_offset == 10
+
+
+def test_retention_forgets_a_producer_which_may_then_start_anywhere():
+    cluster = Cluster(brokers=1, seed=1, config={"log.retention.check.interval.ms": 1_000})
+    cluster.create_topic("t", config={"segment.bytes": 200, "retention.ms": 2_000})
+    producer = cluster.producer(linger_ms=0)
+    for i in range(5):
+        producer.send("t", b"x" * 60, partition=0).get()
+    log = cluster.log(0, "t", 0)
+    assert log.producer_state.get(producer.producer_id) is not None
+    cluster.run_for(10_000)
+    assert log.producer_state.get(producer.producer_id) is None     # its batches are gone
+    answers = []
+    cluster.broker(0).append_records(producer, "t", 0, None, [b"y"], [cluster.now], None, 1,
+                                     1_000, answers.append, (producer.producer_id, 0, 42))
+    cluster.run_for(100)
+    assert answers[0].error is None                                 # KIP-360
