@@ -233,8 +233,12 @@ class Producer(Client):
         self.producer_id = -1            # from InitProducerId, once asked (idempotence)
         self.producer_epoch = -1
         self.init_token = None           # the InitProducerId request in flight, if any
-        self.next_sequence = {}          # (topic, partition) -> the next batch's first sequence
-        self.last_acked_sequence = {}    # (topic, partition) -> the last sequence acknowledged
+        # per partition (Kafka's TxnPartitionEntry): the epoch its sequences run under, the
+        # next batch's first sequence, the last sequence acknowledged
+        self.partition_epoch = {}
+        self.next_sequence = {}
+        self.last_acked_sequence = {}
+        self.rewrite_sequences = set()   # partitions whose unacknowledged batches start again
         for name in ("linger.ms", "batch.size", "request.timeout.ms", "delivery.timeout.ms",
                      "retries", "retry.backoff.ms", "retry.backoff.max.ms",
                      "reconnect.backoff.ms", "reconnect.backoff.max.ms"):
@@ -511,10 +515,8 @@ class Producer(Client):
                 # KIP-580's backoff; KIP-951: a retry to a new leader does not wait for it
                 self.wake_at(batch.retry_at_ms)
                 return
-            if self.idempotent and batch.base_sequence >= 0 and any(
-                    b.producer_epoch == batch.producer_epoch
-                    and b.base_sequence < batch.base_sequence for b in in_flight):
-                return      # a retry waits until it is the partition's lowest unacknowledged
+            if self.idempotent and not self.sequence_ready(key, batch, in_flight):
+                return
             broker = self.cluster.brokers[leader]
             if not self.connection_ready(broker):
                 break
@@ -554,9 +556,9 @@ class Producer(Client):
         producer = None
         if self.idempotent:
             key = (batch.topic, batch.partition)
-            if batch.base_sequence < 0 or batch.producer_epoch != self.producer_epoch:
-                # numbered when first sent (again, after an epoch bump), in queue order
-                batch.producer_id, batch.producer_epoch = self.producer_id, self.producer_epoch
+            if batch.base_sequence < 0:     # numbered when first sent, in queue order
+                batch.producer_id = self.producer_id
+                batch.producer_epoch = self.partition_epoch.setdefault(key, self.producer_epoch)
                 batch.base_sequence = self.next_sequence.get(key, 0)
                 self.next_sequence[key] = increment_sequence(batch.base_sequence, len(batch))
             producer = (batch.producer_id, batch.producer_epoch, batch.base_sequence)
@@ -697,8 +699,8 @@ class Producer(Client):
         self.unfinished -= 1
         batch.finish(base_offset, error)
         if error is not None and batch.base_sequence >= 0 and \
-                batch.producer_epoch == self.producer_epoch:
-            self.bump_epoch()
+                batch.producer_epoch == self.partition_epoch.get((batch.topic, batch.partition)):
+            self.bump_epoch((batch.topic, batch.partition))
 
     # -- idempotence ------------------------------------------------------------------------
     def init_producer_id(self):
@@ -722,7 +724,7 @@ class Producer(Client):
             self.wake_at(self.sim.now + self.config["retry.backoff.ms"])
             return
         self.producer_id, self.producer_epoch = producer_id, epoch
-        self.next_sequence, self.last_acked_sequence = {}, {}
+        self.partition_epoch, self.next_sequence, self.last_acked_sequence = {}, {}, {}
         self.woken(self.sim.now)
 
     def init_timed_out(self, token):
@@ -730,13 +732,39 @@ class Producer(Client):
             self.init_token = None
             self.wake_at(self.sim.now)
 
-    def bump_epoch(self):
-        """A batch with a sequence failed for good: the next ones would never be in sequence.
-        The producer bumps its epoch and numbers every partition from 0 again (KIP-360's
-        bumpIdempotentEpochAndResetIdIfNeeded); batches not yet acknowledged are numbered
-        again when next sent."""
+    def bump_epoch(self, key):
+        """A batch of partition ``key`` with a sequence failed for good: the batches after it
+        would never be in sequence. The producer bumps its epoch (KIP-360's
+        bumpIdempotentProducerEpoch) and ``key`` starts again from sequence 0 once its
+        requests in flight are answered; every other partition moves to the new epoch when
+        it next has nothing in flight (TransactionManager.maybeUpdateProducerIdAndEpoch)."""
         self.producer_epoch += 1
-        self.next_sequence, self.last_acked_sequence = {}, {}
+        self.rewrite_sequences.add(key)
+
+    def sequence_ready(self, key, batch, in_flight):
+        """Whether ``batch``, first in ``key``'s queue, may be sent now (RecordAccumulator's
+        shouldStopDrainBatchesForPartition)."""
+        if key in self.rewrite_sequences:
+            if in_flight:
+                return False        # wait for the answers: they say what was written
+            self.rewrite_sequences.discard(key)
+            self.start_sequences_at_beginning(key)
+            for waiting in self.ready.get(key, ()):
+                waiting.base_sequence = -1      # numbered again under the new epoch
+        elif batch.base_sequence >= 0:
+            # a retry goes when it is the lowest unacknowledged sequence of its epoch
+            return not any(b.producer_epoch == batch.producer_epoch
+                           and b.base_sequence < batch.base_sequence for b in in_flight)
+        elif self.partition_epoch.get(key, self.producer_epoch) != self.producer_epoch:
+            if in_flight or any(b.base_sequence >= 0 for b in self.ready.get(key, ())):
+                return False        # the old epoch's batches first
+            self.start_sequences_at_beginning(key)
+        return True
+
+    def start_sequences_at_beginning(self, key):
+        self.partition_epoch[key] = self.producer_epoch
+        self.next_sequence[key] = 0
+        self.last_acked_sequence.pop(key, None)
 
     def watchdog(self):
         """Time out requests whose answer never came (``request.timeout.ms``) and batches that

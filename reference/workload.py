@@ -46,6 +46,8 @@ class WorkloadConfig:
     producers: int = 2
     retries: int = 2_147_483_647         # the producer's retries (Kafka's default)
     keyed: bool = True                   # keyed sends (else null keys, sticky partitioning)
+    idempotence: bool | None = None      # enable.idempotence (None: the producer's default)
+    drop_rate: float = 0.0               # connections that break at random (Network)
     send_interval_ms: int = 40           # mean gap between one producer's sends
     poll_interval_ms: int = 100
     fault_interval_ms: int = 1_000       # mean gap between nemesis actions
@@ -107,7 +109,8 @@ class _Run:
         self.seed = seed
         self.config = config
         self.cluster = Cluster(brokers=config.brokers, seed=seed, config=config.cluster_config(),
-                               truncation=config.truncation, seams=seams)
+                               truncation=config.truncation, seams=seams,
+                               drop_rate=config.drop_rate)
         self.cluster.create_topic(TOPIC, partitions=config.partitions,
                                   replication_factor=config.replication_factor)
         self.sim = self.cluster.sim
@@ -129,7 +132,10 @@ class _Run:
     def start(self):
         config = self.config
         for i in range(config.producers):
-            producer = self.cluster.producer(f"producer-{i + 1}", acks=config.acks, linger_ms=2,
+            idempotence = ({} if config.idempotence is None
+                           else {"enable.idempotence": config.idempotence})
+            producer = self.cluster.producer(f"producer-{i + 1}", config=idempotence,
+                                             acks=config.acks, linger_ms=2,
                                              retries=config.retries, request_timeout_ms=3_000,
                                              delivery_timeout_ms=10_000)
             self.sim.schedule(self.rng.randint(0, config.send_interval_ms), self.send, producer)
@@ -141,7 +147,8 @@ class _Run:
             self.consumer.seek(TOPIC, p, 0)
         self.history.assign(self.sim.now, "consumer-1", TOPIC, tuple(range(config.partitions)))
         self.sim.schedule(config.poll_interval_ms, self.poll)
-        self.sim.schedule(self.rng.randint(1, 2 * config.fault_interval_ms), self.nemesis)
+        if config.faults:           # faults=(): no nemesis at all
+            self.sim.schedule(self.rng.randint(1, 2 * config.fault_interval_ms), self.nemesis)
         if self.watch is not None:
             self.sim.schedule(config.watch_interval_ms, self.check_durability)
 

@@ -109,3 +109,20 @@ def test_retention_forgets_a_producer_which_may_then_start_anywhere():
                                      1_000, answers.append, (producer.producer_id, 0, 42))
     cluster.run_for(100)
     assert answers[0].error is None                                 # KIP-360
+
+
+def test_the_history_checker_finds_duplicates_on_a_lossy_network_only_without_idempotence():
+    """A workload (two producers, five requests in flight each, a consumer) over connections
+    that break now and then: Jepsen's checker names the duplicates of the non-idempotent
+    producers, and finds none, and no reordering, with idempotence."""
+    from kafkadojo.reference.workload import WorkloadConfig, run
+    seen = {False: {}, True: {}}
+    for idempotent in (False, True):
+        for seed in range(4):
+            outcome = run(seed, WorkloadConfig(operations=400, drop_rate=0.01, faults=(),
+                                               idempotence=idempotent))
+            assert outcome.valid
+            for kind, found in outcome.result.anomalies.items():
+                seen[idempotent][kind] = seen[idempotent].get(kind, 0) + len(found)
+    assert seen[False].get("duplicate", 0) > 20
+    assert seen[True] == {}
