@@ -11,7 +11,7 @@ import textwrap
 from dataclasses import dataclass
 
 from kafkadojo.reference import (assignors, cleaner, delivery, election, isr, log, monitoring,
-                                 partitioner, record, replication)
+                                 partitioner, producer_state, record, replication)
 
 
 @dataclass(frozen=True)
@@ -180,6 +180,17 @@ EXERCISES = (
                  "Commit once per batch, with committed_offsets(records).")),
     Exercise("offsets", monitoring.partition_lag, points=1, seam="partition_lag", hints=(
         "Only committed records (below the high watermark) count.",)),
+    # -- the idempotent producer -----------------------------------------------------------
+    Exercise("idempotence", producer_state.increment_sequence, points=1,
+             seam="increment_sequence", hints=(
+                 "Sequences are never negative: after 2147483647 comes 0, not Java's "
+                 "overflow to -2147483648.",
+                 "Compare without overflowing: is sequence > INT_MAX - increment?")),
+    Exercise("idempotence", producer_state.check_append, points=3, seam="check_append",
+             needs=("increment_sequence",), hints=(
+                 "The duplicate check comes first, and needs the same epoch.",
+                 "A duplicate matches a remembered batch's first AND last sequence.",
+                 "An unknown producer (epoch -1) may start anywhere; a new epoch starts at 0.")),
 )
 
 BY_ID = {exercise.id: exercise for exercise in EXERCISES}
@@ -220,6 +231,14 @@ GIVENS = {
            'HIGH_WATERMARK = "HIGH_WATERMARK"   # consumers\n\n\n',
     "compaction": "from bisect import bisect_right\nfrom typing import NamedTuple\n\n\n"
                   + textwrap.dedent(inspect.getsource(cleaner.SegmentInfo)) + "\n\n",
+    "idempotence": "from typing import NamedTuple\n\n"
+                   "INT_MAX = 2_147_483_647           # Java's Integer.MAX_VALUE\n"
+                   "NO_PRODUCER_EPOCH = -1\nNO_SEQUENCE = -1\n\n"
+                   "# What the leader does with a batch (check_append's first answer)\n"
+                   'APPEND = "append"\nDUPLICATE = "duplicate"\n'
+                   'OUT_OF_ORDER_SEQUENCE_NUMBER = "OUT_OF_ORDER_SEQUENCE_NUMBER"\n'
+                   'INVALID_PRODUCER_EPOCH = "INVALID_PRODUCER_EPOCH"\n\n\n'
+                   + textwrap.dedent(inspect.getsource(producer_state.BatchMetadata)) + "\n\n",
     "replication": "# What OffsetForLeaderEpoch answers when it knows no such epoch\n"
                    "UNDEFINED_EPOCH = -1\nUNDEFINED_EPOCH_OFFSET = -1\n\n\n",
     "groups": "from typing import NamedTuple\n\n\n"

@@ -605,6 +605,87 @@ def show_compaction(rules=None, delete_retention_ms=12_000):
     return _picture(widgets.VBox([retention, ratio, widgets.HBox([play, step]), out]), out)
 
 
+# -- the idempotent producer: a retry after a lost acknowledgement ------------------------------
+
+def idempotence_story(idempotent=True, rules=None, records=6, lost_at=2, seed=5):
+    """A producer sends ``records`` records to one partition, one after the other; the
+    acknowledgement of record ``lost_at`` is lost with its connection, so the producer sends
+    that record again. Returns ``(steps, log)``: what happened, as ``(time_ms, who, text)``,
+    and the leader's log as ``[(offset, value)]``. ``rules`` maps seam names
+    (``check_append``, ``increment_sequence``) to a learner's functions."""
+    from kafkadojo.reference.cluster import Cluster
+    cluster = Cluster(brokers=3, seed=seed, seams=REFERENCE.with_rules(**_learners(rules)))
+    cluster.create_topic("orders", replication_factor=3, config={"min.insync.replicas": 2})
+    producer = cluster.producer("producer", linger_ms=0, enable_idempotence=idempotent,
+                                request_timeout_ms=1_000)
+    leader = cluster.leader("orders", 0)
+    log = cluster.log(leader, "orders", 0)
+    steps = []
+    for number in range(records):
+        value = b"order-%d" % number
+        future = producer.send("orders", value, partition=0)
+        if number == lost_at:
+            appended = log.log_end_offset
+            cluster.run_until(lambda: log.high_watermark > appended, timeout_ms=5_000)
+            sequence = future.batch.base_sequence
+            steps.append((cluster.now, "producer", f"sent {value.decode()}" + (
+                f" as sequence {sequence}" if sequence >= 0 else "")))
+            steps.append((cluster.now, f"leader {leader}",
+                          f"appended it at offset {appended}, and acknowledged it"))
+            cluster.network.break_link("producer", leader)
+            steps.append((cluster.now, "network", "the connection breaks: the acknowledgement "
+                                                  "is lost"))
+            steps.append((cluster.now, "producer", f"sends {value.decode()} again, with the same "
+                          + ("producer id, epoch and sequence" if idempotent
+                             else "records (and no sequence)")))
+        future.get()
+        if number == lost_at:
+            offset = future.offset
+            duplicate = offset == appended
+            steps.append((cluster.now, f"leader {leader}", (
+                f"a retry of sequence {sequence}: answered with offset {offset}, nothing "
+                f"appended" if duplicate else f"appended it again, at offset {offset}")))
+        else:
+            steps.append((cluster.now, "producer", f"sent {value.decode()}: offset "
+                                                   f"{future.offset}"))
+    return steps, [(offset, value.decode()) for offset, value
+                   in enumerate(log.values(0, log.log_end_offset))]
+
+
+def draw_idempotence(idempotent=True, rules=None):
+    """The story's steps, then the leader's log, a record written twice in red."""
+    try:
+        steps, records = idempotence_story(idempotent, rules)
+    except RuleFailed as failure:
+        return _failed(failure)
+    counts = {}
+    for _, value in records:
+        counts[value] = counts.get(value, 0) + 1
+    rows = "".join(f"<tr><td>t={t} ms</td><td>{html.escape(who)}</td>"
+                   f"<td>{html.escape(text)}</td></tr>" for t, who, text in steps)
+    cells = "".join(_box(f"{offset}: {value}", LOST if counts[value] > 1 else COMMITTED,
+                         f"offset {offset}") for offset, value in records)
+    twice = [value for value, count in counts.items() if count > 1]
+    verdict = (f"<div style='color:{LOST};font-weight:bold'>written twice: {', '.join(twice)}"
+               f"</div>" if twice else "<div>every record once, in the order sent</div>")
+    return (f"<table style='font:12px monospace' cellpadding='2'>{rows}</table>"
+            f"<div style='margin-top:6px'>the leader's log:</div><div>{cells}</div>{verdict}")
+
+
+def show_idempotence(rules=None):
+    import ipywidgets as widgets
+    toggle = widgets.ToggleButtons(options=[("enable.idempotence=true", True),
+                                            ("enable.idempotence=false", False)],
+                                   description="producer", style=READABLE)
+    out = _drawing_area()
+
+    def redraw(_=None):
+        out.value = draw_idempotence(toggle.value, rules)
+    toggle.observe(redraw, "value")
+    redraw()
+    return _picture(widgets.VBox([toggle, out]), out)
+
+
 # -- replication: a leader crash, step by step ------------------------------------------------
 
 def leader_crash_story(next_high_watermark=None, truncation_offset=None, seed=3):

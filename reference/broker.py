@@ -24,7 +24,7 @@ from .isr import acks_all_outcome, effective_min_isr
 from .log import HIGH_WATERMARK, LOG_END, NONE, Log
 from .metadata import MetadataImage
 from .producer_state import (APPEND, DUPLICATE, INVALID_PRODUCER_EPOCH, NO_PRODUCER_EPOCH,
-                             OUT_OF_ORDER_SEQUENCE_NUMBER, increment_sequence)
+                             OUT_OF_ORDER_SEQUENCE_NUMBER, BatchMetadata)
 from .replication import truncation_offset_from_high_watermark
 
 
@@ -716,12 +716,12 @@ class Broker:
         ``(the duplicated batch's metadata or None, the error or None)``."""
         producer_id, epoch, base_sequence = producer
         entry = log.producer_state.get(producer_id)
-        last_sequence = increment_sequence(base_sequence, record_count - 1)
+        last_sequence = self.seams.increment_sequence(base_sequence, record_count - 1)
         verdict, metadata = self.seams.check_append(
             entry.epoch if entry else NO_PRODUCER_EPOCH, list(entry.batches) if entry else [],
             epoch, base_sequence, last_sequence)
         if verdict == DUPLICATE:
-            return metadata, None
+            return BatchMetadata(*metadata), None       # a plain tuple from a learner's rule
         if verdict == OUT_OF_ORDER_SEQUENCE_NUMBER:
             return None, errors.OutOfOrderSequenceNumberError(
                 f"{log.topic}-{log.partition}: producer {producer_id} sent sequence "

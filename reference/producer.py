@@ -25,7 +25,6 @@ from . import errors
 from .client import Client
 from .config import PRODUCER_DEFAULTS, merged, normalize_acks, require
 from .partitioner import BuiltInPartitioner
-from .producer_state import increment_sequence
 from .record import BATCH_OVERHEAD_BYTES, RECORD_OVERHEAD_BYTES
 
 WATCHDOG_MS = 100           # how often timeouts are checked
@@ -238,7 +237,7 @@ class Producer(Client):
         self.partition_epoch = {}
         self.next_sequence = {}
         self.last_acked_sequence = {}
-        self.rewrite_sequences = set()   # partitions whose unacknowledged batches start again
+        self.unresolved = set()          # partitions where a numbered batch failed for good
         for name in ("linger.ms", "batch.size", "request.timeout.ms", "delivery.timeout.ms",
                      "retries", "retry.backoff.ms", "retry.backoff.max.ms",
                      "reconnect.backoff.ms", "reconnect.backoff.max.ms"):
@@ -256,6 +255,7 @@ class Producer(Client):
                                       "partitioner's switch size too)")
         self.partitioners = {}           # topic -> BuiltInPartitioner (records without a key)
         self.partition_for_key = cluster.seams.partition_for_key
+        self.increment_sequence = cluster.seams.increment_sequence
         self.ignore_keys = bool(self.config["partitioner.ignore.keys"])
         self.adaptive = bool(self.config["partitioner.adaptive.partitioning.enable"])
         self.availability_timeout_ms = self.config["partitioner.availability.timeout.ms"]
@@ -560,7 +560,8 @@ class Producer(Client):
                 batch.producer_id = self.producer_id
                 batch.producer_epoch = self.partition_epoch.setdefault(key, self.producer_epoch)
                 batch.base_sequence = self.next_sequence.get(key, 0)
-                self.next_sequence[key] = increment_sequence(batch.base_sequence, len(batch))
+                self.next_sequence[key] = self.increment_sequence(batch.base_sequence,
+                                                                  len(batch))
             producer = (batch.producer_id, batch.producer_epoch, batch.base_sequence)
         self.net.send(self, broker, broker.handle_produce, self, batch.topic, batch.partition,
                       keys, batch.values, batch.timestamps, batch.headers, self.acks,
@@ -582,8 +583,8 @@ class Producer(Client):
         error = response.error
         if error is None:
             if batch.base_sequence >= 0:
-                self.last_acked_sequence[key] = increment_sequence(batch.base_sequence,
-                                                                   len(batch) - 1)
+                self.last_acked_sequence[key] = self.increment_sequence(
+                    batch.base_sequence, len(batch) - 1)
             self.finish(batch, response.base_offset, None)
         elif self.can_retry(batch, error):
             if isinstance(error, _STALE_METADATA) and not self.follow_leader_hint(
@@ -592,6 +593,8 @@ class Producer(Client):
             self.reenqueue(batch)
         else:
             self.finish(batch, -1, error)
+        if key in self.unresolved:
+            self.maybe_resolve(key)
         self.drain(key)
 
     def can_retry(self, batch, error):
@@ -600,7 +603,7 @@ class Producer(Client):
             # Sent behind a batch that failed: retried once that one is through (Kafka's
             # TransactionManager.canRetry). If it was next in line, the broker lost track.
             key = (batch.topic, batch.partition)
-            retriable = batch.base_sequence != increment_sequence(
+            retriable = batch.base_sequence != self.increment_sequence(
                 self.last_acked_sequence.get(key, -1), 1)
         return (retriable and batch.attempts <= self.config["retries"]
                 and self.sim.now - batch.created_ms < self.config["delivery.timeout.ms"])
@@ -700,7 +703,9 @@ class Producer(Client):
         batch.finish(base_offset, error)
         if error is not None and batch.base_sequence >= 0 and \
                 batch.producer_epoch == self.partition_epoch.get((batch.topic, batch.partition)):
-            self.bump_epoch((batch.topic, batch.partition))
+            # it may or may not have been written: the answers to the partition's other
+            # numbered batches will tell (TransactionManager.maybeResolveSequences)
+            self.unresolved.add((batch.topic, batch.partition))
 
     # -- idempotence ------------------------------------------------------------------------
     def init_producer_id(self):
@@ -732,36 +737,46 @@ class Producer(Client):
             self.init_token = None
             self.wake_at(self.sim.now)
 
-    def bump_epoch(self, key):
-        """A batch of partition ``key`` with a sequence failed for good: the batches after it
-        would never be in sequence. The producer bumps its epoch (KIP-360's
-        bumpIdempotentProducerEpoch) and ``key`` starts again from sequence 0 once its
-        requests in flight are answered; every other partition moves to the new epoch when
-        it next has nothing in flight (TransactionManager.maybeUpdateProducerIdAndEpoch)."""
-        self.producer_epoch += 1
-        self.rewrite_sequences.add(key)
+    def outstanding(self, key):
+        """Whether any numbered batch of ``key`` is still unanswered or waiting to be retried."""
+        return bool(self.in_flight.get(key)) or any(
+            b.base_sequence >= 0 for b in self.ready.get(key, ()))
+
+    def maybe_resolve(self, key):
+        """A numbered batch of ``key`` failed for good. Once every other numbered batch of it
+        is answered: if the acknowledged sequences run on to the next one, the failed batch
+        was written after all (later ones were accepted in sequence) and nothing is wrong;
+        otherwise the sequence has a hole, and the producer bumps its epoch so that ``key``
+        starts again from 0 (KIP-360, for the idempotent producer). Returns whether ``key``
+        is resolved."""
+        if key not in self.unresolved:
+            return True
+        if self.outstanding(key):
+            return False
+        self.unresolved.discard(key)
+        next_sequence = self.next_sequence.get(key, 0)
+        if self.increment_sequence(self.last_acked_sequence.get(key, -1), 1) != next_sequence:
+            self.producer_epoch += 1
+            self.start_sequences_at_beginning(key)
+        return True
 
     def sequence_ready(self, key, batch, in_flight):
         """Whether ``batch``, first in ``key``'s queue, may be sent now (RecordAccumulator's
         shouldStopDrainBatchesForPartition)."""
-        if key in self.rewrite_sequences:
-            if in_flight:
-                return False        # wait for the answers: they say what was written
-            self.rewrite_sequences.discard(key)
-            self.start_sequences_at_beginning(key)
-            for waiting in self.ready.get(key, ()):
-                waiting.base_sequence = -1      # numbered again under the new epoch
-        elif batch.base_sequence >= 0:
+        if batch.base_sequence >= 0:
             # a retry goes when it is the lowest unacknowledged sequence of its epoch
             return not any(b.producer_epoch == batch.producer_epoch
                            and b.base_sequence < batch.base_sequence for b in in_flight)
-        elif self.partition_epoch.get(key, self.producer_epoch) != self.producer_epoch:
-            if in_flight or any(b.base_sequence >= 0 for b in self.ready.get(key, ())):
+        if not self.maybe_resolve(key):
+            return False            # no new batch while a failed one's fate is unknown
+        if self.partition_epoch.get(key, self.producer_epoch) != self.producer_epoch:
+            if self.outstanding(key):
                 return False        # the old epoch's batches first
             self.start_sequences_at_beginning(key)
         return True
 
     def start_sequences_at_beginning(self, key):
+        """``key``'s next batch is numbered 0 under the producer's current epoch."""
         self.partition_epoch[key] = self.producer_epoch
         self.next_sequence[key] = 0
         self.last_acked_sequence.pop(key, None)

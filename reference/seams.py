@@ -24,6 +24,7 @@ class Seams:
     fetch_upper_bound: Callable = log.fetch_upper_bound
     deletable_segments: Callable = log.deletable_segments
     # the idempotent producer (producer_state.py)
+    increment_sequence: Callable = producer_state.increment_sequence
     check_append: Callable = producer_state.check_append
     # compaction (cleaner.py)
     dirty_ratio: Callable = cleaner.dirty_ratio

@@ -234,6 +234,16 @@ class Network:
             return
         handler(*args)
 
+    def break_link(self, a, b):
+        """Break the connection between nodes ``a`` and ``b`` now, as a random break would:
+        what is on its way either way is lost, and both ends are told."""
+        for link in ((a, b), (b, a)):
+            self._broken_through[link] = self.sim._sequence
+        for here, there in ((a, b), (b, a)):
+            node = self.nodes.get(here)
+            if node is not None and hasattr(node, "connection_broken"):
+                node.connection_broken(there)
+
     def register(self, node):
         """Let ``node`` hear of its connections breaking (``node.connection_broken(other)``)."""
         self.nodes[node.node_id] = node

@@ -160,3 +160,15 @@ def test_a_broken_cleaner_rule_stops_the_compaction_story_with_one_line():
     assert "your dirty_ratio(" in snapshots[-1]["error"] and "ZeroDivisionError" in snapshots[-1]["error"]
     assert_short_message(pictures.draw_compaction(snapshots[-1]).split("<svg")[0]
                          + snapshots[-1]["error"], "dirty_ratio")
+
+
+def test_the_idempotence_picture_shows_a_retry_written_once_or_twice():
+    with_ids = pictures.draw_idempotence(True)
+    without = pictures.draw_idempotence(False)
+    assert "answered with offset 2, nothing appended" in with_ids and "written twice" not in with_ids
+    assert "appended it again, at offset 3" in without and "written twice: order-2" in without
+
+
+def test_a_broken_check_append_stops_the_idempotence_picture_with_one_line():
+    assert_short_message(pictures.draw_idempotence(True, {"check_append": broken}),
+                         "check_append")

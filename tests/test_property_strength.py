@@ -282,6 +282,11 @@ def should_retain_record(offset, key, has_value, delete_horizon_ms, offset_map, 
         return False
     return offset >= offset_map.get(key, -1) and has_value
 '''
+ALWAYS_APPEND = '''
+def check_append(epoch, batches, producer_epoch, first_sequence, last_sequence):
+    # no producer state at all: every batch is appended
+    return APPEND, None
+'''
 COMPACTION_MUTANTS = [
     ("compaction.first_uncleanable_offset", CLEANS_ABOVE_THE_HW),
     ("compaction.build_offset_map", MAPS_BATCH_OFFSETS),
@@ -297,6 +302,7 @@ IN_CLUSTER_MUTANTS = [
     ("replication", "replication.truncation_offset", TRUNCATE_TO_OWN_EPOCH_END),
     ("isr", "isr.elect_leader", ELECT_ANY_LIVE_REPLICA),
     ("isr", "isr.elect_leader", ELECT_UNCLEAN_ALWAYS),
+    ("idempotence", "idempotence.check_append", ALWAYS_APPEND),
 ]
 
 
@@ -452,6 +458,7 @@ TARGETED = {
     "compaction.first_uncleanable_offset": [CLEANS_ABOVE_THE_HW],
     "compaction.build_offset_map": [MAPS_BATCH_OFFSETS],
     "compaction.should_retain_record": [DROPS_TOMBSTONES_AT_ONCE],
+    "idempotence.check_append": [ALWAYS_APPEND],
 }
 
 

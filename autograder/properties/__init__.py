@@ -439,5 +439,6 @@ def load_all():
         set_hypothesis_home_dir(_HYPOTHESIS_HOME)
         atexit.register(_remove_hypothesis_home, _HYPOTHESIS_HOME, os.getpid())
         _draw_no_local_constants()
-    from . import compaction, groups, isr, log, offsets, partitioning, replication  # noqa: F401
+    from . import (compaction, groups, idempotence, isr, log, offsets, partitioning,  # noqa: F401
+                   replication)
     return REGISTRY

@@ -72,11 +72,13 @@ def seed_count(seam, share_s=IN_CLUSTER_SHARE_S):
     return max(MIN_SEEDS, int(share_s / cost))
 
 
-def in_the_engine(learner, seam, function, seeds=None, config=SCHEDULE, config_source=None):
+def in_the_engine(learner, seam, function, seeds=None, config=SCHEDULE, config_source=None,
+                  fail_on=()):
     """Run fault schedules (seeds ``0 .. seed_count(seam) - 1``, or the seeds given) with
     the learner's ``function`` plugged into ``seam``; the first schedule that loses an
     acknowledged write, forks the log or breaks an invariant fails, and the feedback names
-    its seed.
+    its seed. ``fail_on`` names anomalies that fail it too, though at-least-once delivery
+    allows them (``duplicate``, for the idempotent producer).
     ``config_source`` is how the replay spells ``config`` (built from it when None)."""
     seams = REFERENCE.with_rules(**{seam: remembered(learner.function(function))})
     if seeds is None:
@@ -89,8 +91,9 @@ def in_the_engine(learner, seam, function, seeds=None, config=SCHEDULE, config_s
             outcome = run(seed, config, seams=seams, event_budget=EVENT_BUDGET)
         except Exception as error:      # noqa: BLE001 - judged by engine_failure
             return engine_failure(error, where, replay)
-        if not outcome.valid:
+        if not outcome.valid or any(kind in outcome.result.anomalies for kind in fail_on):
             kinds = [v.kind for v in outcome.violations]
+            kinds += [k for k in fail_on if k in outcome.result.anomalies]
             kinds += [k for k in outcome.result.anomalies if k not in ("duplicate", "nonmonotonic-send")]
             detail = outcome.result.report(max_per_kind=2, history=outcome.history)
             if outcome.violations:
@@ -99,7 +102,8 @@ def in_the_engine(learner, seam, function, seeds=None, config=SCHEDULE, config_s
                 detail = broken + ("\n" + detail if not outcome.result.valid else "")
             return Failure(kinds[0] if kinds else "invalid", where,
                            expected="no acknowledged record lost, no forked log, every "
-                                    "committed record on every in-sync replica",
+                                    "committed record on every in-sync replica"
+                                    + (", no record written twice" if fail_on else ""),
                            got=detail, replay=replay)
     return None
 
