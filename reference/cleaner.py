@@ -251,6 +251,7 @@ class Cleaner:
         self.seams = seams
         self.stats = stats
         self.tombstone_expiry = tombstone_expiry
+        self.producers_last = set()     # (producer id, last offset) of each producer's last batch
 
     def clean(self, log, first_dirty, first_uncleanable, now, delete_retention_ms,
               map_capacity, last_stable_offset=None):
@@ -278,6 +279,10 @@ class Cleaner:
             # the last clean segment's modification time minus delete.retention.ms
             clean = [s for s in log.segments if s.base_offset < first_dirty]
             legacy_horizon = clean[-1].last_modified - delete_retention_ms if clean else 0
+        # each idempotent producer's last batch stays, empty if need be, so that the
+        # producer state a replica rebuilds from the log still knows its last sequence
+        self.producers_last = {(pid, entry.last_offset)
+                               for pid, entry in log.producer_state.producers.items()}
         cleaned = []
         for group in self.group_segments(log.segments[:count], log.segment_bytes):
             cleaned.append(self.clean_group(group, offset_map, latest, now,
@@ -358,6 +363,12 @@ class Cleaner:
             stats.bytes_written += batch.size_bytes
             return batch
         if not keep:
+            if (batch.producer_id, batch.last_offset) in self.producers_last:
+                return RecordBatch(     # BatchRetention.RETAIN_EMPTY: the header alone
+                    batch.base_offset, batch.leader_epoch,
+                    None if batch.keys is None else [], [], [], offsets=[],
+                    next_offset=batch.next_offset, producer_id=batch.producer_id,
+                    producer_epoch=batch.producer_epoch, base_sequence=batch.base_sequence)
             return None     # BatchRetention.DELETE_EMPTY: nothing left, the batch goes
         offsets = list(batch.record_offsets())
         rebuilt = RecordBatch(

@@ -439,7 +439,7 @@ class Log:
         if self.cleaner_checkpoint is not None and self.cleaner_checkpoint > offset:
             self.cleaner_checkpoint = offset    # LogCleanerManager.maybeTruncateCheckpoint
         if self.producer_state.producers:
-            self.producer_state.rebuild(self.batches, self.log_start_offset)
+            self.producer_state.truncate_to(offset, self.batches)
 
     def lose_unflushed(self):
         """What a power loss does: everything above the recovery point is gone."""
@@ -477,8 +477,6 @@ class Log:
             del self.segment_bases[:count]
         self.log_start_offset = log_start_offset
         self.epochs.truncate_from_start(log_start_offset)
-        if self.producer_state.producers:
-            self.producer_state.remove_before(log_start_offset)
         return count
 
     def replace_segments(self, count, cleaned):

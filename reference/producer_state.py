@@ -15,8 +15,9 @@ leader remembers, for each producer, the metadata of its last five batches; so i
 - refuse a producer whose epoch is older than the one it knows (INVALID_PRODUCER_EPOCH).
 
 Every replica keeps this state from the batches it appends, so a new leader has it; a
-producer the partition knows nothing of (never seen, or its batches deleted by retention)
-may start at any sequence (KIP-360).
+producer the partition knows nothing of may start at any sequence (KIP-360). Retention
+does not make a partition forget a producer (KAFKA-7190): only ``producer.id.expiration.ms``
+does, which the engine does not model (its default is a day).
 
 The rules here (``increment_sequence``, ``check_append``) are exercises: the log calls them
 through its seams.
@@ -129,20 +130,18 @@ class ProducerStateManager:
         entry.update(batch.producer_epoch, BatchMetadata(
             batch.base_sequence, last_sequence, batch.base_offset, batch.next_offset - 1))
 
-    def rebuild(self, batches, log_start_offset):
-        """Start again from the log (after a truncation): Kafka reloads from its snapshot
-        and the log after it; the log alone says the same."""
+    def truncate_to(self, offset, batches):
+        """The log was truncated to ``offset``: rebuild from what it holds (Kafka reloads its
+        last snapshot below ``offset`` and replays the log after it). A producer whose
+        batches are all gone from the log but were below ``offset`` (retention deleted them)
+        keeps its state: Kafka 3.x forgets a producer only when ``producer.id.expiration.ms``
+        expires it, never because the log start offset passed it (KAFKA-7190)."""
+        kept = {p: e for p, e in self.producers.items() if e.last_offset < offset}
         self.producers = {}
         for batch in batches:
             self.update(batch)
-        self.remove_before(log_start_offset)
-
-    def remove_before(self, log_start_offset):
-        """Forget producers whose last batch is below the log start offset (retention took
-        their batches; ``ProducerStateManager.truncateHead``)."""
-        for producer_id in [p for p, e in self.producers.items()
-                            if e.last_offset < log_start_offset]:
-            del self.producers[producer_id]
+        for producer_id, entry in kept.items():
+            self.producers.setdefault(producer_id, entry)
 
     def get(self, producer_id):
         return self.producers.get(producer_id)

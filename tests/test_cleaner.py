@@ -246,3 +246,25 @@ def test_cleaner_metrics_show_what_the_cleaners_did():
         assert broker["dirty_ratios"][("lazy", 0)] == 1.0                # never cleaned
         assert broker["max_dirty_percent"] == 100 * broker["dirty_ratios"][("lazy", 0)]
         assert broker["uncleanable_partitions"] == []
+
+
+def test_an_idempotent_producers_last_batch_survives_cleaning_empty():
+    """LogCleaner's checkBatchRetention (Kafka 3.9): the batch holding a producer's last
+    sequence is kept as an empty header (RETAIN_EMPTY), so the producer state a replica
+    rebuilds from its log still knows where the producer was."""
+    log = Log("t", 0, segment_bytes=10_000, seams=REFERENCE)
+    log.append_as_leader([b"a"], [b"1"], [1], None, 0, 1, producer=(7, 0, 0))
+    log.append_as_leader([b"b"], [b"2"], [1], None, 0, 1, producer=(8, 0, 0))
+    log.append_as_leader([b"a"], [b"3"], [1], None, 0, 1)           # supersedes a, no producer
+    log.append_as_leader([b"b"], [b"4"], [1], None, 0, 1, producer=(8, 0, 1))
+    log.roll(1)
+    log.high_watermark = log.log_end_offset
+    clean_once(log, 100, REFERENCE, config_of(min_cleanable_dirty_ratio=0.0), capacity=100)
+    batches = {b.base_offset: b for b in log.batches}
+    assert len(batches[0]) == 0 and batches[0].producer_id == 7      # kept, empty: 7's last
+    assert 1 not in batches                                            # 8 wrote again later
+    assert records(log) == [(2, b"a", b"3"), (3, b"b", b"4")]
+    log.producer_state.producers.clear()
+    log.truncate_to(4)          # nothing cut; the state is rebuilt from the log
+    log.producer_state.truncate_to(4, log.batches)
+    assert log.producer_state.get(7).batches[-1].last_sequence == 0

@@ -94,21 +94,24 @@ def test_producer_state_survives_a_leader_change():
     assert log.log_end_offset == 10
 
 
-def test_retention_forgets_a_producer_which_may_then_start_anywhere():
+def test_retention_does_not_make_a_partition_forget_a_producer():
+    """KAFKA-7190: a quiet producer whose batches retention deleted still has its sequence
+    checked (Kafka 3.x keeps producer state until producer.id.expiration.ms)."""
     cluster = Cluster(brokers=1, seed=1, config={"log.retention.check.interval.ms": 1_000})
     cluster.create_topic("t", config={"segment.bytes": 200, "retention.ms": 2_000})
     producer = cluster.producer(linger_ms=0)
     for i in range(5):
         producer.send("t", b"x" * 60, partition=0).get()
     log = cluster.log(0, "t", 0)
-    assert log.producer_state.get(producer.producer_id) is not None
     cluster.run_for(10_000)
-    assert log.producer_state.get(producer.producer_id) is None     # its batches are gone
-    answers = []
+    assert log.log_start_offset == log.log_end_offset == 5       # every batch deleted
+    assert log.producer_state.get(producer.producer_id).batches[-1].last_sequence == 4
+    answers = []                # a batch out of sequence is still refused
     cluster.broker(0).append_records(producer, "t", 0, None, [b"y"], [cluster.now], None, 1,
                                      1_000, answers.append, (producer.producer_id, 0, 42))
     cluster.run_for(100)
-    assert answers[0].error is None                                 # KIP-360
+    assert isinstance(answers[0].error, errors.OutOfOrderSequenceNumberError)
+    assert producer.send("t", b"z", partition=0).get() == 5        # the producer's own next
 
 
 def test_the_history_checker_finds_duplicates_on_a_lossy_network_only_without_idempotence():
