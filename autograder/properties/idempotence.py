@@ -135,9 +135,8 @@ LOSSY = WorkloadConfig(operations=300, fault_interval_ms=600, drop_rate=0.02, id
                        faults=("bounce", "isolate", "heal"), watch_interval_ms=50)
 
 
-@prop("idempotence.check_append",
-      "inside a cluster with connections breaking and leaders moving, nothing is written twice",
-      1)
+@prop("idempotence.check_append", "inside a cluster with connections breaking and leaders "
+                                  "moving, nothing is written twice", 1)
 def append_in_the_engine(learner):
     return in_the_engine(learner, "check_append", "check_append", config=LOSSY,
                          fail_on=("duplicate",))
