@@ -465,6 +465,10 @@ EQUIVALENT = {
                   "whatever a batch ending below or at the start offset sets, the next record "
                   "mapped (the first put never finds the map full: capacity is at least 1) or "
                   "the segment's end sets again before anything returns"),
+    **_equivalent("check_append", "if first_sequence != increment_sequence(last_sequence_known, 1):",
+                  ("arguments 1 and 2 swapped @21",),
+                  "incrementing is symmetric here: n + 1 and 1 + n wrap past 2147483647 alike, "
+                  "and -1 + 1 is 1 + -1"),
     **_equivalent("should_retain_record", "latest_for_key = offset >= offset_map.get(key, -1)",
                   ("1 -> 2 @48", "1 -> 0 @48"),
                   "offsets are never negative: every offset is >= -2 and >= 0, as it is >= -1"),
