@@ -26,6 +26,8 @@ through its seams.
 from collections import deque
 from typing import NamedTuple
 
+_new_tuple = tuple.__new__
+
 INT_MAX = 2_147_483_647
 NO_PRODUCER_ID = -1
 NO_PRODUCER_EPOCH = -1
@@ -125,10 +127,12 @@ class ProducerStateManager:
         entry = self.producers.get(batch.producer_id)
         if entry is None:
             entry = self.producers[batch.producer_id] = ProducerStateEntry(batch.producer_id)
-        last_sequence = increment_sequence(batch.base_sequence,
-                                           batch.next_offset - batch.base_offset - 1)
-        entry.update(batch.producer_epoch, BatchMetadata(
-            batch.base_sequence, last_sequence, batch.base_offset, batch.next_offset - 1))
+        last_offset = batch.next_offset - 1
+        last_sequence = increment_sequence(batch.base_sequence, last_offset - batch.base_offset)
+        # BatchMetadata(...) without the NamedTuple's Python-level __new__: every replica's
+        # every idempotent append passes here
+        entry.update(batch.producer_epoch, _new_tuple(BatchMetadata, (
+            batch.base_sequence, last_sequence, batch.base_offset, last_offset)))
 
     def truncate_to(self, offset, batches):
         """The log was truncated to ``offset``: rebuild from what it holds (Kafka reloads its
