@@ -25,6 +25,7 @@ Each scenario is a short script against a seeded ``Cluster`` that narrates what 
 
 from dataclasses import dataclass, field
 
+from . import scenarios
 from .cleaner import DELETE_HORIZON, SEGMENT_TIME
 from .cluster import Cluster
 from .workload import replay_table
@@ -221,6 +222,4 @@ SCENARIOS = {
 
 
 def run_scenario(name, fixed=False, seed=1):
-    if name not in SCENARIOS:
-        raise KeyError(f"no scenario {name!r}; scenarios are {sorted(SCENARIOS)}")
-    return SCENARIOS[name](fixed=fixed, seed=seed)
+    return scenarios.run_scenario(name, fixed, seed, SCENARIOS)

@@ -228,12 +228,6 @@ class CleanerStats:
         self.records_removed = 0
         self.uncleanable = {}       # (topic, partition) -> why the cleaner gave up on it
 
-    def as_dict(self):
-        return {"runs": self.runs, "bytes_read": self.bytes_read,
-                "bytes_written": self.bytes_written, "records_read": self.records_read,
-                "records_removed": self.records_removed,
-                "uncleanable_partitions": sorted(self.uncleanable)}
-
 
 # How tombstones expire: Kafka 3.1+ (KIP-534) stamps each batch with a delete horizon; before,
 # a tombstone went once its segment's last modification was delete.retention.ms older than

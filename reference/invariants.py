@@ -112,10 +112,7 @@ def has_gaps(log, copies=None):
             copies[log] = _contiguous_values(log)
         if copies[log] is not None:
             return False
-    copy = _COPIES.get(log)
-    if copy is None or not copy.continues_in(log.segments):
-        copy = _COPIES[log] = _LogCopy()
-    copy.read_on(log.segments)
+    copy = _copy_of(log)
     return not copy.contiguous or (copy.first is not None and copy.first > log.log_start_offset)
 
 
@@ -134,13 +131,19 @@ def disagreement(log_a, log_b, start, end, copies=None):
     return None
 
 
-def _contiguous_values(log):
-    """``(first offset, every value in order)``, or None if the batches do not run on from
-    one another (then reads go batch by batch, as the log itself would)."""
+def _copy_of(log):
+    """The log's kept ``_LogCopy``, read on to its end (a new one if the log changed under it)."""
     copy = _COPIES.get(log)
     if copy is None or not copy.continues_in(log.segments):
         copy = _COPIES[log] = _LogCopy()
     copy.read_on(log.segments)
+    return copy
+
+
+def _contiguous_values(log):
+    """``(first offset, every value in order)``, or None if the batches do not run on from
+    one another (then reads go batch by batch, as the log itself would)."""
+    copy = _copy_of(log)
     if not copy.contiguous or copy.first is None or copy.first > log.log_start_offset:
         return None
     return copy.first, copy.values
