@@ -76,9 +76,9 @@ def _loose(path, folder, assignment):
     return Submission(path.stem, assignment, path)
 
 
-def _grade_one(submission):
+def _grade_one(submission, jobs=1):
     try:
-        report = grade_path(submission.path, assignment=submission.assignment)
+        report = grade_path(submission.path, assignment=submission.assignment, jobs=jobs)
         return submission, report, None
     except Exception as error:      # unreadable notebook, not JSON, ...: still a zero, with why
         return submission, None, f"{type(error).__name__}: {error}"
@@ -103,8 +103,10 @@ def grade_class(submissions, jobs=None, progress=sys.stderr):
     found = sandbox.isolation()     # probed before forking, so the workers inherit it
     bar = _ProgressBar(len(submissions), progress)
     results, died = [], []
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(_grade_one, s): s for s in submissions}
+    # Fewer submissions than cores: the cores left over judge a submission's exercises at once.
+    each = max(1, jobs // max(1, len(submissions)))
+    with ProcessPoolExecutor(max_workers=min(jobs, max(1, len(submissions)))) as pool:
+        futures = {pool.submit(_grade_one, s, each): s for s in submissions}
         for future in as_completed(futures):
             outcome = _outcome(future, futures[future])
             if outcome is None:

@@ -189,17 +189,28 @@ def defined_exercises(source):
 # -- grading -------------------------------------------------------------------------------
 
 def grade_source(source, exercise_ids, submission="submission", budget_s=EXERCISE_BUDGET_S,
-                 skipped=None):
+                 skipped=None, jobs=1):
     """Grade ``source`` (one file's text, or a list of ``Unit``s) on ``exercise_ids``.
     ``skipped``: units found to hang or kill the worker, shared by every exercise graded
-    with the same dict (found once, skipped after)."""
+    with the same dict (found once, skipped after). ``jobs``: exercises judged at once, each
+    in its own process and sandbox (``kafkadojo check`` uses every core; a class is graded
+    one submission per core instead)."""
     load_all()
     start = time.perf_counter()
     found = isolation()
     units = units_of(source)
     skipped = {} if skipped is None else skipped
-    results = [grade_exercise(units, exercise_id, budget_s, skipped) for exercise_id in exercise_ids]
+    if jobs > 1 and len(exercise_ids) > 1 and _can_fork():
+        results = _grade_at_once(units, exercise_ids, budget_s, skipped, jobs)
+    else:
+        results = [grade_exercise(units, exercise_id, budget_s, skipped)
+                   for exercise_id in exercise_ids]
     return Report(submission, results, time.perf_counter() - start, found.describe())
+
+
+def _can_fork():
+    # A Jupyter kernel has threads, and forking those is unsafe: there, judge in-process.
+    return hasattr(os, "fork") and threading.active_count() == 1
 
 
 def grade_exercise(source, exercise_id, budget_s=EXERCISE_BUDGET_S, skipped=None):
@@ -210,17 +221,59 @@ def grade_exercise(source, exercise_id, budget_s=EXERCISE_BUDGET_S, skipped=None
     exercise = BY_ID[exercise_id]
     units = units_of(source)
     skipped = {} if skipped is None else skipped
-    properties = properties_for(exercise_id)
     start = time.perf_counter()
     deadline = time.monotonic() + budget_s
-    if hasattr(os, "fork") and threading.active_count() == 1:
-        events, ran_out = _judge_in_child(units, exercise, properties, deadline, skipped)
-    else:       # a Jupyter kernel has threads, and forking those is unsafe: judge here
-        events, ran_out = list(_judge(units, exercise, properties, deadline, skipped)), False
+    if _can_fork():
+        judging = _Judging(units, exercise, deadline, skipped)
+        while not judging.over:
+            judging.wait()
+        events, ran_out = judging.events(), judging.ran_out
+    else:
+        events = list(_judge(units, exercise, properties_for(exercise_id), deadline, skipped))
+        ran_out = False
+    return _exercise_result(exercise, events, ran_out, budget_s, skipped, start)
+
+
+def _grade_at_once(units, exercise_ids, budget_s, skipped, jobs):
+    """``grade_exercise`` for each exercise, up to ``jobs`` of them at once. The first one
+    loads the learner's code alone: the units it finds to hang or kill the worker are then
+    skipped by all the others, as when they are graded one after another."""
+    waiting = list(exercise_ids)
+    running, results = [], {}
+    first = None
+    while waiting or running:
+        loaded = first is None or first.over or first.has_loaded()
+        if first is not None and loaded:
+            _learn_skipped(first.events(), skipped)
+        while waiting and len(running) < (jobs if loaded else 1):
+            exercise = BY_ID[waiting.pop(0)]
+            judging = _Judging(units, exercise, time.monotonic() + budget_s, skipped)
+            judging.started = time.perf_counter()
+            first = first or judging
+            running.append(judging)
+        ready, _, _ = select.select(running, [], [], min(j.time_left() for j in running))
+        for judging in ready:
+            judging.read()
+        for judging in [j for j in running if j.over or j.time_left() <= 0]:
+            if not judging.over:
+                judging.stop(ran_out=True)
+            running.remove(judging)
+            results[judging.exercise.id] = _exercise_result(
+                judging.exercise, judging.events(), judging.ran_out, budget_s, skipped,
+                judging.started)
+    return [results[exercise_id] for exercise_id in exercise_ids]
+
+
+def _learn_skipped(events, skipped):
     for event in events:
         if isinstance(event, dict):
             skipped.update({int(i): Outcome(kind, detail=detail)
                             for i, (kind, detail) in event["skipped"].items()})
+
+
+def _exercise_result(exercise, events, ran_out, budget_s, skipped, start):
+    properties = properties_for(exercise.id)
+    _learn_skipped(events, skipped)
     status = next((e for e in events if isinstance(e, str)), None)
     results = [e for e in events if isinstance(e, PropertyResult)]
     for prop in properties[len(results):]:
@@ -237,7 +290,7 @@ def grade_exercise(source, exercise_id, budget_s=EXERCISE_BUDGET_S, skipped=None
         status = "not attempted"
     else:
         status = "partial" if earned else "failed"
-    return ExerciseResult(exercise_id, possible, earned, status, results,
+    return ExerciseResult(exercise.id, possible, earned, status, results,
                           time.perf_counter() - start, note=note_for(exercise))
 
 
@@ -261,14 +314,14 @@ def load_failure(unit, outcome):
 
 
 def _judge(units, exercise, properties, deadline, skipped=None):
-    """Yield a status (when the code does not load or lacks the function), then one
-    PropertyResult per property, in order; and, when loading found units that hang or kill
-    the worker, a dict ``{"skipped": {index: (kind, detail)}}`` first."""
+    """Yield, once the code has loaded, a dict ``{"skipped": {index: (kind, detail)}}`` (the
+    units found to hang or kill the worker; empty when none); then a status (when the code
+    does not load or lacks the function), then one PropertyResult per property, in order."""
     with Sandbox(units, deadline=deadline, callbacks=callbacks_for(exercise)) as sandbox:
         sandbox.skipped.update(skipped or {})
         loaded = sandbox.start()
-        if sandbox.skipped:
-            yield {"skipped": {i: (o.kind, o.detail) for i, o in sandbox.skipped.items()}}
+        # Always reported, even when empty: it tells the parent that loading is over.
+        yield {"skipped": {i: (o.kind, o.detail) for i, o in sandbox.skipped.items()}}
         charged = charged_unit(units, sandbox.unit_failures, exercise)
         problem = None
         if not loaded.ok and not sandbox.nothing_loaded:        # the worker itself failed
@@ -312,49 +365,74 @@ def _result(prop, failure, seconds=0.0):
                                      failure.got, failure.replay)), seconds=seconds)
 
 
-def _judge_in_child(units, exercise, properties, deadline, skipped):
+class _Judging:
     """``_judge`` in a forked child that streams its results back, one JSON line each, and
     is killed at the deadline (plus a moment for its own time-budget report)."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:                                    # the child: judge, report, vanish
+
+    def __init__(self, units, exercise, deadline, skipped):
+        self.exercise = exercise
+        self.deadline = deadline
+        self.buffer = b""
+        self.over = self.ran_out = False
+        self.read_fd, write_fd = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:                               # the child: judge, report, vanish
+            try:
+                os.close(self.read_fd)
+                for event in _judge(units, exercise, properties_for(exercise.id), deadline,
+                                    skipped):
+                    line = json.dumps(event if isinstance(event, (str, dict))
+                                      else asdict(event)) + "\n"
+                    view = memoryview(line.encode())
+                    while view:
+                        view = view[os.write(write_fd, view):]
+            finally:
+                os._exit(0)
+        os.close(write_fd)
+
+    def fileno(self):
+        return self.read_fd
+
+    def time_left(self):
+        return max(0.0, self.deadline + CHILD_GRACE_S - time.monotonic())
+
+    def has_loaded(self):
+        """The child's first report (``_judge``'s first event) comes once the code loaded."""
+        return b"\n" in self.buffer
+
+    def wait(self):
+        """Read what the child sent, waiting for it at most until the deadline."""
+        remaining = self.time_left()
+        if remaining <= 0:
+            self.stop(ran_out=True)
+        elif select.select([self.read_fd], [], [], remaining)[0]:
+            self.read()
+
+    def read(self):
+        chunk = os.read(self.read_fd, 1 << 16)
+        self.buffer += chunk
+        if not chunk:
+            self.stop()
+
+    def stop(self, ran_out=False):
+        self.over = True
+        self.ran_out = ran_out or time.monotonic() > self.deadline
+        os.close(self.read_fd)
         try:
-            os.close(read_fd)
-            for event in _judge(units, exercise, properties, deadline, skipped):
-                line = json.dumps(event if isinstance(event, (str, dict)) else asdict(event)) + "\n"
-                view = memoryview(line.encode())
-                while view:
-                    view = view[os.write(write_fd, view):]
-        finally:
-            os._exit(0)
-    os.close(write_fd)
-    buffer, ran_out = b"", False
-    try:
-        while True:
-            remaining = deadline + CHILD_GRACE_S - time.monotonic()
-            if remaining <= 0:
-                ran_out = True
-                break
-            ready, _, _ = select.select([read_fd], [], [], remaining)
-            if ready:
-                chunk = os.read(read_fd, 1 << 16)
-                if not chunk:
-                    break
-                buffer += chunk
-    finally:
-        os.close(read_fd)
-        try:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(self.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        os.waitpid(pid, 0)
-    events = []
-    for line in buffer.split(b"\n"):
-        if line:
-            data = json.loads(line)
-            events.append(data if isinstance(data, str) or "skipped" in data
-                          else PropertyResult(**data))
-    return events, ran_out or time.monotonic() > deadline
+        os.waitpid(self.pid, 0)
+
+    def events(self):
+        """What the child has reported so far (a line cut off by its end is left out)."""
+        events = []
+        for line in self.buffer.split(b"\n")[:-1]:
+            if line:
+                data = json.loads(line)
+                events.append(data if isinstance(data, str) or "skipped" in data
+                              else PropertyResult(**data))
+        return events
 
 
 # -- what feedback may contain ----------------------------------------------------------------
@@ -389,9 +467,10 @@ def _secret_lines():
                      if len(line) >= 25 and not line.startswith(("#", "from ", "import ")))
 
 
-def grade_path(path, assignment=None, only=None):
+def grade_path(path, assignment=None, only=None, jobs=1):
     """Grade a ``.py`` file or a notebook. Which exercises: ``only`` (ids), else every
-    exercise of ``assignment``, else every exercise whose function the file defines."""
+    exercise of ``assignment``, else every exercise whose function the file defines.
+    ``jobs``: exercises judged at once (see ``grade_source``)."""
     units = solution_units(path)
     if only:
         unknown = [i for i in only if i not in BY_ID]
@@ -402,4 +481,4 @@ def grade_path(path, assignment=None, only=None):
         ids = [e.id for e in exercises_for(assignment)]
     else:
         ids = defined_exercises("\n\n".join(unit.source for unit in units))
-    return grade_source(units, ids, submission=str(path))
+    return grade_source(units, ids, submission=str(path), jobs=jobs)

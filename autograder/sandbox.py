@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import worker as _worker
-from .worker import MAX_MESSAGE, MAX_TEXT, NotPlainData, decode, frame
+from .worker import MAX_MESSAGE, MAX_TEXT, NotPlainData, decode, frame, frame_request
 
 WORKER = Path(_worker.__file__).resolve()
 PACKAGE_ROOT = WORKER.parent.parent          # the repository (or site-packages) root
@@ -399,6 +399,7 @@ class Sandbox:
     def _start_once(self):
         request_read, self.request_write = os.pipe()
         self.response_read, response_write = os.pipe()
+        self._inbox = bytearray()       # what the worker sent that no read has taken yet
         try:
             if self.mode == "bubblewrap":
                 self.process = _bubblewrap_process(Runtime.of_this_interpreter(), request_read,
@@ -591,7 +592,7 @@ class Sandbox:
                     f"{name}(): arguments larger than {MAX_CALLBACK >> 10} KiB")
         try:
             reply = ("callback-returned", handler(args, kwargs))
-            frame(reply)
+            frame(reply)        # NotPlainData if it cannot cross
             return reply
         except NotPlainData:
             return ("callback-raised", "RuntimeError", f"{name}(): an answer that cannot be sent")
@@ -615,20 +616,21 @@ class Sandbox:
         return end, Outcome("timeout", detail=f"no answer within {timeout_s:g} s")
 
     def _send(self, message, end, late):
-        """Write without ever blocking: a worker that stops reading cannot hang the grader."""
-        data = memoryview(frame(message))
+        """Write without ever blocking: a worker that stops reading cannot hang the grader.
+        The pipe is non-blocking: write at once, and wait only when it is full."""
+        data = memoryview(frame_request(message))
         while data:
+            try:
+                data = data[os.write(self.request_write, data):]
+                continue
+            except BlockingIOError:
+                pass
+            except OSError:
+                raise _Stop(self._exit_outcome()) from None
             remaining = end - time.monotonic()
             if remaining <= 0:
                 self._ran_out(late)
-            _, writable, _ = select.select([], [self.request_write], [], remaining)
-            if writable:
-                try:
-                    data = data[os.write(self.request_write, data):]
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    raise _Stop(self._exit_outcome()) from None
+            select.select([], [self.request_write], [], remaining)
 
     def _receive(self, end, late):
         """One reply, decoded and checked, or _Stop with why there is none."""
@@ -650,20 +652,23 @@ class Sandbox:
         return reply
 
     def _read(self, n, end, late):
-        chunks = []
-        while n:
+        """``n`` bytes of what the worker sent. It reads what is there, up to 1 MiB, and
+        keeps the rest for the next read: a reply's length and body take one read, not two."""
+        inbox = self._inbox
+        while len(inbox) < n:
             remaining = end - time.monotonic()
             if remaining <= 0:
                 self._ran_out(late)
             ready, _, _ = select.select([self.response_read], [], [], remaining)
             if not ready:
                 continue
-            chunk = os.read(self.response_read, min(n, 1 << 20))
+            chunk = os.read(self.response_read, max(n - len(inbox), 1 << 20))
             if not chunk:
                 raise _Stop(self._exit_outcome())
-            chunks.append(chunk)
-            n -= len(chunk)
-        return b"".join(chunks)
+            inbox += chunk
+        data = bytes(inbox[:n])
+        del inbox[:n]
+        return data
 
     def _ran_out(self, late):
         if late.detail.startswith("the exercise's time budget"):

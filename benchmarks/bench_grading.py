@@ -41,11 +41,22 @@ def main():
     print(f"{args.learners} learners x {len(ASSIGNMENTS)} assignments = {len(submissions)} "
           f"notebooks\n", flush=True)
 
-    # One learner, everything, on one core: what a learner waits for.
+    # One learner, everything: on one core, then as `kafkadojo grade --jobs N` grades it.
     one = [s for s in submissions if s.student == "learner-001"]
     results, seconds_one = grade_class(one, jobs=1, progress=None)
     assert all(r.earned == r.possible for r in results), "the reference must earn full marks"
     print(f"one learner, all {len(one)} assignments, 1 process: {seconds_one:.1f} s")
+    results, seconds_one = grade_class(one, jobs=args.jobs, progress=None)
+    assert all(r.earned == r.possible for r in results), "the reference must earn full marks"
+    print(f"one learner, all {len(one)} assignments, kafkadojo grade --jobs {args.jobs}: "
+          f"{seconds_one:.1f} s")
+    # What a learner checking their notebooks one by one waits for, in all.
+    from kafkadojo.autograder.grader import grade_path
+    start = time.perf_counter()
+    for submission in one:
+        grade_path(submission.path, assignment=submission.assignment, jobs=args.jobs)
+    print(f"one learner, kafkadojo check on each of the {len(one)} notebooks in turn "
+          f"({args.jobs} exercises at once): {time.perf_counter() - start:.1f} s")
 
     results, seconds_cli = grade_class(submissions, jobs=args.jobs)
     full = sum(r.earned == r.possible for r in results)

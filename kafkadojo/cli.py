@@ -11,6 +11,7 @@
 """
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -37,6 +38,8 @@ def main(argv=None):
     check.add_argument("--assignment", help="grade every exercise of this assignment")
     check.add_argument("--only", action="append", metavar="EXERCISE",
                        help="grade only this exercise id (repeatable)")
+    check.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                       help="exercises graded at once (default: one per core)")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.add_argument("--verbose", action="store_true", help="list passed properties too")
 
@@ -109,7 +112,9 @@ def run_check(args):
     path = Path(args.path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
-    report = grade_path(path, assignment=args.assignment, only=args.only)
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be 1 or more, not {args.jobs}")
+    report = grade_path(path, assignment=args.assignment, only=args.only, jobs=args.jobs)
     if not report.exercises:
         print(f"kafkadojo check: {path} defines no exercise function; "
               f"try --assignment NAME (see `kafkadojo exercises`)", file=sys.stderr)

@@ -177,7 +177,7 @@ def test_self_checks_say_when_they_are_not_tamper_proof(tmp_path, capsys, monkey
 REAL_GRADE_ONE = classroom._grade_one
 
 
-def grade_or_be_killed(submission):
+def grade_or_be_killed(submission, jobs=1):
     """Stands in for ``classroom._grade_one`` in a pool worker: the OOM killer takes
     mallory's grading process every time, and alice's the first time only."""
     first_time = Path(os.environ["KAFKADOJO_TEST_KILLED_ONCE"])
@@ -186,7 +186,7 @@ def grade_or_be_killed(submission):
         os.kill(os.getpid(), signal.SIGKILL)
     if submission.student == "mallory":
         os.kill(os.getpid(), signal.SIGKILL)
-    return REAL_GRADE_ONE(submission)
+    return REAL_GRADE_ONE(submission, jobs)
 
 
 def test_a_killed_grading_worker_costs_nobody_else_their_grade(tmp_path, capsys, monkeypatch):

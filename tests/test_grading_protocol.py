@@ -16,8 +16,9 @@ import re
 
 import pytest
 
-from kafkadojo.autograder.grader import grade_path, grade_source
+from kafkadojo.autograder.grader import grade_path, grade_source, solution_units
 from kafkadojo.autograder.notebook import check
+from kafkadojo.autograder.sandbox import Unit
 from kafkadojo.exercises import notebooks
 from kafkadojo.exercises.catalog import BY_ID, EXERCISES, GIVENS, solution_module
 
@@ -110,6 +111,32 @@ def test_a_py_file_is_one_unit_named_by_the_file(tmp_path):
     assert report.earned == 0 and {e.status for e in report.exercises} == {"does not load"}
     line = stray_line(path.read_text())
     assert f'File "partitioning.py", line {line}, in <module>' in report.format()
+
+
+# -- exercises judged at once ---------------------------------------------------------------
+# ``kafkadojo check`` judges an assignment's exercises on every core at once; what it finds
+# must be what judging them one after another finds.
+
+def test_exercises_judged_at_once_grade_as_one_after_another(tmp_path):
+    notebook = instructors_notebook("partitioning")
+    cell_of(notebook, "partitioning-murmur2-solution")["source"] += STRAY
+    path = tmp_path / "partitioning.ipynb"
+    path.write_text(json.dumps(notebook))
+    # a cell between the solutions that kills its process: found by the first exercise
+    # judged, skipped by the ones judged beside it
+    units = solution_units(path)
+    units.insert(2, Unit("cell 99", "import os\nos._exit(3)\n"))
+    ids = [e.id for e in EXERCISES if e.assignment == "partitioning"]
+    reports = {}
+    for jobs in (1, 2):
+        skipped = {}
+        reports[jobs] = grade_source(units, ids, skipped=skipped, jobs=jobs)
+        assert [units[i].source for i in skipped] == ["import os\nos._exit(3)\n"], skipped
+    outcome = {jobs: [(e.id, e.earned, e.status, [(p.name, p.earned, p.anomaly)
+                                                  for p in e.properties])
+                      for e in report.exercises] for jobs, report in reports.items()}
+    assert outcome[1] == outcome[2]
+    assert earned(reports[2]) == full(ids, but={"partitioning.murmur2"}), reports[2].format()
 
 
 # -- one mistake, one charge ---------------------------------------------------------------
