@@ -561,7 +561,7 @@ class Producer(Client):
                 batch.producer_epoch = self.partition_epoch.setdefault(key, self.producer_epoch)
                 batch.base_sequence = self.next_sequence.get(key, 0)
                 self.next_sequence[key] = self.increment_sequence(batch.base_sequence,
-                                                                  len(batch))
+                                                                  len(batch.values))
             producer = (batch.producer_id, batch.producer_epoch, batch.base_sequence)
         self.net.send(self, broker, broker.handle_produce, self, batch.topic, batch.partition,
                       keys, batch.values, batch.timestamps, batch.headers, self.acks,
@@ -584,7 +584,7 @@ class Producer(Client):
         if error is None:
             if batch.base_sequence >= 0:
                 self.last_acked_sequence[key] = self.increment_sequence(
-                    batch.base_sequence, len(batch) - 1)
+                    batch.base_sequence, len(batch.values) - 1)
             self.finish(batch, response.base_offset, None)
         elif self.can_retry(batch, error):
             if isinstance(error, _STALE_METADATA) and not self.follow_leader_hint(

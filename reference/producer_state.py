@@ -127,12 +127,19 @@ class ProducerStateManager:
         entry = self.producers.get(batch.producer_id)
         if entry is None:
             entry = self.producers[batch.producer_id] = ProducerStateEntry(batch.producer_id)
+        base_sequence, base_offset = batch.base_sequence, batch.base_offset
         last_offset = batch.next_offset - 1
-        last_sequence = increment_sequence(batch.base_sequence, last_offset - batch.base_offset)
-        # BatchMetadata(...) without the NamedTuple's Python-level __new__: every replica's
-        # every idempotent append passes here
-        entry.update(batch.producer_epoch, _new_tuple(BatchMetadata, (
-            batch.base_sequence, last_sequence, batch.base_offset, last_offset)))
+        # increment_sequence, inline: every replica's every idempotent append passes here
+        last_sequence = base_sequence + (last_offset - base_offset)
+        if last_sequence > INT_MAX:
+            last_sequence -= INT_MAX + 1
+        # BatchMetadata(...) without the NamedTuple's Python-level __new__, for the same reason
+        metadata = _new_tuple(BatchMetadata, (base_sequence, last_sequence, base_offset,
+                                              last_offset))
+        if batch.producer_epoch != entry.epoch:
+            entry.update(batch.producer_epoch, metadata)
+        else:
+            entry.batches.append(metadata)
 
     def truncate_to(self, offset, batches):
         """The log was truncated to ``offset``: rebuild from what it holds (Kafka reloads its
