@@ -21,11 +21,14 @@ from .cleaner import LogCleaner, cleanup_policies
 from .config import BROKER_DEFAULTS, TOPIC_CONFIG_BROKER_NAME
 from .coordinator import OFFSETS_TOPIC, GroupCoordinator
 from .isr import acks_all_outcome, effective_min_isr
-from .log import HIGH_WATERMARK, LOG_END, NONE, Log
+from .log import HIGH_WATERMARK, LOG_END, NONE, TXN_COMMITTED, Log
 from .metadata import MetadataImage
 from .producer_state import (APPEND, DUPLICATE, INVALID_PRODUCER_EPOCH, NO_PRODUCER_EPOCH,
                              OUT_OF_ORDER_SEQUENCE_NUMBER, BatchMetadata)
 from .replication import truncation_offset_from_high_watermark
+from .transaction_coordinator import TRANSACTION_STATE_TOPIC, TransactionCoordinator
+
+INTERNAL_TOPICS = (OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC)
 
 
 class FetchResponse(NamedTuple):
@@ -34,6 +37,9 @@ class FetchResponse(NamedTuple):
     high_watermark: int
     log_start_offset: int
     log_end_offset: int
+    # read_committed fetches: the LSO, and the aborted transactions the batches may hold
+    last_stable_offset: int = -1
+    aborted_transactions: tuple = ()
 
 
 class ProduceResponse(NamedTuple):
@@ -230,23 +236,28 @@ class Partition:
         log = self.log
         still_waiting = []
         for fetch in self.waiting_fetches:
-            requester, fetch_offset, replica_id, max_bytes, deadline, respond = fetch
-            error, upper = log.fetch_upper_bound(
-                fetch_offset, LOG_END if replica_id >= 0 else HIGH_WATERMARK)
+            requester, fetch_offset, isolation, max_bytes, deadline, respond = fetch
+            error, upper = log.fetch_upper_bound(fetch_offset, isolation)
             if error != NONE:
                 self.broker.reply(requester, respond, self.out_of_range(fetch_offset))
             elif fetch_offset < upper or (expired_only_at is not None
                                           and deadline <= expired_only_at):
                 self.broker.reply(requester, respond,
-                                  self.read_for_fetch(fetch_offset, max_bytes, upper))
+                                  self.read_for_fetch(fetch_offset, max_bytes, upper, isolation))
             else:
                 still_waiting.append(fetch)
         self.waiting_fetches = still_waiting
 
-    def read_for_fetch(self, fetch_offset, max_bytes, upper):
+    def read_for_fetch(self, fetch_offset, max_bytes, upper, isolation=None):
         log = self.log
-        return FetchResponse(None, log.read(fetch_offset, max_bytes, upper),
-                             log.high_watermark, log.log_start_offset, log.log_end_offset)
+        batches = log.read(fetch_offset, max_bytes, upper)
+        if isolation != TXN_COMMITTED:
+            return FetchResponse(None, batches, log.high_watermark, log.log_start_offset,
+                                 log.log_end_offset)
+        # read_committed: the LSO, and the aborted transactions these batches may hold
+        return FetchResponse(None, batches, log.high_watermark, log.log_start_offset,
+                             log.log_end_offset, log.last_stable_offset,
+                             tuple(log.producer_state.aborted_for_fetch(fetch_offset, upper)))
 
     def out_of_range(self, fetch_offset):
         log = self.log
@@ -326,6 +337,7 @@ class Broker:
         self.caught_up = False          # has this incarnation applied the controller's metadata?
         self.metadata_request_sent_ms = None
         self.group_coordinator = GroupCoordinator(self)
+        self.transaction_coordinator = TransactionCoordinator(self)
         self.log_cleaner = LogCleaner(self)
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -374,6 +386,7 @@ class Broker:
         self.caught_up = False
         self.metadata_request_sent_ms = None
         self.group_coordinator = GroupCoordinator(self)
+        self.transaction_coordinator = TransactionCoordinator(self)
         self.log_cleaner = LogCleaner(self)
         self.start()
 
@@ -453,12 +466,17 @@ class Broker:
                 self.become_leader(partition, registration)
                 if key[0] == OFFSETS_TOPIC:
                     self.group_coordinator.on_elected(key[1], partition.log)
+                elif key[0] == TRANSACTION_STATE_TOPIC:
+                    self.transaction_coordinator.on_elected(key[1], partition.log,
+                                                            registration.leader_epoch)
             elif registration.partition_epoch > partition.partition_epoch:
                 partition.apply_isr(registration, now)
         elif (partition.is_leader or registration.leader_epoch > partition.leader_epoch
               or registration.leader != partition.leader):
             if key[0] == OFFSETS_TOPIC:
                 self.group_coordinator.on_resigned(key[1])
+            elif key[0] == TRANSACTION_STATE_TOPIC:
+                self.transaction_coordinator.on_resigned(key[1])
             self.become_follower(partition, registration)
         elif registration.partition_epoch > partition.partition_epoch:
             partition.isr = registration.isr
@@ -639,8 +657,8 @@ class Broker:
 
     def handle_produce(self, requester, topic, index, keys, values, timestamps, headers,
                        acks, timeout_ms, respond, producer=None):
-        if topic == OFFSETS_TOPIC:
-            # Only the group coordinator writes there (ReplicaManager's internalTopicsAllowed).
+        if topic in INTERNAL_TOPICS:
+            # Only the coordinators write there (ReplicaManager's internalTopicsAllowed).
             if acks != 0:
                 self.reply(requester, respond, ProduceResponse(errors.InvalidTopicError(
                     f"cannot append to internal topic {topic}"), -1))
@@ -651,8 +669,9 @@ class Broker:
     def append_records(self, requester, topic, index, keys, values, timestamps, headers,
                        acks, timeout_ms, respond, producer=None):
         """Append a batch as the partition's leader and answer by ``acks``. ``producer`` is an
-        idempotent producer's ``(producer_id, epoch, base_sequence)``: a retry of one of its
-        last batches gets that batch's offsets and is not appended again (producer_state.py)."""
+        idempotent producer's ``(producer_id, epoch, base_sequence)`` (a fourth item, True,
+        for a transactional one): a retry of one of its last batches gets that batch's
+        offsets and is not appended again (producer_state.py)."""
         partition, error = self.partition_for_request(topic, index, None)
         if error is None and acks not in (0, 1, -1):
             error = errors.InvalidRequiredAcksError(f"acks={acks}")
@@ -695,15 +714,21 @@ class Broker:
             base_offset, next_offset = batch.base_offset, batch.next_offset
             partition.maybe_increment_high_watermark(now)
             partition.wake_fetches()
+        self.answer_by_acks(partition, requester, respond, acks, base_offset, next_offset,
+                            timeout_ms)
+
+    def answer_by_acks(self, partition, requester, respond, acks, base_offset, next_offset,
+                       timeout_ms):
+        """Answer an append: at once (acks=1), or once it is committed (acks=all)."""
         if acks == 0:
             return
         if acks == 1:
             self.reply(requester, respond, ProduceResponse(None, base_offset))
             return
-        outcome = acks_all_outcome(log.high_watermark, next_offset,
+        outcome = acks_all_outcome(partition.log.high_watermark, next_offset,
                                    len(partition.maximal_isr), partition.min_isr)
         if outcome is None:
-            deadline = now + timeout_ms
+            deadline = self.sim.now + timeout_ms
             partition.waiting_produces.append(
                 (next_offset, requester, respond, base_offset, deadline))
             partition.produce_expiry.arm(deadline)
@@ -713,9 +738,16 @@ class Broker:
 
     def check_producer(self, log, producer, record_count):
         """The idempotent producer's check (``UnifiedLog.analyzeAndValidateProducerState``):
-        ``(the duplicated batch's metadata or None, the error or None)``."""
-        producer_id, epoch, base_sequence = producer
+        ``(the duplicated batch's metadata or None, the error or None)``. A batch with no
+        sequence (-1) comes from a coordinator (TxnOffsetCommit): only its epoch is checked."""
+        producer_id, epoch, base_sequence = producer[:3]
         entry = log.producer_state.get(producer_id)
+        if base_sequence < 0:
+            if entry is not None and epoch < entry.epoch:
+                return None, errors.InvalidProducerEpochError(
+                    f"{log.topic}-{log.partition}: producer {producer_id}'s epoch {epoch} is "
+                    f"older than {entry.epoch}")
+            return None, None
         last_sequence = self.seams.increment_sequence(base_sequence, record_count - 1)
         verdict, metadata = self.seams.check_append(
             entry.epoch if entry else NO_PRODUCER_EPOCH, list(entry.batches) if entry else [],
@@ -735,6 +767,48 @@ class Broker:
             raise errors.InvalidRequestError(f"check_append answered {verdict!r}")
         return None, None
 
+    def handle_write_txn_marker(self, requester, topic, index, producer_id, producer_epoch,
+                                coordinator_epoch, commit, respond):
+        """WriteTxnMarkers, for one partition: its leader appends the COMMIT or ABORT marker
+        (``appendEndTxnMarker``) and answers (the error, or None) once it is committed. An
+        older epoch than the partition knows gets INVALID_PRODUCER_EPOCH, an older
+        coordinator TRANSACTION_COORDINATOR_FENCED. A marker for ``__consumer_offsets``
+        makes the group coordinator apply or drop the transaction's offsets."""
+        partition, error = self.partition_for_request(topic, index, None)
+        if error is None:
+            entry = partition.log.producer_state.get(producer_id)
+            if entry is not None and producer_epoch < entry.epoch:
+                error = errors.InvalidProducerEpochError(
+                    f"{topic}-{index}: marker epoch {producer_epoch} < {entry.epoch}")
+            elif entry is not None and coordinator_epoch < entry.coordinator_epoch:
+                error = errors.TransactionCoordinatorFencedError(
+                    f"{topic}-{index}: coordinator epoch {coordinator_epoch} < "
+                    f"{entry.coordinator_epoch}")
+            elif not self.seams.acks_all_accepted(
+                    len(partition.isr), self.topic_config(topic, "min.insync.replicas"),
+                    len(partition.replicas)):
+                error = errors.NotEnoughReplicasError(
+                    f"{topic}-{index}: the ISR is smaller than min.insync.replicas")
+        if error is not None:
+            self.reply(requester, respond, error)
+            return
+        now = self.sim.now
+        marker = "COMMIT" if commit else "ABORT"
+        batch = partition.log.append_marker_as_leader(producer_id, producer_epoch, marker,
+                                                      coordinator_epoch,
+                                                      partition.leader_epoch, now)
+        partition.maybe_increment_high_watermark(now)
+        partition.wake_fetches()
+        if topic == OFFSETS_TOPIC:
+            self.group_coordinator.on_transaction_completed(index, producer_id, commit)
+        self.answer_by_acks(partition, requester, lambda response: respond(response.error), -1,
+                            batch.base_offset, batch.next_offset, self.config["request.timeout.ms"])
+
+    def handle_txn_request(self, request, *args):
+        """InitProducerId (with a transactional.id), AddPartitionsToTxn, AddOffsetsToTxn and
+        EndTxn: the transaction coordinator answers them (``request`` names its handler)."""
+        getattr(self.transaction_coordinator, request)(*args)
+
     def handle_init_producer_id(self, requester, transactional_id, respond):
         """InitProducerId for an idempotent producer (no transactional.id): a new producer id,
         epoch 0. Producer ids come from the controller, unique in the cluster (Kafka's
@@ -746,10 +820,11 @@ class Broker:
         self.reply(requester, respond, (None, self.cluster.controller.allocate_producer_id(), 0))
 
     def handle_fetch(self, requester, topic, index, fetch_offset, current_leader_epoch,
-                     replica_id, max_wait_ms, max_bytes, respond):
+                     replica_id, max_wait_ms, max_bytes, respond, read_committed=False):
         """Serve a follower (``replica_id`` >= 0, up to the LEO) or a consumer (``replica_id``
-        -1, up to the high watermark). With nothing to return yet, park the request for up
-        to ``max_wait_ms``: Kafka's long poll."""
+        -1, up to the high watermark; with ``read_committed``, up to the last stable offset).
+        With nothing to return yet, park the request for up to ``max_wait_ms``: Kafka's long
+        poll."""
         partition, error = self.partition_for_request(topic, index, current_leader_epoch)
         if error is not None:
             response = (partition.error_fetch_response(error) if partition is not None
@@ -757,8 +832,9 @@ class Broker:
             self.reply(requester, respond, response)
             return
         log = partition.log
-        error, upper = log.fetch_upper_bound(
-            fetch_offset, LOG_END if replica_id >= 0 else HIGH_WATERMARK)
+        isolation = LOG_END if replica_id >= 0 else (
+            TXN_COMMITTED if read_committed else HIGH_WATERMARK)
+        error, upper = log.fetch_upper_bound(fetch_offset, isolation)
         if error != NONE:
             self.reply(requester, respond, partition.out_of_range(fetch_offset))
             return
@@ -766,11 +842,12 @@ class Broker:
         if replica_id >= 0:
             partition.update_follower(replica_id, fetch_offset, now)
         if fetch_offset < upper or max_wait_ms <= 0:
-            self.reply(requester, respond, partition.read_for_fetch(fetch_offset, max_bytes, upper))
+            self.reply(requester, respond,
+                       partition.read_for_fetch(fetch_offset, max_bytes, upper, isolation))
         else:
             deadline = now + max_wait_ms
             partition.waiting_fetches.append(
-                (requester, fetch_offset, replica_id, max_bytes, deadline, respond))
+                (requester, fetch_offset, isolation, max_bytes, deadline, respond))
             partition.fetch_expiry.arm(deadline)
 
     def handle_offset_for_leader_epoch(self, requester, topic, index, current_leader_epoch,
@@ -784,38 +861,44 @@ class Broker:
             requested_epoch, log.log_end_offset, rule=self.seams.end_offset_for_epoch)
         self.reply(requester, respond, (None, epoch, end_offset))
 
-    def handle_list_offsets(self, requester, topic, index, current_leader_epoch, which, respond):
+    def handle_list_offsets(self, requester, topic, index, current_leader_epoch, which, respond,
+                            read_committed=False):
         """ListOffsets: ``which`` is "earliest" (the log start offset) or "latest" (the high
-        watermark: the end of what consumers may read)."""
+        watermark: the end of what consumers may read; for read_committed, the LSO)."""
         partition, error = self.partition_for_request(topic, index, current_leader_epoch)
         if error is not None:
             self.reply(requester, respond, (error, -1))
             return
         log = partition.log
-        offset = log.log_start_offset if which == "earliest" else log.high_watermark
+        offset = log.log_start_offset if which == "earliest" else (
+            log.last_stable_offset if read_committed else log.high_watermark)
         self.reply(requester, respond, (None, offset))
 
     # -- consumer groups -----------------------------------------------------------------
-    def handle_find_coordinator(self, requester, group_id, respond):
-        """FindCoordinator: the leader of the group's ``__consumer_offsets`` partition. The
-        first request creates that topic (Kafka creates it on demand, too)."""
-        if OFFSETS_TOPIC not in self.metadata.topics:
+    def handle_find_coordinator(self, requester, key, respond, key_type="group"):
+        """FindCoordinator: the leader of the group's ``__consumer_offsets`` partition, or
+        (``key_type="transaction"``) of the transactional.id's ``__transaction_state``
+        partition. The first request creates that topic (Kafka creates it on demand, too)."""
+        if key_type == "transaction":
+            topic, index = TRANSACTION_STATE_TOPIC, self.transaction_coordinator.partition_for(key)
+        else:
+            topic, index = OFFSETS_TOPIC, self.group_coordinator.partition_for(key)
+        if topic not in self.metadata.topics:
             controller = self.cluster.controller
-            self.net.send(self, controller, controller.handle_create_offsets_topic)
+            self.net.send(self, controller, controller.handle_create_internal_topic, topic)
             self.reply(requester, respond, (errors.CoordinatorNotAvailableError(
-                f"{OFFSETS_TOPIC} is being created"), -1))
+                f"{topic} is being created"), -1))
             return
-        index = self.group_coordinator.partition_for(group_id)
-        registration = self.metadata.partitions.get((OFFSETS_TOPIC, index))
+        registration = self.metadata.partitions.get((topic, index))
         if not self.caught_up or registration is None or registration.leader < 0:
             self.reply(requester, respond, (errors.CoordinatorNotAvailableError(
-                f"{OFFSETS_TOPIC}-{index} has no leader"), -1))
+                f"{topic}-{index} has no leader"), -1))
             return
         self.reply(requester, respond, (None, registration.leader))
 
     def handle_group_request(self, request, *args):
-        """JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch: the
-        coordinator answers them (``request`` names its handler)."""
+        """JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch,
+        TxnOffsetCommit: the coordinator answers them (``request`` names its handler)."""
         getattr(self.group_coordinator, request)(*args)
 
     def handle_metadata(self, requester, topics, respond):

@@ -33,7 +33,10 @@ through its seams.
 Simplifications, said plainly: the offset map holds keys, not their MD5 hashes (Kafka's
 map can mistake two keys with the same hash; ours never does), and its capacity is
 counted as Kafka counts it, 24 bytes an entry; cleaning takes no simulated time; segments
-are grouped by their bytes only (Kafka also bounds a group's index sizes).
+are grouped by their bytes only (Kafka also bounds a group's index sizes). Transactions:
+cleaning stops at the last stable offset, an aborted transaction's records are removed and
+never shadow a key, as in Kafka; transaction markers are kept for good (Kafka removes a
+marker once its transaction has no records left and ``delete.retention.ms`` has passed).
 """
 
 from bisect import bisect_right
@@ -238,6 +241,10 @@ SEGMENT_TIME = "segment-time"
 TOMBSTONE_EXPIRY = (DELETE_HORIZON, SEGMENT_TIME)
 
 
+def _retain_nothing(*_):
+    return False
+
+
 class Cleaner:
     """One cleaning pass over one log (Kafka's ``Cleaner.doClean``)."""
 
@@ -246,12 +253,14 @@ class Cleaner:
         self.stats = stats
         self.tombstone_expiry = tombstone_expiry
         self.producers_last = set()     # (producer id, last offset) of each producer's last batch
+        self.aborted_txns = []          # the log's aborted transactions (AbortedTxn)
 
     def clean(self, log, first_dirty, first_uncleanable, now, delete_retention_ms,
               map_capacity, last_stable_offset=None):
         """Clean ``log`` from its start up to where the offset map ends; returns the new
         first dirty offset (the next pass's start). A pass that would reach past
         ``last_stable_offset`` (when given) is refused: the rules went wrong."""
+        self.aborted_txns = log.producer_state.aborted
         offset_map, latest = self.build_map(log, first_dirty, first_uncleanable, map_capacity)
         end = latest + 1
         if end <= first_dirty:
@@ -263,7 +272,7 @@ class Cleaner:
             # is not committed, and a new leader could still replace it
             raise InvalidRequestError(
                 f"{log.topic}-{log.partition}: a pass up to offset {end} would clean above "
-                f"the high watermark {last_stable_offset} (first uncleanable offset "
+                f"the last stable offset {last_stable_offset} (first uncleanable offset "
                 f"{first_uncleanable})")
         count = 0
         while count < len(log.segments) - 1 and log.segments[count].base_offset < end:
@@ -285,6 +294,12 @@ class Cleaner:
         self.stats.runs += 1
         return end
 
+    def aborted(self, batch):
+        """Whether ``batch`` holds records of an aborted transaction."""
+        return batch.transactional and any(
+            txn.producer_id == batch.producer_id and txn.first_offset <= batch.base_offset
+            <= txn.last_offset for txn in self.aborted_txns)
+
     def build_map(self, log, first_dirty, first_uncleanable, capacity):
         """The offset map over the dirty segments, below ``first_uncleanable``."""
         first = max(bisect_right(log.segment_bases, first_dirty) - 1, 0)
@@ -294,6 +309,10 @@ class Cleaner:
                 break
             batches = []
             for batch in segment.batches:
+                if batch.control is not None or self.aborted(batch):
+                    # markers and aborted records never shadow a key (buildOffsetMapForSegment)
+                    batches.append((batch.last_offset, []))
+                    continue
                 keys = batch.keys or (None,) * len(batch.values)
                 batches.append((batch.last_offset, list(zip(batch.record_offsets(), keys))))
             segments.append((segment.base_offset, batches))
@@ -340,8 +359,13 @@ class Cleaner:
         stats = self.stats
         stats.bytes_read += batch.size_bytes
         stats.records_read += len(batch.values)
+        if batch.control is not None:
+            stats.bytes_written += batch.size_bytes
+            return batch        # markers stay (the engine keeps them; see the module's note)
         keys = batch.keys or (None,) * len(batch.values)
         keep = []
+        if self.aborted(batch):     # an aborted transaction's records go
+            retain = _retain_nothing
         tombstone_kept = False
         horizon = batch.delete_horizon
         if legacy_expired is not None:      # before KIP-534: the segment's time decides
@@ -362,7 +386,8 @@ class Cleaner:
                     batch.base_offset, batch.leader_epoch,
                     None if batch.keys is None else [], [], [], offsets=[],
                     next_offset=batch.next_offset, producer_id=batch.producer_id,
-                    producer_epoch=batch.producer_epoch, base_sequence=batch.base_sequence)
+                    producer_epoch=batch.producer_epoch, base_sequence=batch.base_sequence,
+                    transactional=batch.transactional)
             return None     # BatchRetention.DELETE_EMPTY: nothing left, the batch goes
         offsets = list(batch.record_offsets())
         rebuilt = RecordBatch(
@@ -373,7 +398,7 @@ class Cleaner:
             offsets=[offsets[i] for i in keep], next_offset=batch.next_offset,
             delete_horizon=now + delete_retention_ms if stamp else batch.delete_horizon,
             producer_id=batch.producer_id, producer_epoch=batch.producer_epoch,
-            base_sequence=batch.base_sequence)
+            base_sequence=batch.base_sequence, transactional=batch.transactional)
         stats.bytes_written += rebuilt.size_bytes
         return rebuilt
 
@@ -438,7 +463,7 @@ def offsets_to_clean(log, now, seams, config):
     segments = segment_infos(log)
     first_dirty = first_dirty_offset(log)
     first_uncleanable = seams.first_uncleanable_offset(
-        segments, first_dirty, log.high_watermark, now, config("min.compaction.lag.ms"))
+        segments, first_dirty, log.last_stable_offset, now, config("min.compaction.lag.ms"))
     ratio = seams.dirty_ratio(segments, first_dirty, first_uncleanable)
     needed = seams.should_clean(segments, first_dirty, first_uncleanable, now,
                                 config("min.cleanable.dirty.ratio"),
@@ -462,7 +487,7 @@ def clean_once(log, now, seams, config, capacity, stats=None):
     stats = stats or CleanerStats()
     log.cleaner_checkpoint = Cleaner(seams, stats).clean(
         log, first_dirty, first_uncleanable, now, config("delete.retention.ms"), capacity,
-        log.high_watermark)
+        log.last_stable_offset)
     return stats
 
 
@@ -496,6 +521,6 @@ class LogCleaner:
                 log.cleaner_checkpoint = self.cleaner.clean(
                     log, first_dirty, first_uncleanable, now,
                     self.broker.topic_config(key[0], "delete.retention.ms"), capacity,
-                    log.high_watermark)
+                    log.last_stable_offset)
             except LogCleaningError as error:
                 self.stats.uncleanable[key] = str(error)

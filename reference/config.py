@@ -53,6 +53,14 @@ BROKER_DEFAULTS = {
     "group.initial.rebalance.delay.ms": 3_000,
     "group.min.session.timeout.ms": 6_000,
     "group.max.session.timeout.ms": 1_800_000,
+    # The transaction coordinator and its __transaction_state topic
+    "transaction.state.log.num.partitions": 50,
+    "transaction.state.log.replication.factor": 3,  # capped at the number of brokers
+    "transaction.state.log.min.isr": 2,
+    "transaction.state.log.segment.bytes": 104_857_600,
+    "transaction.max.timeout.ms": 900_000,
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms": 10_000,
+    "request.timeout.ms": 30_000,                   # the coordinator's marker requests
 }
 
 # Topic-level overrides and the broker config each one defaults to.
@@ -90,6 +98,10 @@ PRODUCER_DEFAULTS = {
     "partitioner.adaptive.partitioning.enable": True,   # weigh partitions by queued batches
     "partitioner.availability.timeout.ms": 0,           # 0: never leave out a slow broker
     "partitioner.ignore.keys": False,                   # True: keyed records are sticky too
+    # transactions
+    "transactional.id": None,
+    "transaction.timeout.ms": 60_000,
+    "max.block.ms": 60_000,           # how long init/commit/abort_transaction() may block
 }
 
 CONSUMER_DEFAULTS = {

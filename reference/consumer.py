@@ -18,6 +18,37 @@ from .group import ConsumerCoordinator
 WATCHDOG_MS = 100
 
 
+def read_committed_batches(batches, aborted_transactions):
+    """Which fetched batches a read_committed consumer returns records from (Kafka 3.9's
+    ``CompletedFetch.nextFetchedRecord``). ``batches`` are the fetched batches in offset
+    order, each ``(base_offset, last_offset, producer_id, transactional, control)`` with
+    ``control`` None for data, ``"COMMIT"`` or ``"ABORT"`` for a transaction marker.
+    ``aborted_transactions`` are the fetch response's ``(producer_id, first_offset)`` pairs.
+    Returns the base offsets of the batches to return, in order. Walking the batches:
+
+    - before a batch with a producer id, every aborted transaction whose first offset is at
+      or below the batch's last offset marks its producer as aborted;
+    - an ABORT marker ends its producer's aborted transaction: the producer is no longer
+      marked (its later transactions may commit);
+    - a transactional data batch of a marked producer is dropped whole;
+    - markers are never returned; everything else is.
+    """
+    pending = sorted(aborted_transactions, key=lambda txn: txn[1])
+    aborted_producers = set()
+    kept = []
+    for base_offset, last_offset, producer_id, transactional, control in batches:
+        if producer_id >= 0:
+            while pending and pending[0][1] <= last_offset:
+                aborted_producers.add(pending.pop(0)[0])
+            if control == "ABORT":
+                aborted_producers.discard(producer_id)
+            elif control is None and transactional and producer_id in aborted_producers:
+                continue
+        if control is None:
+            kept.append(base_offset)
+    return kept
+
+
 class PartitionFetchState:
     __slots__ = ("position", "in_flight", "sent_ms", "sent_to", "buffer", "epoch", "token",
                  "awaiting_committed", "high_watermark")
@@ -31,7 +62,8 @@ class PartitionFetchState:
         self.epoch = -1
         self.token = 0
         self.awaiting_committed = False     # group member: asking the group where to start
-        self.high_watermark = -1            # as of the last fetch answer
+        self.high_watermark = -1            # as of the last fetch answer (read_committed:
+                                            # the last stable offset, where its lag ends)
 
 
 class Consumer(Client):
@@ -42,8 +74,11 @@ class Consumer(Client):
         require(self.config["auto.offset.reset"] in ("earliest", "latest", "none"),
                 f"auto.offset.reset must be earliest, latest or none, "
                 f"got {self.config['auto.offset.reset']!r}")
-        require(self.config["isolation.level"] == "read_uncommitted",
-                "isolation.level=read_committed arrives with transactions; use read_uncommitted")
+        require(self.config["isolation.level"] in ("read_uncommitted", "read_committed"),
+                f"isolation.level must be read_uncommitted or read_committed, got "
+                f"{self.config['isolation.level']!r}")
+        self.read_committed = self.config["isolation.level"] == "read_committed"
+        self.committed_batches = cluster.seams.read_committed_batches
         self.assignment = {}            # (topic, partition) -> PartitionFetchState
         self.pending_error = None
         self.polling = False            # inside a blocking poll(): keep fetching as answers arrive
@@ -181,14 +216,14 @@ class Consumer(Client):
                 self.net.send(self, broker, broker.handle_list_offsets, self, topic, partition,
                               registration.leader_epoch, which,
                               lambda response, tp=(topic, partition), token=token:
-                              self.on_list_offsets(tp, token, response))
+                              self.on_list_offsets(tp, token, response), self.read_committed)
             else:
                 self.net.send(self, broker, broker.handle_fetch, self, topic, partition,
                               state.position, registration.leader_epoch, -1,
                               self.config["fetch.max.wait.ms"],
                               self.config["max.partition.fetch.bytes"],
                               lambda response, tp=(topic, partition), token=token:
-                              self.on_fetch(tp, token, response))
+                              self.on_fetch(tp, token, response), self.read_committed)
 
     def on_list_offsets(self, tp, token, response):
         state = self.assignment.get(tp)
@@ -225,10 +260,17 @@ class Consumer(Client):
             self.fetch_again(self.config["retry.backoff.ms"])
             return
         topic, partition = tp
-        state.high_watermark = response.high_watermark
         records = []
         position = state.position
-        for batch in response.batches:
+        batches = response.batches
+        if self.read_committed:
+            state.high_watermark = response.last_stable_offset
+            batches = self.drop_aborted(batches, response.aborted_transactions)
+        else:
+            state.high_watermark = response.high_watermark
+        for batch in batches:
+            if batch.control is not None:
+                continue            # a transaction marker: never returned, stepped over
             for record in batch.records(topic, partition):
                 if record.offset >= position:
                     records.append(record)
@@ -238,6 +280,29 @@ class Consumer(Client):
             state.position = response.batches[-1].next_offset
         state.buffer.extend(records)
         self.fetch_again(0)
+
+    def drop_aborted(self, batches, aborted_transactions):
+        """The batches a read_committed consumer returns records from, by the rule
+        ``read_committed_batches`` (Kafka's CompletedFetch), asked with plain data."""
+        described = [(b.base_offset, b.last_offset, b.producer_id, b.transactional, b.control)
+                     for b in batches]
+        keep = self.committed_batches(described, [(a.producer_id, a.first_offset)
+                                                  for a in aborted_transactions])
+        try:
+            keep = set(keep)
+        except TypeError:
+            raise errors.InvalidRequestError(
+                f"read_committed_batches answered {keep!r}, not a collection of base offsets"
+            ) from None
+        return [b for b in batches if b.base_offset in keep]
+
+    def group_metadata(self):
+        """This member's group, generation and member id, for a transactional producer's
+        ``send_offsets_to_transaction`` (KafkaConsumer.groupMetadata)."""
+        from .transaction_manager import ConsumerGroupMetadata
+        group = self.require_group()
+        return ConsumerGroupMetadata(group.group_id, group.generation, group.member_id,
+                                     group.instance_id)
 
     # -- metadata ------------------------------------------------------------------------
     def metadata_topics(self):

@@ -15,6 +15,7 @@ brokers replicate by long-polling it; their requests double as heartbeats.
 
 from . import errors
 from .coordinator import OFFSETS_TOPIC
+from .transaction_coordinator import TRANSACTION_STATE_TOPIC
 from .metadata import BrokerRecord, PartitionRecord, PartitionRegistration, TopicRecord
 
 SESSION_CHECK_INTERVAL_MS = 500
@@ -99,12 +100,33 @@ class Controller:
 
     def handle_create_offsets_topic(self):
         """Create ``__consumer_offsets`` on a broker's request (once)."""
-        if OFFSETS_TOPIC in self.topics:
+        self.handle_create_internal_topic(OFFSETS_TOPIC)
+
+    def handle_create_internal_topic(self, topic):
+        """Create ``__consumer_offsets`` or ``__transaction_state`` on a broker's request
+        (once), compacted, with the settings Kafka gives each."""
+        if topic in self.topics:
             return
-        replication_factor = min(self.config["offsets.topic.replication.factor"], len(self.brokers))
-        self.create_topic(OFFSETS_TOPIC, self.config["offsets.topic.num.partitions"],
-                          replication_factor, {"cleanup.policy": "compact", "segment.bytes":
-                                               self.config["offsets.topic.segment.bytes"]})
+        if topic == OFFSETS_TOPIC:
+            replication_factor = min(self.config["offsets.topic.replication.factor"],
+                                     len(self.brokers))
+            self.create_topic(OFFSETS_TOPIC, self.config["offsets.topic.num.partitions"],
+                              replication_factor, {"cleanup.policy": "compact", "segment.bytes":
+                                                   self.config["offsets.topic.segment.bytes"]})
+        elif topic == TRANSACTION_STATE_TOPIC:
+            replication_factor = min(self.config["transaction.state.log.replication.factor"],
+                                     len(self.brokers))
+            self.create_topic(TRANSACTION_STATE_TOPIC,
+                              self.config["transaction.state.log.num.partitions"],
+                              replication_factor, {
+                                  "cleanup.policy": "compact",
+                                  "min.insync.replicas": min(
+                                      self.config["transaction.state.log.min.isr"],
+                                      replication_factor),
+                                  "segment.bytes":
+                                      self.config["transaction.state.log.segment.bytes"]})
+        else:
+            raise ValueError(f"{topic} is not an internal topic")
 
     def topic_config(self, topic, name):
         return self.topics[topic].configs.get(name, self.config[name])

@@ -151,6 +151,8 @@ class GroupMetadata:
         self.static_members = {}                # group.instance.id -> member id
         self.offsets = {}                       # (topic, partition) -> committed offset
         self.commit_timestamps = {}             # (topic, partition) -> when it was committed
+        self.pending_txn_offsets = {}           # producer id -> {(topic, partition): offset}
+                                                # committed in a transaction not yet ended
         self.protocol_type = None               # "consumer" once a member joined; None for a
                                                 # consumer that only commits (assign + commit)
         self.state_timestamp = None             # when the group entered its state (unknown
@@ -259,21 +261,28 @@ class GroupCoordinator:
         for group_id in [g for g in self.groups if self.partition_for(g) == index]:
             del self.groups[group_id]
         for batch in log.batches:
+            if batch.control is not None:       # a transaction's marker: its offsets count
+                self.on_transaction_completed(index, batch.producer_id,
+                                              batch.control == "COMMIT")
+                continue
             for record in batch.records(OFFSETS_TOPIC, index):
                 decoded = decode_offset_commit(record.key, record.value)
                 if decoded is None:
                     continue
                 group_id, topic, partition, offset = decoded
                 group = self.group(group_id, create=True)
-                if offset is None:
+                if batch.transactional and offset is not None:
+                    group.pending_txn_offsets.setdefault(batch.producer_id, {})[
+                        (topic, partition)] = offset
+                elif offset is None:
                     group.offsets.pop((topic, partition), None)
                     group.commit_timestamps.pop((topic, partition), None)
                 else:
                     group.offsets[(topic, partition)] = offset
                     group.commit_timestamps[(topic, partition)] = commit_timestamp_of(
                         record.value)
-        for group_id in [g for g, group in self.groups.items()
-                         if self.partition_for(g) == index and not group.offsets]:
+        for group_id in [g for g, group in self.groups.items() if self.partition_for(g) == index
+                         and not group.offsets and not group.pending_txn_offsets]:
             del self.groups[group_id]           # every offset deleted: the group is gone
 
     def on_resigned(self, index):
@@ -718,6 +727,49 @@ class GroupCoordinator:
                                    [()] * len(keys), -1,
                                    self.broker.config["offsets.commit.timeout.ms"], on_appended)
 
+    def handle_txn_offset_commit(self, requester, group_id, transactional_id, producer_id,
+                                 producer_epoch, generation, member_id, group_instance_id,
+                                 offsets, respond):
+        """TxnOffsetCommit (``send_offsets_to_transaction()``'s second step): the offsets are
+        written in the producer's transaction and stay pending, invisible, until its marker
+        reaches this partition: COMMIT makes them the group's, ABORT drops them. A member
+        sends its generation and member id, so that a zombie's commit is refused (KIP-447);
+        a producer outside the group sends generation -1."""
+        error = self.check_coordinator(group_id)
+        group = self.group(group_id, create=error is None)
+        if error is None and (generation >= 0 or member_id):
+            error = (self.member_error(group, member_id, group_instance_id)
+                     or generation_error(group, generation))
+        if error is not None:
+            self.reply(requester, respond, {tp: error for tp in offsets})
+            return
+        now = self.sim.now
+        items = sorted(offsets.items())
+        keys = [offset_commit_key(group_id, t, p) for (t, p), _ in items]
+        values = [offset_commit_value(o, -1, "", now) for _, o in items]
+
+        def on_appended(response):
+            if response.error is None:
+                group.pending_txn_offsets.setdefault(producer_id, {}).update(items)
+            self.reply(requester, respond, {tp: response.error for tp in offsets})
+
+        self.broker.append_records(self.broker, OFFSETS_TOPIC, self.partition_for(group_id), keys,
+                                   values, [now] * len(keys), [()] * len(keys), -1,
+                                   self.broker.config["offsets.commit.timeout.ms"], on_appended,
+                                   (producer_id, producer_epoch, -1, True))
+
+    def on_transaction_completed(self, index, producer_id, commit):
+        """A marker for ``producer_id`` was written to partition ``index``: its pending
+        offsets become the groups' (COMMIT) or are dropped (ABORT)."""
+        now = self.sim.now
+        for group_id, group in self.groups.items():
+            if self.partition_for(group_id) != index:
+                continue
+            pending = group.pending_txn_offsets.pop(producer_id, None)
+            if pending and commit:
+                group.offsets.update(pending)
+                group.commit_timestamps.update({tp: now for tp in pending})
+
     def expire_offsets(self):
         """Every ``offsets.retention.check.interval.ms``: remove the expired offsets of the
         groups coordinated here and write their tombstones; a group left empty with no
@@ -770,12 +822,18 @@ class GroupCoordinator:
             self.reply(requester, respond, None)
 
     def handle_offset_fetch(self, requester, group_id, partitions, respond):
-        """The committed offset of each partition, -1 where there is none."""
+        """The committed offset of each partition, -1 where there is none. While a
+        transaction has offsets pending for one of them, UNSTABLE_OFFSET_COMMIT: the consumer
+        asks again (it sends ``require_stable``, as Kafka's consumer has since 2.5)."""
         error = self.check_coordinator(group_id)
+        group = self.group(group_id) if error is None else None
+        if group is not None and any(tp in pending for pending in group.pending_txn_offsets.values()
+                                     for tp in partitions):
+            error = errors.UnstableOffsetCommitError(
+                f"group {group_id}: a transaction's offsets for {sorted(partitions)} are pending")
         if error is not None:
             self.reply(requester, respond, (error, {}))
             return
-        group = self.group(group_id)
         offsets = group.offsets if group is not None else {}
         self.reply(requester, respond, (None, {tp: offsets.get(tp, -1) for tp in partitions}))
 

@@ -129,6 +129,32 @@ FencedInstanceIdError = _error(
     "FencedInstanceIdError", "FENCED_INSTANCE_ID", 82,
     doc="Another consumer with the same group.instance.id joined: this one is a zombie.")
 
+# Transactions (KIP-98)
+InvalidTxnStateError = _error(
+    "InvalidTxnStateError", "INVALID_TXN_STATE", 48,
+    doc="The request does not fit the transaction's state (EndTxn for a transaction that "
+        "is not running, or a commit of one being aborted).")
+InvalidProducerIdMappingError = _error(
+    "InvalidProducerIdMappingError", "INVALID_PRODUCER_ID_MAPPING", 49,
+    doc="The producer id is not the one the coordinator has for this transactional.id.")
+InvalidTransactionTimeoutError = _error(
+    "InvalidTransactionTimeoutError", "INVALID_TRANSACTION_TIMEOUT", 50,
+    doc="transaction.timeout.ms is not positive, or above transaction.max.timeout.ms.")
+ConcurrentTransactionsError = _error(
+    "ConcurrentTransactionsError", "CONCURRENT_TRANSACTIONS", 51, retriable=True,
+    doc="The coordinator is still completing this transactional.id's previous transaction "
+        "(writing its markers): try again shortly.")
+TransactionCoordinatorFencedError = _error(
+    "TransactionCoordinatorFencedError", "TRANSACTION_COORDINATOR_FENCED", 52,
+    doc="A marker from a transaction coordinator older than the one the partition knows.")
+UnstableOffsetCommitError = _error(
+    "UnstableOffsetCommitError", "UNSTABLE_OFFSET_COMMIT", 88, retriable=True,
+    doc="The group has offsets committed in a transaction that is not complete yet.")
+ProducerFencedError = _error(
+    "ProducerFencedError", "PRODUCER_FENCED", 90,
+    doc="Another producer with the same transactional.id has started (a newer epoch): this "
+        "one is a zombie and must close.")
+
 # Client-side errors: Java exceptions a KafkaConsumer throws without asking a broker.
 CommitFailedError = _error(
     "CommitFailedError", "CommitFailedException", None,
@@ -139,6 +165,11 @@ IllegalStateError = _error(
     "IllegalStateError", "IllegalStateException", None,
     doc="The consumer was asked for something its state does not allow, such as committing "
         "a partition that is not assigned to it.")
+
+ClientTimeoutError = _error(
+    "ClientTimeoutError", "TimeoutException", None,
+    doc="A blocking client call (init_transactions, commit_transaction, ...) did not finish "
+        "within max.block.ms.")
 
 ALL_ERRORS = {cls.name: cls for cls in list(globals().values())
               if isinstance(cls, type) and issubclass(cls, KafkaError)}

@@ -23,7 +23,7 @@ from bisect import bisect_right
 
 from .errors import InvalidRequestError, OffsetOutOfRangeError, RecordListTooLargeError
 from .producer_state import ProducerStateManager
-from .record import RecordBatch
+from .record import RecordBatch, control_batch
 from .replication import end_offset_for_epoch
 
 UNDEFINED_EPOCH = -1
@@ -36,6 +36,7 @@ OFFSET_OUT_OF_RANGE = 1
 # Kafka's FetchIsolation: how far a fetch may read
 LOG_END = "LOG_END"                 # followers copy everything the leader has
 HIGH_WATERMARK = "HIGH_WATERMARK"   # consumers see committed records only
+TXN_COMMITTED = "TXN_COMMITTED"     # read_committed consumers: up to the last stable offset
 
 
 def largest_lower_bound(offsets, target):
@@ -297,14 +298,24 @@ class Log:
     def append_as_leader(self, keys, values, timestamps, headers, leader_epoch, now,
                          producer=None):
         """Append new records; the leader assigns their offsets. Returns the batch.
-        ``producer`` is an idempotent producer's ``(producer_id, epoch, base_sequence)``."""
+        ``producer`` is an idempotent producer's ``(producer_id, epoch, base_sequence)``, with
+        a fourth item, True, for a transactional producer."""
         if producer is None:
             batch = RecordBatch(self.log_end_offset, leader_epoch, keys, values, timestamps,
                                 headers)
         else:
             batch = RecordBatch(self.log_end_offset, leader_epoch, keys, values, timestamps,
                                 headers, producer_id=producer[0], producer_epoch=producer[1],
-                                base_sequence=producer[2])
+                                base_sequence=producer[2],
+                                transactional=len(producer) > 3 and producer[3])
+        self._append(batch, now)
+        return batch
+
+    def append_marker_as_leader(self, producer_id, producer_epoch, marker, coordinator_epoch,
+                                leader_epoch, now):
+        """Append a transaction marker (a control batch) for ``producer_id``; returns it."""
+        batch = control_batch(self.log_end_offset, leader_epoch, producer_id, producer_epoch,
+                              marker, coordinator_epoch, now)
         self._append(batch, now)
         return batch
 
@@ -408,9 +419,32 @@ class Log:
         return s, max(b, 0)
 
     def fetch_upper_bound(self, fetch_offset, isolation):
-        """``(error, upper_bound)`` for a fetch at ``fetch_offset``; see ``fetch_upper_bound``."""
+        """``(error, upper_bound)`` for a fetch at ``fetch_offset``; see ``fetch_upper_bound``.
+        A read_committed consumer's fetch (``TXN_COMMITTED``) reads as far as the high
+        watermark allows, then stops at the last stable offset."""
+        if isolation == TXN_COMMITTED:
+            error, upper = self.seams.fetch_upper_bound(
+                fetch_offset, self.log_start_offset, self.high_watermark, self.log_end_offset,
+                HIGH_WATERMARK)
+            return error, min(upper, self.last_stable_offset)
         return self.seams.fetch_upper_bound(fetch_offset, self.log_start_offset,
                                             self.high_watermark, self.log_end_offset, isolation)
+
+    @property
+    def last_stable_offset(self):
+        """The end of what read_committed consumers may read: the high watermark, held back
+        by transactions still open or whose marker is not yet committed (producer_state.py)."""
+        state = self.producer_state
+        high_watermark = self.high_watermark
+        if not state.ongoing and not state.unreplicated:
+            return high_watermark
+        lso = self.seams.last_stable_offset(state.transactions(), high_watermark)
+        if type(lso) is not int or not 0 <= lso <= high_watermark:
+            raise InvalidRequestError(
+                f"{self.topic}-{self.partition}: last_stable_offset({state.transactions()}, "
+                f"{high_watermark}) = {lso!r}, not an offset in [0, HW {high_watermark}]")
+        state.on_high_watermark(high_watermark)
+        return lso
 
     def offset_epoch(self, offset):
         """The leader epoch of the record at ``offset``."""
@@ -440,6 +474,7 @@ class Log:
             self.cleaner_checkpoint = offset    # LogCleanerManager.maybeTruncateCheckpoint
         if self.producer_state.producers:
             self.producer_state.truncate_to(offset, self.batches)
+            self.producer_state.on_high_watermark(self.high_watermark)
 
     def lose_unflushed(self):
         """What a power loss does: everything above the recovery point is gone."""

@@ -26,6 +26,7 @@ from .client import Client
 from .config import PRODUCER_DEFAULTS, merged, normalize_acks, require
 from .partitioner import BuiltInPartitioner
 from .record import BATCH_OVERHEAD_BYTES, RECORD_OVERHEAD_BYTES
+from .transaction_manager import TransactionManager
 
 WATCHDOG_MS = 100           # how often timeouts are checked
 MAX_RECORD_OVERHEAD_BYTES = 21  # DefaultRecord.MAX_RECORD_OVERHEAD: a record's largest overhead
@@ -229,6 +230,16 @@ class Producer(Client):
                 f"enable.idempotence must be True or False, got "
                 f"{self.config['enable.idempotence']!r}")
         self.idempotent = idempotence_enabled(config, self.config)
+        if self.config["transactional.id"] is not None and not self.idempotent:
+            raise errors.InvalidConfigurationError(     # ConfigException, as in Kafka 3.x
+                "Cannot set a transactional.id without also enabling idempotence.")
+        require(self.config["transactional.id"] is None
+                or (isinstance(self.config["transactional.id"], str)
+                    and self.config["transactional.id"] != ""),
+                f"transactional.id must be a non-empty string, got "
+                f"{self.config['transactional.id']!r}")
+        self.transactions = (TransactionManager(self)
+                             if self.config["transactional.id"] is not None else None)
         self.producer_id = -1            # from InitProducerId, once asked (idempotence)
         self.producer_epoch = -1
         self.init_token = None           # the InitProducerId request in flight, if any
@@ -271,6 +282,7 @@ class Producer(Client):
         self.wake_ups = set()            # moments a drain is scheduled for (backoffs ending)
         self.unfinished = 0              # batches neither acknowledged nor failed
         self.closed = False
+        self.resending = False           # inside metadata_updated, sending what waited for it
         self.records_sent = 0
         self.sim.schedule(WATCHDOG_MS, self.watchdog)
         self.net.register(self)
@@ -280,6 +292,8 @@ class Producer(Client):
         """Queue one record; returns a ``RecordMetadataFuture``."""
         if self.closed:
             raise errors.KafkaError("send() on a closed producer")
+        if self.transactions is not None and not self.resending:
+            self.transactions.check_send()
         if key is not None and type(key) is not bytes:
             key = _as_bytes(key, "key")
         if value is not None and type(value) is not bytes:
@@ -517,6 +531,8 @@ class Producer(Client):
                 return
             if self.idempotent and not self.sequence_ready(key, batch, in_flight):
                 return
+            if self.transactions is not None and not self.transactions.may_send(key):
+                return      # sent once the partition is in the transaction
             broker = self.cluster.brokers[leader]
             if not self.connection_ready(broker):
                 break
@@ -562,7 +578,8 @@ class Producer(Client):
                 batch.base_sequence = self.next_sequence.get(key, 0)
                 self.next_sequence[key] = self.increment_sequence(batch.base_sequence,
                                                                   len(batch.values))
-            producer = (batch.producer_id, batch.producer_epoch, batch.base_sequence)
+            producer = (batch.producer_id, batch.producer_epoch, batch.base_sequence,
+                        self.transactions is not None)
         self.net.send(self, broker, broker.handle_produce, self, batch.topic, batch.partition,
                       keys, batch.values, batch.timestamps, batch.headers, self.acks,
                       self.config["request.timeout.ms"], respond, producer)
@@ -701,6 +718,8 @@ class Producer(Client):
     def finish(self, batch, base_offset, error):
         self.unfinished -= 1
         batch.finish(base_offset, error)
+        if error is not None and self.transactions is not None:
+            self.transactions.fail(error)       # the transaction can only be aborted now
         if error is not None and batch.base_sequence >= 0 and \
                 batch.producer_epoch == self.partition_epoch.get((batch.topic, batch.partition)):
             # it may or may not have been written: the answers to the partition's other
@@ -709,8 +728,9 @@ class Producer(Client):
 
     # -- idempotence ------------------------------------------------------------------------
     def init_producer_id(self):
-        """Ask a broker for a producer id (InitProducerId); batches wait until it comes."""
-        if self.init_token is not None:
+        """Ask a broker for a producer id (InitProducerId); batches wait until it comes. (A
+        transactional producer gets its id from init_transactions(), before any send.)"""
+        if self.init_token is not None or self.transactions is not None:
             return
         broker = next((b for b in self.cluster.brokers if self.connection_ready(b)), None)
         if broker is None:
@@ -814,6 +834,15 @@ class Producer(Client):
             if registrations is not None:
                 self.topics[topic] = TopicMetadata(self.metadata[topic])
         waiting, self.awaiting_metadata = self.awaiting_metadata, []
+        self.resending = True           # sends the application made earlier, checked then
+        try:
+            self.send_waiting(waiting, topics)
+        finally:
+            self.resending = False
+        for key in list(self.ready):
+            self.drain(key)
+
+    def send_waiting(self, waiting, topics):
         for holder, (topic, value, key, partition, headers, timestamp) in waiting:
             self.unfinished -= 1
             if topic not in self.topics:
@@ -832,8 +861,6 @@ class Producer(Client):
                 holder.finish(-1, error)
                 continue
             self.chain(holder, future)
-        for key in list(self.ready):
-            self.drain(key)
 
     @staticmethod
     def chain(holder, future):
@@ -857,6 +884,52 @@ class Producer(Client):
     def close(self):
         self.flush()
         self.closed = True
+
+    # -- transactions (transaction_manager.py) -----------------------------------------------
+    def require_transactional(self):
+        if self.transactions is None:
+            raise errors.IllegalStateError(
+                "Transactional method invoked on a non-transactional producer.")
+        return self.transactions
+
+    def init_transactions(self):
+        """Get this transactional.id's producer id and a new epoch, fencing older instances
+        (their open transaction is aborted first)."""
+        self.require_transactional().init_transactions()
+
+    def begin_transaction(self):
+        self.require_transactional().begin_transaction()
+
+    def send_offsets_to_transaction(self, offsets, group_metadata):
+        """Commit a consumer group's ``offsets`` in this transaction."""
+        self.require_transactional().send_offsets_to_transaction(offsets, group_metadata)
+
+    def commit_transaction(self):
+        """Send everything, then have the coordinator commit: blocks until it is decided."""
+        self.require_transactional().commit_transaction()
+
+    def abort_transaction(self):
+        """Drop what is not sent yet, then have the coordinator abort."""
+        self.require_transactional().abort_transaction()
+
+    def set_producer_id(self, producer_id, epoch):
+        """A new producer id or epoch (InitProducerId): every partition's sequence starts
+        again from 0."""
+        self.producer_id, self.producer_epoch = producer_id, epoch
+        self.partition_epoch, self.next_sequence, self.last_acked_sequence = {}, {}, {}
+        self.unresolved.clear()
+
+    def drop_unsent(self, error):
+        """Fail every batch not sent yet (an aborted transaction's)."""
+        for batch in list(self.open_batches.values()):
+            self.close_batch(batch)
+        for queue in self.ready.values():
+            while queue:
+                self.finish(queue.popleft(), -1, error)
+
+    def fail_waiting(self, error):
+        """A fatal answer to AddPartitionsToTxn: the batches waiting for it fail."""
+        self.drop_unsent(error)
 
 
 class _Answer:

@@ -65,16 +65,19 @@ class RecordBatch:
     after which the cleaner may drop this batch's tombstones (-1 until a cleaning pass
     first keeps one). An idempotent producer's batch carries its ``producer_id``,
     ``producer_epoch`` and the sequence of its first record, ``base_sequence`` (all -1
-    otherwise).
+    otherwise). A transactional producer's batch is ``transactional``. A *control* batch
+    holds one control record, a transaction marker (``control`` is ``"COMMIT"`` or
+    ``"ABORT"``; None for a batch of data): consumers never see it, but step over it.
     """
 
     __slots__ = ("base_offset", "leader_epoch", "keys", "values", "timestamps", "headers",
                  "size_bytes", "next_offset", "max_timestamp", "offsets", "delete_horizon",
-                 "producer_id", "producer_epoch", "base_sequence")
+                 "producer_id", "producer_epoch", "base_sequence", "transactional", "control")
 
     def __init__(self, base_offset, leader_epoch, keys, values, timestamps, headers=None,
                  size_bytes=None, offsets=None, next_offset=None, delete_horizon=-1,
-                 producer_id=-1, producer_epoch=-1, base_sequence=-1):
+                 producer_id=-1, producer_epoch=-1, base_sequence=-1, transactional=False,
+                 control=None):
         self.base_offset = base_offset
         self.leader_epoch = leader_epoch
         self.keys = keys
@@ -92,6 +95,8 @@ class RecordBatch:
         self.producer_id = producer_id
         self.producer_epoch = producer_epoch
         self.base_sequence = base_sequence
+        self.transactional = transactional
+        self.control = control
 
     def _estimate_size(self):
         size = BATCH_OVERHEAD_BYTES + RECORD_OVERHEAD_BYTES * len(self.values)
@@ -138,7 +143,8 @@ class RecordBatch:
             offsets=None if self.offsets is None else self.offsets[lo:hi],
             next_offset=min(self.next_offset, max(end_offset, self.base_offset)),
             delete_horizon=self.delete_horizon, producer_id=self.producer_id,
-            producer_epoch=self.producer_epoch, base_sequence=base_sequence)
+            producer_epoch=self.producer_epoch, base_sequence=base_sequence,
+            transactional=self.transactional, control=self.control)
 
     def records(self, topic, partition):
         keys = self.keys or (None,) * len(self.values)
@@ -156,5 +162,23 @@ class RecordBatch:
             offset += 1
 
     def __repr__(self):
+        what = f"{self.control} marker" if self.control else f"{len(self)} records"
         return (f"RecordBatch(offsets {self.base_offset}..{self.last_offset}, "
-                f"epoch {self.leader_epoch}, {len(self)} records)")
+                f"epoch {self.leader_epoch}, {what})")
+
+
+# -- transaction markers (Kafka's ControlRecordType and EndTransactionMarker) -------------------
+ABORT, COMMIT = "ABORT", "COMMIT"
+_CONTROL_TYPES = {ABORT: 0, COMMIT: 1}
+
+
+def control_batch(base_offset, leader_epoch, producer_id, producer_epoch, marker,
+                  coordinator_epoch, timestamp):
+    """A transaction marker as Kafka writes it: a control batch of one record whose key is
+    ``(version 0, type)`` (ABORT 0, COMMIT 1) and whose value is ``(version 0, the
+    coordinator's epoch)``, both big-endian; transactional, with no sequence."""
+    key = (0).to_bytes(2, "big") + _CONTROL_TYPES[marker].to_bytes(2, "big")
+    value = (0).to_bytes(2, "big") + coordinator_epoch.to_bytes(4, "big", signed=True)
+    return RecordBatch(base_offset, leader_epoch, [key], [value], [timestamp],
+                       producer_id=producer_id, producer_epoch=producer_epoch,
+                       transactional=True, control=marker)

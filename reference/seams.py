@@ -9,8 +9,8 @@ there is no second copy of a solution anywhere.
 from dataclasses import dataclass, fields, replace
 from typing import Callable
 
-from . import (assignors, cleaner, delivery, election, isr, log, monitoring, partitioner,
-               producer_state, replication)
+from . import (assignors, cleaner, consumer, delivery, election, isr, log, monitoring,
+               partitioner, producer_state, replication, transaction_coordinator)
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,10 @@ class Seams:
     # the idempotent producer (producer_state.py)
     increment_sequence: Callable = producer_state.increment_sequence
     check_append: Callable = producer_state.check_append
+    # transactions (producer_state.py, transaction_coordinator.py, consumer.py)
+    last_stable_offset: Callable = producer_state.last_stable_offset
+    transition_allowed: Callable = transaction_coordinator.transition_allowed
+    read_committed_batches: Callable = consumer.read_committed_batches
     # compaction (cleaner.py)
     dirty_ratio: Callable = cleaner.dirty_ratio
     should_clean: Callable = cleaner.should_clean
