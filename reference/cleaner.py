@@ -272,7 +272,8 @@ class Cleaner:
             # is not committed, and a new leader could still replace it
             raise InvalidRequestError(
                 f"{log.topic}-{log.partition}: a pass up to offset {end} would clean above "
-                f"the last stable offset {last_stable_offset} (first uncleanable offset "
+                f"the last stable offset {last_stable_offset} (the high watermark, unless a "
+                f"transaction holds it back; first uncleanable offset "
                 f"{first_uncleanable})")
         count = 0
         while count < len(log.segments) - 1 and log.segments[count].base_offset < end:

@@ -386,7 +386,7 @@ def in_compaction_cluster(learner, seam):
             outcome = run_compaction(seed, seams=seams, event_budget=EVENT_BUDGET)
         except Exception as error:      # noqa: BLE001 - judged by engine_failure
             failure = engine_failure(error, where, replay)
-            if failure.anomaly == "engine-error" and "above the high watermark" in str(error):
+            if failure.anomaly == "engine-error" and "above the last stable offset" in str(error):
                 failure.anomaly = "cleaned-above-high-watermark"
             return failure
         if not outcome.valid:
