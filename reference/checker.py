@@ -19,6 +19,7 @@ few thousand operations is checked in milliseconds.
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 EXPLANATIONS = {
     "lost-write": "an acknowledged record was never read, although consumers read past its "
@@ -242,3 +243,94 @@ def check(history, require_all_seen=False, tolerate=()):
     return CheckResult(valid=not invalid_kinds,
                        anomalies={k: anomalies[k] for k in ORDER if k in anomalies},
                        stats=stats)
+
+
+# -- transactions ----------------------------------------------------------------------------------
+# What read_committed consumers may see of transactions, checked against what was decided.
+# The names are Jepsen's (Adya's G1a and G1b), plus the two ways a transaction goes missing.
+
+TRANSACTION_EXPLANATIONS = {
+    "aborted-read": "G1a: a read_committed consumer read a record of a transaction that "
+                    "aborted (or never committed).",
+    "intermediate-read": "G1b: a read_committed consumer read a record of a transaction "
+                         "before the transaction was decided (its commit was not yet written).",
+    "torn-transaction": "a committed transaction was seen in part: some of its records were "
+                        "read, others never, though the consumer read every partition to "
+                        "its end.",
+    "lost-write": "a transaction the producer was told had committed: none of its records "
+                  "was ever read.",
+    "duplicate": "a read_committed consumer read one record twice.",
+    "hanging-transaction": "a transaction was never closed: its partition's last stable "
+                           "offset stays behind the high watermark, and read_committed "
+                           "consumers stall there.",
+}
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """One transaction as the workload knows it: its records (``(topic, partition, value)``),
+    what the producer was told (``committed``, ``aborted``, or ``unknown``), when its
+    coordinator decided it (PrepareCommit written; None if it never was) and its fate in the
+    logs (``COMMIT``, ``ABORT``, or None: its records were never closed by a marker)."""
+    name: str
+    records: tuple
+    told: str
+    decided_ms: int | None
+    fate: str | None
+
+
+class TransactionRead(NamedTuple):
+    time_ms: int
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+
+
+def check_transactions(transactions, reads, read_to_end=True, hanging=()):
+    """Anomalies in what one read_committed consumer saw (``reads``, in order), by kind:
+    ``{kind: [(detail, proof)]}``. ``read_to_end``: the consumer read every partition up to
+    its end, so a committed transaction's records must all have been read. ``hanging``:
+    ``(topic, partition, last stable offset, high watermark)`` of partitions whose LSO stayed
+    behind once everything had ended."""
+    found = {}
+
+    def add(kind, detail, proof):
+        found.setdefault(kind, []).append((detail, tuple(proof)))
+
+    owner = {}
+    for txn in transactions:
+        for topic, partition, value in txn.records:
+            owner[value] = txn
+    seen = {}
+    for read in reads:
+        txn = owner.get(read.value)
+        where = f"read {read.value!r} at {read.topic}-{read.partition}@{read.offset} " \
+                f"(t={read.time_ms} ms)"
+        if read.value in seen:
+            add("duplicate", f"{read.value!r} read twice", [seen[read.value], where])
+            continue
+        seen[read.value] = where
+        if txn is None:
+            continue
+        if txn.fate != "COMMIT":
+            add("aborted-read", f"transaction {txn.name} {'aborted' if txn.fate else 'never committed'}"
+                                f" (the producer was told: {txn.told})", [where])
+        elif txn.decided_ms is not None and read.time_ms < txn.decided_ms:
+            add("intermediate-read", f"transaction {txn.name} was decided at "
+                                     f"t={txn.decided_ms} ms", [where])
+    for txn in transactions:
+        read_values = [value for _, _, value in txn.records if value in seen]
+        if txn.fate == "COMMIT" and read_to_end and 0 < len(read_values) < len(txn.records):
+            missing = [value for _, _, value in txn.records if value not in seen]
+            add("torn-transaction", f"transaction {txn.name}: {len(read_values)} of "
+                                    f"{len(txn.records)} records read; never read: {missing}",
+                [seen[v] for v in read_values])
+        elif txn.told == "committed" and read_to_end and not read_values:
+            add("lost-write", f"transaction {txn.name} was committed (fate in the logs: "
+                              f"{txn.fate}); none of its {len(txn.records)} records was read",
+                [f"commit_transaction() returned for {txn.name}"])
+    for topic, partition, lso, hw in hanging:
+        add("hanging-transaction", f"{topic}-{partition}: last stable offset {lso}, high "
+                                   f"watermark {hw}", [f"{topic}-{partition} at the end"])
+    return found

@@ -73,6 +73,9 @@ class Cluster:
             broker.start()
         self.clients = []
         self.ownership_log = []     # (time, group, client, "assigned"|"revoked"|"lost", partitions)
+        # (time, transactional.id, producer id, epoch, state): every state a transaction
+        # coordinator wrote, kept here because a coordinator's memory dies with its broker
+        self.transaction_log = []
         self.run_for(10)
 
     # -- time ----------------------------------------------------------------------------

@@ -63,6 +63,7 @@ STATES = tuple(VALID_PREVIOUS_STATES)
 
 SHORT_MAX = 32_767
 MARKER_RETRY_MS = 100       # a marker that could not be written is sent again this much later
+CONNECTION_CHECK_MS = 250   # how soon a marker request to a crashed leader is given up
 
 
 def transition_allowed(current, target):
@@ -191,6 +192,12 @@ class TransactionCoordinator:
     def reply(self, requester, respond, response):
         self.broker.reply(requester, respond, response)
 
+    def is_current(self, metadata):
+        """Whether ``metadata`` is this coordinator's live state (not a copy from before it
+        lost, and maybe regained, the transactional.id's partition)."""
+        return (self.broker.alive and self.transactions.get(metadata.transactional_id) is metadata
+                and self.partition_for(metadata.transactional_id) in self.owned)
+
     # -- writing state -----------------------------------------------------------------
     def transition(self, metadata, target, then, **changes):
         """Write ``metadata`` moved to ``target`` (with ``changes``) to the transaction log;
@@ -206,9 +213,16 @@ class TransactionCoordinator:
             metadata.start_ms
         for name, value in changes.items():
             setattr(after, name, value)
-        metadata.pending = target
         index = self.partition_for(metadata.transactional_id)
         epoch = self.owned.get(index)
+        if not self.is_current(metadata):
+            # this coordinator's state for it is gone (it lost the partition): never write
+            # from a stale copy, or an old decision would land in the log after a newer one
+            then(errors.NotCoordinatorError(
+                f"broker {self.broker.node_id} no longer coordinates "
+                f"{metadata.transactional_id!r}"))
+            return
+        metadata.pending = target
 
         def on_appended(response):
             if self.owned.get(index) != epoch or self.transactions.get(
@@ -226,6 +240,9 @@ class TransactionCoordinator:
                 setattr(metadata, name, getattr(after, name))
             self.note(metadata, f"{target} (producer {metadata.producer_id}, epoch "
                                 f"{metadata.producer_epoch}, {sorted(metadata.partitions)})")
+            self.broker.cluster.transaction_log.append(
+                (self.sim.now, metadata.transactional_id, metadata.producer_id,
+                 metadata.producer_epoch, target))
             then(None)
 
         self.broker.append_records(
@@ -404,7 +421,7 @@ class TransactionCoordinator:
             self.send_marker(metadata, topic, index, commit, token)
 
     def send_marker(self, metadata, topic, index, commit, token):
-        if metadata.marker_token is not token or not self.broker.alive:
+        if metadata.marker_token is not token or not self.is_current(metadata):
             return
         registration = self.broker.metadata.partitions.get((topic, index))
         coordinator_epoch = self.owned.get(self.partition_for(metadata.transactional_id))
@@ -439,16 +456,29 @@ class TransactionCoordinator:
         self.broker.net.send(self.broker, leader, leader.handle_write_txn_marker, self.broker,
                              topic, index, metadata.producer_id, metadata.producer_epoch,
                              coordinator_epoch, commit, on_written)
-        # an answer lost on the way: the marker is sent again after request.timeout.ms
-        self.sim.schedule(self.broker.config["request.timeout.ms"], on_written,
-                          errors.RequestTimedOutError("WriteTxnMarkers: no answer"))
+        # an answer lost on the way: the marker is sent again after request.timeout.ms, or
+        # as soon as the connection breaks (the leader crashed: its OS resets it)
+        deadline = self.sim.now + self.broker.config["request.timeout.ms"]
+        incarnation = leader.incarnation
+
+        def watch():
+            if answered:
+                return
+            if not leader.alive or leader.incarnation != incarnation:
+                on_written(errors.NetworkError("WriteTxnMarkers: the connection broke"))
+            elif self.sim.now >= deadline:
+                on_written(errors.RequestTimedOutError("WriteTxnMarkers: no answer"))
+            else:
+                self.sim.schedule(CONNECTION_CHECK_MS, watch)
+        self.sim.schedule(CONNECTION_CHECK_MS, watch)
 
     def complete(self, metadata, commit, token):
         """Every marker is written: CompleteCommit or CompleteAbort, and the partitions clear."""
         target = COMPLETE_COMMIT if commit else COMPLETE_ABORT
 
         def then(error):
-            if error is not None and metadata.marker_token is token and self.broker.alive:
+            if error is not None and metadata.marker_token is token and \
+                    self.is_current(metadata):
                 self.sim.schedule(MARKER_RETRY_MS, self.complete, metadata, commit, token)
         if metadata.state != (PREPARE_COMMIT if commit else PREPARE_ABORT) or \
                 metadata.pending is not None:

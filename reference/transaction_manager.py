@@ -52,8 +52,9 @@ _RETRY = (errors.ConcurrentTransactionsError, errors.CoordinatorNotAvailableErro
           errors.NotCoordinatorError, errors.CoordinatorLoadInProgressError,
           errors.RequestTimedOutError, errors.UnknownTopicOrPartitionError,
           errors.UnstableOffsetCommitError)
-_FENCED = (errors.ProducerFencedError, errors.InvalidProducerEpochError,
-           errors.InvalidProducerIdMappingError)
+# Fatal answers: this instance is fenced, or lost track of its transaction
+_FATAL = (errors.ProducerFencedError, errors.InvalidProducerEpochError,
+          errors.InvalidProducerIdMappingError, errors.InvalidTxnStateError)
 
 
 class ConsumerGroupMetadata(NamedTuple):
@@ -102,7 +103,7 @@ class TransactionManager:
     def fail(self, error):
         """A batch or a request failed: fatal if this producer is fenced, else the running
         transaction can only be aborted."""
-        if isinstance(error, _FENCED):
+        if isinstance(error, _FATAL):
             self.transition(FATAL_ERROR, error)
         elif self.state in (IN_TRANSACTION, COMMITTING_TRANSACTION, ABORTABLE_ERROR):
             self.transition(ABORTABLE_ERROR, error)
@@ -329,10 +330,12 @@ class TransactionManager:
     def commit_transaction(self):
         self.raise_if_failed()
         self.transition(COMMITTING_TRANSACTION)
-        self.producer.flush()
-        if self.state == ABORTABLE_ERROR:       # a batch failed: the transaction cannot commit
-            raise errors.KafkaError(
-                f"the transaction cannot commit: {self.last_error}; call abort_transaction()")
+        if not self.producer.flush(self.max_block_ms):
+            self.transition(ABORTABLE_ERROR, errors.ClientTimeoutError(
+                f"the transaction's records were not all sent within max.block.ms="
+                f"{self.max_block_ms}"))
+        if self.state in (ABORTABLE_ERROR, FATAL_ERROR):    # a batch failed: no commit
+            self.raise_if_failed()
         self.end(commit=True)
 
     def abort_transaction(self):
@@ -342,7 +345,7 @@ class TransactionManager:
         self.adding.clear()
         self.producer.drop_unsent(TransactionAbortedError(
             "Failing batch since transaction was aborted"))
-        self.producer.flush()                   # what is in flight gets its answer first
+        self.producer.flush(self.max_block_ms)  # what is in flight gets its answer first
         self.end(commit=False)
 
     def end(self, commit):
@@ -350,8 +353,14 @@ class TransactionManager:
         if self.started:
             producer = self.producer
             deadline = self.sim.now + self.max_block_ms
-            error = self.request(self.send_to("handle_end_txn", producer.producer_id,
-                                              producer.producer_epoch, commit), deadline)
+            try:
+                error = self.request(self.send_to("handle_end_txn", producer.producer_id,
+                                                  producer.producer_epoch, commit), deadline)
+            except errors.ClientTimeoutError as timeout:
+                # the outcome is unknown: a commit may only be aborted now, and an abort
+                # that cannot be sent leaves this instance to be replaced (and so fenced)
+                self.transition(ABORTABLE_ERROR if commit else FATAL_ERROR, timeout)
+                raise
             if error is not None:
                 self.fail(error)
                 raise error

@@ -14,7 +14,8 @@ import random
 from dataclasses import dataclass, field, replace
 
 from . import errors
-from .checker import check
+from .checker import (TRANSACTION_EXPLANATIONS, Transaction, TransactionRead, check,
+                      check_transactions)
 from .cluster import Cluster
 from .history import History
 from .invariants import DurabilityWatch, acknowledged_records_present, check_cluster
@@ -670,3 +671,169 @@ def run_compaction(seed, seams=None, checks=12, event_budget=None):
         anomalies.append(("never-cleaned", f"{len(truth)} records written to a dozen keys, and "
                                            f"no cleaning pass removed any"))
     return CompactionOutcome(seed, topic_config, anomalies, runs, removed, snapshots)
+
+
+# -- transactions under faults -----------------------------------------------------------------
+
+LEDGER = "ledger"
+TRANSACTIONAL_IDS = ("teller-a", "teller-b")
+
+
+@dataclass(frozen=True)
+class TransactionsOutcome:
+    seed: int
+    transactions: list              # checker.Transaction
+    reads: list                     # checker.TransactionRead, in order
+    anomalies: dict                 # kind -> [(detail, proof)]
+    faults: list                    # (time, what the nemesis did)
+
+    @property
+    def valid(self):
+        return not self.anomalies
+
+    def report(self):
+        told = [t.told for t in self.transactions]
+        lines = [f"seed {self.seed}: {len(self.transactions)} transactions "
+                 f"({told.count('committed')} committed, {told.count('aborted')} aborted, "
+                 f"{told.count('unknown')} unknown to their producer), {len(self.reads)} "
+                 f"records read by a read_committed consumer, {len(self.faults)} faults"]
+        for kind, found in self.anomalies.items():
+            lines.append(f"  {kind} ({len(found)}): {TRANSACTION_EXPLANATIONS[kind]}")
+            for detail, proof in found[:3]:
+                lines.append(f"    {detail}")
+                lines += [f"      {step}" for step in proof[:4]]
+        return "\n".join(lines)
+
+
+def fates_in_logs(cluster, topic, partitions):
+    """``{value: "COMMIT" | "ABORT"}`` for every transactional record the partitions' leaders
+    hold below their high watermark, by the markers that closed its transaction."""
+    fates = {}
+    for partition in range(partitions):
+        leader = cluster.leader(topic, partition)
+        if leader < 0:
+            continue
+        log = cluster.log(leader, topic, partition)
+        open_values = {}            # producer id -> values of its open transaction
+        for batch in log.batches:
+            if batch.base_offset >= log.high_watermark:
+                break
+            if batch.control is not None:
+                for value in open_values.pop(batch.producer_id, []):
+                    fates[value] = batch.control
+            elif batch.transactional:
+                open_values.setdefault(batch.producer_id, []).extend(batch.values)
+    return fates
+
+
+def run_transactions(seed, seams=None, transactions=24, event_budget=None):
+    """Transactions under faults: two transactional producers ("tellers") write transactions
+    of one to four records across a three-partition topic, committing most and aborting
+    some, while brokers crash and restart and leaders are cut off; a read_committed consumer
+    reads along. At the end everything heals, open transactions time out, the consumer reads
+    every partition to its end, and ``checker.check_transactions`` judges what it saw against
+    the markers in the logs. The same seed replays the same run."""
+    rng = random.Random(seed)
+    cluster = Cluster(brokers=3, seed=seed, seams=seams, event_budget=event_budget, config={
+        # few internal partitions: the run needs one coordinator, not fifty
+        "transaction.state.log.num.partitions": 3, "offsets.topic.num.partitions": 3,
+        "transaction.abort.timed.out.transaction.cleanup.interval.ms": 2_000})
+    cluster.create_topic(LEDGER, partitions=3, replication_factor=3,
+                         config={"min.insync.replicas": 2})
+    options = {"transaction_timeout_ms": 6_000, "max_block_ms": 8_000,
+               "request_timeout_ms": 2_000, "delivery_timeout_ms": 6_000}
+    producers = {}
+    faults, done, reads = [], [], []
+    consumer = cluster.consumer(isolation_level="read_committed", auto_offset_reset="earliest")
+    consumer.assign([(LEDGER, p) for p in range(3)])
+
+    def read_some(wait_ms=0):
+        for record in consumer.poll(wait_ms):
+            reads.append(TransactionRead(cluster.now, record.topic, record.partition,
+                                         record.offset, record.value))
+
+    def instance(name):
+        """The teller's producer, a new instance if the last one was fenced or failed."""
+        producer = producers.get(name)
+        if producer is not None and producer.transactions.state != "FATAL_ERROR":
+            return producer
+        producer = producers[name] = cluster.producer(transactional_id=name, **options)
+        try:
+            producer.init_transactions()
+        except errors.KafkaError:
+            producers.pop(name)
+            return None
+        return producer
+
+    down = None
+    for number in range(transactions):
+        name = rng.choice(TRANSACTIONAL_IDS)
+        producer = instance(name)
+        if producer is None:
+            cluster.run_for(1_000)
+            continue
+        records, started = [], cluster.now
+        told = "unknown"
+        try:
+            if producer.transactions.state == "ABORTABLE_ERROR":
+                producer.abort_transaction()
+            producer.begin_transaction()
+            for i in range(rng.randint(1, 4)):
+                value = b"%s/%d/%d" % (name.encode(), number, i)
+                partition = rng.randrange(3)
+                records.append((LEDGER, partition, value))
+                producer.send(LEDGER, value, partition=partition)
+                cluster.run_for(rng.randint(0, 40))
+            if rng.random() < 0.25:
+                producer.abort_transaction()
+                told = "aborted"
+            else:
+                producer.commit_transaction()
+                told = "committed"
+        except errors.KafkaError:
+            told = "unknown"
+        done.append((f"{name}#{number}", name, tuple(records), told, started, cluster.now))
+        read_some()
+        # the nemesis, between transactions
+        roll = rng.random()
+        if down is None and roll < 0.2:
+            down = rng.randrange(3)
+            cluster.crash(down)
+            faults.append((cluster.now, f"crash broker {down}"))
+        elif down is not None and roll < 0.5:
+            cluster.restart(down)
+            faults.append((cluster.now, f"restart broker {down}"))
+            down = None
+        cluster.run_for(rng.randint(0, 300))
+    if down is not None:
+        cluster.restart(down)
+        faults.append((cluster.now, f"restart broker {down}"))
+    cluster.heal()
+    cluster.run_for(20_000)             # open transactions time out; markers land
+    for _ in range(40):
+        read_some(500)
+        ends = [cluster.log(cluster.leader(LEDGER, p), LEDGER, p)
+                for p in range(3) if cluster.leader(LEDGER, p) >= 0]
+        if len(ends) == 3 and all(consumer.position(LEDGER, p) >= log.last_stable_offset
+                                  for p, log in enumerate(ends)):
+            break
+    fates = fates_in_logs(cluster, LEDGER, 3)
+    decisions = cluster.transaction_log
+    found = []
+    for label, name, records, told, started, ended in done:
+        decided = next((t for t, tid, _, _, state in decisions
+                        if tid == name and started <= t <= ended and state == "PrepareCommit"),
+                       None)
+        record_fates = {fates.get(value) for _, _, value in records}
+        fate = "COMMIT" if "COMMIT" in record_fates else (
+            "ABORT" if "ABORT" in record_fates else None)
+        found.append(Transaction(label, records, told, decided, fate))
+    hanging = []
+    for p in range(3):
+        leader = cluster.leader(LEDGER, p)
+        if leader >= 0:
+            log = cluster.log(leader, LEDGER, p)
+            if log.last_stable_offset < log.high_watermark:
+                hanging.append((LEDGER, p, log.last_stable_offset, log.high_watermark))
+    anomalies = check_transactions(found, reads, read_to_end=True, hanging=hanging)
+    return TransactionsOutcome(seed, found, reads, anomalies, faults)

@@ -273,3 +273,52 @@ def test_an_empty_transaction_needs_no_coordinator():
     assert described["state"] == EMPTY
     assert PREPARE_COMMIT not in {h[2].split()[0] for h in described["history"]}
     assert PREPARE_ABORT not in {h[2].split()[0] for h in described["history"]}
+
+
+# -- transactions under faults: the checker's names -------------------------------------------------
+
+def test_transactions_under_faults_show_no_anomaly_with_kafkas_rules():
+    from kafkadojo.reference.workload import run_transactions
+    for seed in range(8):
+        outcome = run_transactions(seed)
+        assert outcome.valid, outcome.report()
+        told = [t.told for t in outcome.transactions]
+        assert "committed" in told and "aborted" in told
+        assert outcome.faults
+
+
+def test_the_checker_names_what_wrong_rules_let_consumers_see():
+    from kafkadojo.reference.seams import REFERENCE
+    from kafkadojo.reference.workload import run_transactions
+
+    def anomalies(**rules):
+        kinds = set()
+        for seed in range(4):
+            kinds |= set(run_transactions(seed, REFERENCE.with_rules(**rules)).anomalies)
+        return kinds
+    # an LSO that ignores open transactions: records of aborted ones are read
+    assert "aborted-read" in anomalies(last_stable_offset=lambda transactions, hw: hw)
+    # a consumer that keeps every data batch
+    assert "aborted-read" in anomalies(
+        read_committed_batches=lambda batches, aborted: [b[0] for b in batches if b[4] is None])
+    # a consumer that never clears an aborted producer: its later committed work vanishes
+    assert {"lost-write", "torn-transaction"} & anomalies(
+        read_committed_batches=lambda batches, aborted: read_committed_batches(
+            [b[:4] + ("COMMIT" if b[4] == "ABORT" else b[4],) for b in batches], aborted))
+
+
+def test_the_checker_on_a_history_it_is_handed():
+    from kafkadojo.reference.checker import Transaction, TransactionRead, check_transactions
+    committed = Transaction("t1", (("x", 0, b"a"), ("x", 1, b"b")), "committed", 100, "COMMIT")
+    aborted = Transaction("t2", (("x", 0, b"c"),), "aborted", None, "ABORT")
+    lost = Transaction("t3", (("x", 1, b"d"),), "committed", 300, None)
+    reads = [TransactionRead(90, "x", 0, 0, b"a"),          # before t1 was decided: G1b
+             TransactionRead(150, "x", 0, 1, b"c"),         # aborted: G1a
+             TransactionRead(160, "x", 0, 1, b"c")]         # and twice
+    found = check_transactions([committed, aborted, lost], reads)
+    assert set(found) == {"intermediate-read", "aborted-read", "duplicate", "torn-transaction",
+                          "lost-write"}
+    assert "t=90 ms" in found["intermediate-read"][0][1][0]
+    assert found["torn-transaction"][0][0].endswith("never read: [b'b']")
+    assert check_transactions([committed], [TransactionRead(120, "x", 0, 0, b"a"),
+                                            TransactionRead(130, "x", 1, 0, b"b")]) == {}
