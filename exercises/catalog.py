@@ -10,8 +10,9 @@ import inspect
 import textwrap
 from dataclasses import dataclass
 
-from kafkadojo.reference import (assignors, cleaner, delivery, election, isr, log, monitoring,
-                                 partitioner, producer_state, record, replication)
+from kafkadojo.reference import (assignors, cleaner, consumer, coordinator, delivery, election,
+                                 isr, log, monitoring, partitioner, producer_state, record,
+                                 replication, transaction_coordinator)
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,28 @@ EXERCISES = (
                  "The duplicate check comes first, and needs the same epoch.",
                  "A duplicate matches a remembered batch's first AND last sequence.",
                  "An unknown producer (epoch -1) may start anywhere; a new epoch starts at 0.")),
+    # -- transactions --------------------------------------------------------------------
+    Exercise("transactions", transaction_coordinator.transaction_partition, points=2,
+             seam="transaction_partition", helpers=(coordinator.java_string_hash,), hints=(
+                 "str.encode('utf-16-be') gives the UTF-16 code units, two bytes each.",
+                 "Mask with & 0xFFFFFFFF after every step, then make it signed at the end.",
+                 "Python's abs(-2147483648) is 2147483648; Java's Utils.abs gives 0.")),
+    Exercise("transactions", transaction_coordinator.transition_allowed, points=2,
+             seam="transition_allowed", hints=(
+                 "Write each state's valid previous states down as a table, as Kafka does.",
+                 "PrepareAbort follows Ongoing, and PrepareEpochFence (a fenced producer's "
+                 "transaction is aborted).",)),
+    Exercise("transactions", producer_state.last_stable_offset, points=3,
+             seam="last_stable_offset", hints=(
+                 "An open transaction holds the LSO at its first offset.",
+                 "A closed one too, while its marker is at or above the high watermark.",
+                 "Never above the high watermark.")),
+    Exercise("transactions", consumer.read_committed_batches, points=3,
+             seam="read_committed_batches", hints=(
+                 "Sort the aborted transactions by first offset; take them in as the batches "
+                 "reach them.",
+                 "Only a batch with a producer id (>= 0) takes them in, or is dropped.",
+                 "The ABORT marker clears its producer before its own batch is looked at.")),
 )
 
 BY_ID = {exercise.id: exercise for exercise in EXERCISES}
@@ -239,6 +262,15 @@ GIVENS = {
                    'OUT_OF_ORDER_SEQUENCE_NUMBER = "OUT_OF_ORDER_SEQUENCE_NUMBER"\n'
                    'INVALID_PRODUCER_EPOCH = "INVALID_PRODUCER_EPOCH"\n\n\n'
                    + textwrap.dedent(inspect.getsource(producer_state.BatchMetadata)) + "\n\n",
+    "transactions": "# The transaction coordinator's states (TransactionState)\n"
+                    + "".join(f'{name} = "{value}"\n' for name, value in (
+                        ("EMPTY", "Empty"), ("ONGOING", "Ongoing"),
+                        ("PREPARE_COMMIT", "PrepareCommit"), ("PREPARE_ABORT", "PrepareAbort"),
+                        ("COMPLETE_COMMIT", "CompleteCommit"),
+                        ("COMPLETE_ABORT", "CompleteAbort"), ("DEAD", "Dead"),
+                        ("PREPARE_EPOCH_FENCE", "PrepareEpochFence")))
+                    + "\n# Transaction markers (ControlRecordType)\n"
+                      'COMMIT = "COMMIT"\nABORT = "ABORT"\n\n\n',
     "replication": "# What OffsetForLeaderEpoch answers when it knows no such epoch\n"
                    "UNDEFINED_EPOCH = -1\nUNDEFINED_EPOCH_OFFSET = -1\n\n\n",
     "groups": "from typing import NamedTuple\n\n\n"

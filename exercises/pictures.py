@@ -686,6 +686,165 @@ def show_idempotence(rules=None):
     return _picture(widgets.VBox([toggle, out]), out)
 
 
+# -- transactions: one transaction across partitions, markers, the LSO -----------------------
+
+MARKER = "#555555"
+ABORTED = "#9a9a9a"
+
+
+def _transaction_snapshot(cluster, caption, topic="payments", partitions=2, txn_id="tx"):
+    """What the coordinator, each partition's leader, and the two kinds of consumer would
+    show now: ``(time, caption, coordinator state, [partition view])``, each partition view
+    ``(batches, HW, LSO, read_uncommitted values, read_committed values)``."""
+    state = next((s for _, tid, _, _, s in reversed(cluster.transaction_log) if tid == txn_id),
+                 "(none yet)")
+    views = []
+    seams = cluster.seams
+    for p in range(partitions):
+        log = cluster.log(cluster.leader(topic, p), topic, p)
+        hw, lso = log.high_watermark, log.last_stable_offset
+        fates = {}
+        open_values = {}
+        for batch in log.batches:
+            if batch.control is not None:
+                for offset in open_values.pop(batch.producer_id, []):
+                    fates[offset] = batch.control
+            elif batch.transactional:
+                open_values.setdefault(batch.producer_id, []).append(batch.base_offset)
+        batches = [(b.base_offset, b.control or b.values[0].decode(),
+                    "marker" if b.control else fates.get(b.base_offset, "open"))
+                   for b in log.batches]
+        below_hw = [b for b in log.batches if b.base_offset < hw]
+        uncommitted = [b.values[0].decode() for b in below_hw if b.control is None]
+        below_lso = [b for b in log.batches if b.base_offset < lso]
+        keep = set(seams.read_committed_batches(
+            [(b.base_offset, b.last_offset, b.producer_id, b.transactional, b.control)
+             for b in below_lso],
+            [(a.producer_id, a.first_offset)
+             for a in log.producer_state.aborted_for_fetch(0, lso)]))
+        committed = [b.values[0].decode() for b in below_lso if b.base_offset in keep]
+        views.append((batches, hw, lso, uncommitted, committed))
+    return (cluster.now, caption, state, views)
+
+
+def transaction_story(zombie=False, rules=None, seed=6):
+    """A transactional producer writes one transaction across two partitions and commits it,
+    then one it aborts; with ``zombie``, a second instance with the same transactional.id
+    starts while the first has a transaction open, and fences it. Returns snapshots taken
+    every few simulated milliseconds while something changed (``_transaction_snapshot``)."""
+    cluster = Cluster(brokers=3, seed=seed, seams=REFERENCE.with_rules(**_learners(rules)),
+                      config={"transaction.state.log.num.partitions": 3})
+    cluster.create_topic("payments", partitions=2, replication_factor=3,
+                         config={"min.insync.replicas": 2})
+    snapshots, said = [], ["the producer starts"]
+
+    def say(caption):
+        said[0] = caption
+
+    def camera():
+        snapshot = _transaction_snapshot(cluster, said[0])
+        if not snapshots or snapshot[1:] != snapshots[-1][1:]:
+            snapshots.append(snapshot)
+        cluster.sim.schedule(1, camera)
+    cluster.sim.schedule(1, camera)
+    producer = cluster.producer("app", transactional_id="tx", linger_ms=0)
+    say("init_transactions(): the coordinator gives producer id and epoch")
+    producer.init_transactions()
+    producer.begin_transaction()
+    say("begin_transaction(); send a -> partition 0, b -> partition 1: both partitions join")
+    producer.send("payments", b"a", partition=0)
+    producer.send("payments", b"b", partition=1)
+    producer.flush()
+    cluster.run_for(20)
+    say("commit_transaction(): PrepareCommit, then a COMMIT marker in each partition")
+    producer.commit_transaction()
+    cluster.run_for(30)
+    if zombie:
+        producer.begin_transaction()
+        say("the first instance sends c and hangs (a long GC pause)")
+        producer.send("payments", b"c", partition=0)
+        producer.flush()
+        cluster.run_for(20)
+        say("a second instance calls init_transactions(): the coordinator fences epoch "
+            f"{producer.producer_epoch} and aborts c's transaction")
+        successor = cluster.producer("app-2", transactional_id="tx", linger_ms=0)
+        successor.init_transactions()
+        cluster.run_for(20)
+        try:
+            producer.commit_transaction()
+            say("the zombie's commit went through")
+        except Exception as error:      # noqa: BLE001 - shown, whatever it is
+            say(f"the zombie wakes up and commits: {type(error).__name__}")
+        cluster.run_for(10)
+        producer = successor
+    producer.begin_transaction()
+    say("begin_transaction(); send x -> partition 0, y -> partition 1")
+    producer.send("payments", b"x", partition=0)
+    producer.send("payments", b"y", partition=1)
+    producer.flush()
+    cluster.run_for(20)
+    say("abort_transaction(): PrepareAbort, then an ABORT marker in each partition")
+    producer.abort_transaction()
+    cluster.run_for(30)
+    return snapshots
+
+
+_FATE_COLORS = {"COMMIT": COMMITTED, "ABORT": ABORTED, "open": UNCOMMITTED, "marker": MARKER}
+
+
+def draw_transaction(snapshot):
+    now, caption, state, views = snapshot
+    rows = []
+    for p, (batches, hw, lso, uncommitted, committed) in enumerate(views):
+        cells = "".join(_box(text, _FATE_COLORS[fate], f"offset {offset}")
+                        for offset, text, fate in batches)
+        rows.append(
+            f"<tr><td>partition {p}</td><td>{cells or '(empty)'}</td>"
+            f"<td>HW {hw} &middot; <b>LSO {lso}</b></td>"
+            f"<td>{html.escape(', '.join(uncommitted) or '-')}</td>"
+            f"<td>{html.escape(', '.join(committed) or '-')}</td></tr>")
+    legend = " ".join(_box(name, color) for name, color in (
+        ("in an open transaction", UNCOMMITTED), ("committed", COMMITTED),
+        ("aborted", ABORTED), ("marker", MARKER)))
+    return (f"<div style='font:13px sans-serif'><b>t={now} ms</b> {html.escape(caption)}</div>"
+            f"<div style='font:12px monospace;margin:4px 0'>coordinator: transactional.id "
+            f"tx is <b>{html.escape(state)}</b></div>"
+            f"<table style='font:12px monospace' cellpadding='3'><tr><th></th><th>the leader's "
+            f"log</th><th></th><th>read_uncommitted sees</th><th>read_committed sees</th></tr>"
+            f"{''.join(rows)}</table><div style='margin-top:4px'>{legend}</div>")
+
+
+def show_transactions(rules=None):
+    import ipywidgets as widgets
+    story = widgets.ToggleButtons(options=[("commit, then abort", False),
+                                           ("a zombie fenced", True)],
+                                  description="story", style=READABLE)
+    step = widgets.IntSlider(description="moment", min=0, max=0, style=READABLE)
+    play = widgets.Play(interval=600, min=0, max=0)
+    widgets.jslink((play, "value"), (step, "value"))
+    out = _drawing_area()
+    snapshots = []
+
+    def rebuild(_=None):
+        try:
+            snapshots[:] = transaction_story(story.value, rules)
+        except RuleFailed as failure:
+            snapshots[:] = []
+            out.value = _failed(failure)
+            return
+        step.max = play.max = len(snapshots) - 1
+        step.value = 0
+        redraw()
+
+    def redraw(_=None):
+        if snapshots:
+            out.value = draw_transaction(snapshots[min(step.value, len(snapshots) - 1)])
+    story.observe(rebuild, "value")
+    step.observe(redraw, "value")
+    rebuild()
+    return _picture(widgets.VBox([story, widgets.HBox([play, step]), out]), out)
+
+
 # -- replication: a leader crash, step by step ------------------------------------------------
 
 def leader_crash_story(next_high_watermark=None, truncation_offset=None, seed=3):

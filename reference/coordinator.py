@@ -45,10 +45,14 @@ STABLE = "Stable"
 
 
 def java_string_hash(text):
-    """Java's ``String.hashCode``: 31-based over UTF-16 code units, as a signed 32-bit int."""
+    """Java's ``String.hashCode``: ``h = 31 * h + unit`` over the string's UTF-16 code units
+    (a character outside the Basic Multilingual Plane is two units, a surrogate pair), with
+    Java's 32-bit int arithmetic: the result wraps, and is signed (-2147483648 to
+    2147483647). The empty string hashes to 0."""
     h = 0
-    for unit in struct.unpack(f">{len(text.encode('utf-16-be')) // 2}H", text.encode("utf-16-be")):
-        h = (31 * h + unit) & 0xFFFFFFFF
+    data = text.encode("utf-16-be", "surrogatepass")
+    for i in range(0, len(data), 2):
+        h = (31 * h + (data[i] << 8 | data[i + 1])) & 0xFFFFFFFF
     return h - (1 << 32) if h >= 1 << 31 else h
 
 

@@ -29,6 +29,7 @@ class Seams:
     # transactions (producer_state.py, transaction_coordinator.py, consumer.py)
     last_stable_offset: Callable = producer_state.last_stable_offset
     transition_allowed: Callable = transaction_coordinator.transition_allowed
+    transaction_partition: Callable = transaction_coordinator.transaction_partition
     read_committed_batches: Callable = consumer.read_committed_batches
     # compaction (cleaner.py)
     dirty_ratio: Callable = cleaner.dirty_ratio

@@ -35,7 +35,7 @@ marker can tear a later transaction (KAFKA-17754).
 import json
 
 from . import errors
-from .coordinator import OFFSETS_TOPIC, coordinator_partition
+from .coordinator import OFFSETS_TOPIC, coordinator_partition, java_string_hash
 
 TRANSACTION_STATE_TOPIC = "__transaction_state"
 
@@ -48,18 +48,8 @@ COMPLETE_ABORT = "CompleteAbort"
 DEAD = "Dead"
 PREPARE_EPOCH_FENCE = "PrepareEpochFence"
 
-# TransactionState's validPreviousStates (transaction version 1, Kafka 3.9)
-VALID_PREVIOUS_STATES = {
-    EMPTY: {EMPTY, COMPLETE_COMMIT, COMPLETE_ABORT},
-    ONGOING: {ONGOING, EMPTY, COMPLETE_COMMIT, COMPLETE_ABORT},
-    PREPARE_COMMIT: {ONGOING},
-    PREPARE_ABORT: {ONGOING, PREPARE_EPOCH_FENCE},
-    COMPLETE_COMMIT: {PREPARE_COMMIT},
-    COMPLETE_ABORT: {PREPARE_ABORT},
-    DEAD: {EMPTY, COMPLETE_COMMIT, COMPLETE_ABORT},
-    PREPARE_EPOCH_FENCE: {ONGOING},
-}
-STATES = tuple(VALID_PREVIOUS_STATES)
+STATES = (EMPTY, ONGOING, PREPARE_COMMIT, PREPARE_ABORT, COMPLETE_COMMIT, COMPLETE_ABORT, DEAD,
+          PREPARE_EPOCH_FENCE)
 
 SHORT_MAX = 32_767
 MARKER_RETRY_MS = 100       # a marker that could not be written is sent again this much later
@@ -80,13 +70,29 @@ def transition_allowed(current, target):
     - Dead from Empty, CompleteCommit or CompleteAbort (the transactional.id expired);
     - PrepareEpochFence from Ongoing (a new instance, or a timeout, fences the producer).
     """
-    return current in VALID_PREVIOUS_STATES.get(target, ())
+    valid_previous_states = {         # TransactionState's validPreviousStates
+        EMPTY: {EMPTY, COMPLETE_COMMIT, COMPLETE_ABORT},
+        ONGOING: {ONGOING, EMPTY, COMPLETE_COMMIT, COMPLETE_ABORT},
+        PREPARE_COMMIT: {ONGOING},
+        PREPARE_ABORT: {ONGOING, PREPARE_EPOCH_FENCE},
+        COMPLETE_COMMIT: {PREPARE_COMMIT},
+        COMPLETE_ABORT: {PREPARE_ABORT},
+        DEAD: {EMPTY, COMPLETE_COMMIT, COMPLETE_ABORT},
+        PREPARE_EPOCH_FENCE: {ONGOING},
+    }
+    return current in valid_previous_states.get(target, ())
 
 
 def transaction_partition(transactional_id, num_partitions):
-    """``TransactionStateManager.partitionFor``: ``Utils.abs(transactionalId.hashCode) %
-    transaction.state.log.num.partitions``, Java's String.hashCode, not Python's hash."""
-    return coordinator_partition(transactional_id, num_partitions)
+    """The ``__transaction_state`` partition whose leader coordinates ``transactional_id``
+    (``TransactionStateManager.partitionFor``): ``Utils.abs(transactionalId.hashCode) %
+    num_partitions``. ``hashCode`` is Java's String.hashCode (``java_string_hash``), a signed
+    32-bit int, not Python's ``hash``. ``Utils.abs`` is not Python's ``abs``: it maps
+    Integer.MIN_VALUE (-2147483648), whose negation does not fit in a Java int, to 0."""
+    h = java_string_hash(transactional_id)
+    if h == -2147483648:
+        return 0
+    return abs(h) % num_partitions
 
 
 class TransactionMetadata:
@@ -144,7 +150,7 @@ class TransactionCoordinator:
         return self.broker.config["transaction.state.log.num.partitions"]
 
     def partition_for(self, transactional_id):
-        return transaction_partition(transactional_id, self.num_partitions)
+        return self.broker.seams.transaction_partition(transactional_id, self.num_partitions)
 
     def note(self, metadata, text):
         self.history.append((self.sim.now, metadata.transactional_id, text))

@@ -139,7 +139,7 @@ class TransactionManager:
         config = self.producer.config
         while self.sim.now < deadline:
             if self.coordinator is None and not self.find_coordinator(deadline):
-                break
+                continue            # none found yet (find_coordinator waited its backoff)
             answer = []
             call(self.coordinator, answer.append)
             self.cluster.run_until(lambda: bool(answer),
