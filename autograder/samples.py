@@ -127,6 +127,17 @@ def _bugs():
                mutation=(("    if committed_offset is None:\n        return None",
                           "    if committed_offset is None:\n        return 0"),),
                expected_failures=("offsets.partition_lag",)),
+        Sample("transactions-python-abs", "transactions",
+               "Python's abs where Kafka has Utils.abs: the transactional.id whose hash is "
+               "Integer.MIN_VALUE finds the wrong coordinator",
+               mutation=(("    if h == -2147483648:\n        return 0\n", ""),),
+               expected_failures=("transactions.transaction_partition",)),
+        Sample("transactions-lso-ignores-open-transactions", "transactions",
+               "the last stable offset is the high watermark: read_committed consumers read "
+               "transactions that are still open, and some of those abort",
+               mutation=(("    return min(unstable + [high_watermark])",
+                          "    return high_watermark"),),
+               expected_failures=("transactions.last_stable_offset",)),
     ]
     return {sample.name: sample for sample in samples}
 

@@ -667,11 +667,13 @@ class Broker:
                             acks, timeout_ms, respond, producer)
 
     def append_records(self, requester, topic, index, keys, values, timestamps, headers,
-                       acks, timeout_ms, respond, producer=None):
+                       acks, timeout_ms, respond, producer=None, verified=False):
         """Append a batch as the partition's leader and answer by ``acks``. ``producer`` is an
-        idempotent producer's ``(producer_id, epoch, base_sequence)`` (a fourth item, True,
-        for a transactional one): a retry of one of its last batches gets that batch's
-        offsets and is not appended again (producer_state.py)."""
+        idempotent producer's ``(producer_id, epoch, base_sequence)`` (a fourth item, its
+        transactional.id, for a transactional one): a retry of one of its last batches gets
+        that batch's offsets and is not appended again (producer_state.py). A transactional
+        batch that would start a transaction here is first verified with the coordinator
+        (KIP-890, ``verify_then_append``) unless ``verified`` already."""
         partition, error = self.partition_for_request(topic, index, None)
         if error is None and acks not in (0, 1, -1):
             error = errors.InvalidRequiredAcksError(f"acks={acks}")
@@ -700,6 +702,12 @@ class Broker:
                 if acks != 0:
                     self.reply(requester, respond, ProduceResponse(error, -1))
                 return
+            if (duplicate is None and not verified and len(producer) > 3 and producer[3]
+                    and producer[2] >= 0 and self.config["transaction.partition.verification.enable"]
+                    and not log.producer_state.in_transaction(producer[0])):
+                self.verify_then_append(requester, topic, index, keys, values, timestamps,
+                                        headers, acks, timeout_ms, respond, producer)
+                return
         if duplicate is not None:
             # answered as the original was: its offsets, once it is committed
             base_offset, next_offset = duplicate.first_offset, duplicate.last_offset + 1
@@ -716,6 +724,39 @@ class Broker:
             partition.wake_fetches()
         self.answer_by_acks(partition, requester, respond, acks, base_offset, next_offset,
                             timeout_ms)
+
+    def verify_then_append(self, requester, topic, index, keys, values, timestamps, headers,
+                           acks, timeout_ms, respond, producer):
+        """KIP-890 part 1 (Kafka 3.6+, ``transaction.partition.verification.enable``): a
+        transactional batch that would open a transaction on this partition is appended
+        only if the coordinator confirms that the partition is in the producer's ongoing
+        transaction (AddPartitionsToTxn, verify only). A produce request that arrives after
+        its transaction ended is refused (INVALID_TXN_STATE), instead of opening a
+        transaction nobody will ever close (a hanging transaction, KAFKA-12671)."""
+        producer_id, epoch, _, transactional_id = producer[:4]
+        index_state = self.transaction_coordinator.partition_for(transactional_id)
+        registration = self.metadata.partitions.get((TRANSACTION_STATE_TOPIC, index_state))
+        if registration is None or registration.leader < 0:
+            if acks != 0:
+                self.reply(requester, respond, ProduceResponse(errors.NotEnoughReplicasError(
+                    f"{topic}-{index}: cannot verify the transaction: no coordinator"), -1))
+            return
+        coordinator = self.cluster.brokers[registration.leader]
+        incarnation = self.incarnation
+
+        def on_verified(error):
+            if not self.alive or self.incarnation != incarnation:
+                return
+            if error is None:
+                self.append_records(requester, topic, index, keys, values, timestamps, headers,
+                                    acks, timeout_ms, respond, producer, verified=True)
+            elif acks != 0:
+                if error.retriable:     # what a client before KIP-890 retries (KAFKA-15653)
+                    error = errors.NotEnoughReplicasError(f"verification: {error}")
+                self.reply(requester, respond, ProduceResponse(error, -1))
+        self.net.send(self, coordinator, coordinator.handle_txn_request,
+                      "handle_verify_partition", self, transactional_id, producer_id, epoch,
+                      (topic, index), on_verified)
 
     def answer_by_acks(self, partition, requester, respond, acks, base_offset, next_offset,
                        timeout_ms):

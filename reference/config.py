@@ -61,6 +61,7 @@ BROKER_DEFAULTS = {
     "transaction.max.timeout.ms": 900_000,
     "transaction.abort.timed.out.transaction.cleanup.interval.ms": 10_000,
     "request.timeout.ms": 30_000,                   # the coordinator's marker requests
+    "transaction.partition.verification.enable": True,   # KIP-890 part 1 (Kafka 3.6+)
 }
 
 # Topic-level overrides and the broker config each one defaults to.

@@ -12,6 +12,14 @@ steps, and the next instance resumes from the last *committed* offset:
   (topic, partition, offset), so a second write changes nothing): each record's effect
   appears exactly once, though it may be processed twice.
 
+- **exactly-once** (Kafka's transactions): the application writes its results to another
+  topic, and commits the offsets it read *in the same transaction*
+  (``send_offsets_to_transaction``). A crash anywhere aborts the open transaction: its
+  results vanish for read_committed readers and its offsets never count, so the next
+  instance redoes exactly that work. Each record's result appears once in the output
+  topic. What it does not cover: a side effect outside Kafka (the sink here) is still done
+  again after a crash, unless that sink is idempotent too.
+
 ``run_delivery`` runs such an application against the engine with a crash injected at a
 chosen step, and ``DeliveryOutcome.report()`` names what went wrong, with the timeline that
 shows it. The committed offset is the offset of the *next* record to read: last processed + 1.
@@ -26,7 +34,8 @@ from .record import Record
 
 AT_MOST_ONCE = "at-most-once"
 AT_LEAST_ONCE = "at-least-once"
-GUARANTEES = (AT_MOST_ONCE, AT_LEAST_ONCE)
+EXACTLY_ONCE = "exactly-once"
+GUARANTEES = (AT_MOST_ONCE, AT_LEAST_ONCE, EXACTLY_ONCE)
 
 
 def committed_offsets(records):
@@ -120,6 +129,8 @@ class DeliveryOutcome(NamedTuple):
     seed: int
     committed: tuple = ()   # (partition, offset) the group has committed at the end
     options: tuple = ()     # (name, value) of run_delivery's options that are not defaults
+    outputs: tuple = ()     # exactly-once: the (partition, offset) of each input whose result
+                            # a read_committed consumer finds in the output topic
 
     @property
     def lost(self):
@@ -144,14 +155,33 @@ class DeliveryOutcome(NamedTuple):
         return [(p, committed.get(p), end) for p, end in sorted(ends.items())
                 if committed.get(p) != end]
 
+    @property
+    def outputs_duplicated(self):
+        seen, twice = set(), set()
+        for item in self.outputs:
+            (twice if item in seen else seen).add(item)
+        return sorted(twice)
+
+    @property
+    def outputs_lost(self):
+        return sorted(set(self.produced) - set(self.outputs))
+
     def violations(self):
         """What breaks the claimed guarantee: at-most-once may lose but never duplicate;
-        at-least-once may duplicate but never lose (and with an idempotent sink, neither)."""
+        at-least-once may duplicate but never lose (and with an idempotent sink, neither);
+        exactly-once holds for the output topic: each input's result exactly once. Its
+        side effects outside Kafka are at-least-once, like any other (a sink that is not
+        idempotent duplicates them: reported, but Kafka never promised otherwise)."""
         found = []
         if self.duplicated and (self.guarantee == AT_MOST_ONCE or self.idempotent_sink):
             found.append(("duplicate", self.duplicated))
-        if self.lost and self.guarantee == AT_LEAST_ONCE:
+        if self.lost and self.guarantee in (AT_LEAST_ONCE, EXACTLY_ONCE):
             found.append(("lost-record", self.lost))
+        if self.guarantee == EXACTLY_ONCE:
+            if self.outputs_duplicated:
+                found.append(("duplicate-output", self.outputs_duplicated))
+            if self.outputs_lost:
+                found.append(("lost-output", self.outputs_lost))
         return found
 
     def _crashes(self):
@@ -166,6 +196,14 @@ class DeliveryOutcome(NamedTuple):
         for name, items in (("lost", self.lost), ("duplicated", self.duplicated)):
             if items:
                 lines.append(f"  {name}: " + ", ".join(f"p{p}@{o}" for p, o in items))
+        if self.guarantee == EXACTLY_ONCE:
+            lines.append(f"  output topic, read_committed: {len(self.outputs)} results for "
+                         f"{len(self.produced)} records"
+                         + ("" if self.outputs_duplicated or self.outputs_lost
+                            else ", each exactly once"))
+            if self.duplicated and not self.idempotent_sink:
+                lines.append("  the sink outside Kafka got some effects twice: a transaction "
+                             "covers Kafka's logs, not the world outside")
         if self.uncommitted:
             lines.append("  committed at the end: " + ", ".join(
                 f"p{p}->{'nothing' if offset is None else offset} (end {end})"
@@ -212,6 +250,8 @@ def run_delivery(guarantee, crash_at=(), idempotent_sink=False, seed=0, records=
                       event_budget=event_budget)
     rules = cluster.seams
     cluster.create_topic("payments", partitions, 3)
+    if guarantee == EXACTLY_ONCE:
+        cluster.create_topic("receipts", partitions, 3, config={"min.insync.replicas": 2})
     producer = cluster.producer(linger_ms=0)
     for i in range(records):
         producer.send("payments", key=f"k{i}".encode(), value=f"payment {i}".encode())
@@ -250,6 +290,12 @@ def run_delivery(guarantee, crash_at=(), idempotent_sink=False, seed=0, records=
                                     max_poll_records=max_poll_records)
         consumer.subscribe(["payments"])
         note("restart" if instance > 1 else "start", "")
+        if guarantee == EXACTLY_ONCE:
+            # the same transactional.id in every instance: the new one fences the old one
+            # and aborts whatever transaction it left open
+            writer = cluster.producer(f"app-{instance}-writer", transactional_id="billing-1",
+                                      linger_ms=0)
+            writer.init_transactions()
 
         def process(record):
             processed.append((record.partition, record.offset))
@@ -260,6 +306,23 @@ def run_delivery(guarantee, crash_at=(), idempotent_sink=False, seed=0, records=
             detail = ", ".join(f"p{p}->{o}" for (_, p), o in sorted(offsets.items()))
             at_step("commit", detail, lambda: consumer.commit(offsets))
 
+        def transact(batch):
+            """Exactly-once: each record's result and the batch's offsets, one transaction."""
+            writer.begin_transaction()
+            for record in batch:
+                processed.append((record.partition, record.offset))
+                result = b"receipt p%d@%d" % (record.partition, record.offset)
+                at_step("process", f"p{record.partition}@{record.offset}",
+                        lambda record=record, result=result: (
+                            sink.write(record),
+                            writer.send("receipts", result, partition=record.partition)))
+            offsets = committed_offsets(batch)
+            detail = ", ".join(f"p{p}->{o}" for (_, p), o in sorted(offsets.items()))
+            at_step("commit", f"{detail} in the transaction, with the results",
+                    lambda: (writer.send_offsets_to_transaction(offsets,
+                                                                consumer.group_metadata()),
+                             writer.commit_transaction()))
+
         try:
             idle = 0
             while idle < 3:
@@ -269,6 +332,9 @@ def run_delivery(guarantee, crash_at=(), idempotent_sink=False, seed=0, records=
                     continue
                 idle = 0
                 note("poll", ", ".join(f"p{r.partition}@{r.offset}" for r in batch))
+                if guarantee == EXACTLY_ONCE:
+                    transact(batch)
+                    continue
                 plan = rules.plan_batch(batch, guarantee)
                 if not isinstance(plan, (tuple, list)):
                     raise PlanError(f"a plan is a list of steps, not {_show(plan)}")
@@ -280,13 +346,33 @@ def run_delivery(guarantee, crash_at=(), idempotent_sink=False, seed=0, records=
             break
         except Crash:
             consumer.crash()
+    outputs = ()
+    if guarantee == EXACTLY_ONCE:
+        outputs = tuple(sorted(read_results(cluster, partitions)))
     committed = cluster.describe_group("billing")["offsets"]
     options = tuple((name, value) for name, value, default in (
         ("records", records, 12), ("partitions", partitions, 2),
         ("max_poll_records", max_poll_records, 4)) if value != default)
     return DeliveryOutcome(guarantee, idempotent_sink, tuple(sorted(crash_points)), produced,
                            tuple(processed), tuple(sink.effects), tuple(timeline), seed,
-                           tuple(sorted((p, o) for (_, p), o in committed.items())), options)
+                           tuple(sorted((p, o) for (_, p), o in committed.items())), options,
+                           outputs)
+
+
+def read_results(cluster, partitions):
+    """``(partition, offset)`` of the input behind each result a read_committed consumer
+    finds in ``receipts``, read to the end."""
+    reader = cluster.consumer("auditor", isolation_level="read_committed",
+                              auto_offset_reset="earliest")
+    reader.assign([("receipts", p) for p in range(partitions)])
+    found, quiet = [], 0
+    while quiet < 3:
+        batch = reader.poll(1_000)
+        quiet = 0 if batch else quiet + 1
+        for record in batch:
+            partition, offset = record.value.decode().split()[1].split("@")
+            found.append((int(partition[1:]), int(offset)))
+    return found
 
 
 def crash_points(guarantee, seed=0, **options):

@@ -299,7 +299,7 @@ class Log:
                          producer=None):
         """Append new records; the leader assigns their offsets. Returns the batch.
         ``producer`` is an idempotent producer's ``(producer_id, epoch, base_sequence)``, with
-        a fourth item, True, for a transactional producer."""
+        a fourth item, its transactional.id, for a transactional producer."""
         if producer is None:
             batch = RecordBatch(self.log_end_offset, leader_epoch, keys, values, timestamps,
                                 headers)
@@ -307,7 +307,7 @@ class Log:
             batch = RecordBatch(self.log_end_offset, leader_epoch, keys, values, timestamps,
                                 headers, producer_id=producer[0], producer_epoch=producer[1],
                                 base_sequence=producer[2],
-                                transactional=len(producer) > 3 and producer[3])
+                                transactional=len(producer) > 3 and bool(producer[3]))
         self._append(batch, now)
         return batch
 

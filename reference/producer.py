@@ -579,7 +579,7 @@ class Producer(Client):
                 self.next_sequence[key] = self.increment_sequence(batch.base_sequence,
                                                                   len(batch.values))
             producer = (batch.producer_id, batch.producer_epoch, batch.base_sequence,
-                        self.transactions is not None)
+                        self.config["transactional.id"])
         self.net.send(self, broker, broker.handle_produce, self, batch.topic, batch.partition,
                       keys, batch.values, batch.timestamps, batch.headers, self.acks,
                       self.config["request.timeout.ms"], respond, producer)

@@ -212,6 +212,10 @@ class ProducerStateManager:
             self.aborted.append(AbortedTxn(entry.producer_id, first, marker.base_offset,
                                            self.first_unstable(marker.base_offset)))
 
+    def in_transaction(self, producer_id):
+        """Whether ``producer_id`` has a transaction open on this partition."""
+        return producer_id in self.ongoing
+
     def first_unstable(self, high_watermark):
         """The first offset still unstable, as LSO: the rule itself is ``last_stable_offset``."""
         return last_stable_offset(self.transactions(), high_watermark)

@@ -189,6 +189,7 @@ class Network:
         self._last_arrival = {}   # (source, destination) -> when its last message arrives
         self._broken_through = {} # link -> the last message sequence a random break lost
         self.nodes = {}           # node id -> node, told when a link of theirs breaks
+        self._slow = {}           # (source, destination) -> extra latency (ms), see slow_link
         self.messages_sent = 0
         self.messages_lost = 0
         self._random = sim.rng.random
@@ -205,6 +206,8 @@ class Network:
             arrival = now + self.min_latency_ms
         # One link is one TCP connection: messages on it arrive in the order they were sent.
         link = (source.node_id, destination.node_id)
+        if self._slow:
+            arrival += self._slow.get(link, 0)
         last_arrival = self._last_arrival
         previous = last_arrival.get(link, 0)
         if arrival < previous:
@@ -243,6 +246,15 @@ class Network:
             node = self.nodes.get(here)
             if node is not None and hasattr(node, "connection_broken"):
                 node.connection_broken(there)
+
+    def slow_link(self, a, b, extra_ms):
+        """Messages from ``a`` to ``b`` take ``extra_ms`` longer from now on (0: normal
+        again): a congested route, a request stuck in a broker's queue. Order on the link
+        still holds."""
+        if extra_ms:
+            self._slow[(a, b)] = extra_ms
+        else:
+            self._slow.pop((a, b), None)
 
     def register(self, node):
         """Let ``node`` hear of its connections breaking (``node.connection_broken(other)``)."""

@@ -25,11 +25,16 @@ again).
 States and the transitions allowed between them are Kafka's (``TransactionState``); the rule
 ``transition_allowed`` is an exercise.
 
+A partition's leader verifies a batch that would open a transaction there with the
+coordinator first (KIP-890 part 1, Kafka 3.6+, ``transaction.partition.verification.enable``,
+on by default): a produce request delayed past its transaction's end is refused instead of
+opening a transaction nobody will close (KAFKA-12671, ``transaction_scenarios.py``).
+
 Simplifications, said plainly: the log's values are JSON, not Kafka's TransactionLogValue
 schema; markers go one partition per request (Kafka groups them per broker); the coordinator
-learns a partition's leader from its own metadata image; KIP-890's verification (3.6+) and
-transaction version 2 (4.0) are not modelled: this is transaction version 1, whose delayed
-marker can tear a later transaction (KAFKA-17754).
+learns a partition's leader from its own metadata image; this is transaction version 1:
+transaction version 2 (Kafka 4.0, KIP-890 part 2) is modelled only as far as its epoch bump
+on every EndTxn (``transaction_scenarios.py``, KAFKA-17754).
 """
 
 import json
@@ -347,6 +352,27 @@ class TransactionCoordinator:
         index = coordinator_partition(group_id, self.broker.config["offsets.topic.num.partitions"])
         self.handle_add_partitions(requester, transactional_id, producer_id, epoch,
                                    [(OFFSETS_TOPIC, index)], respond)
+
+    def handle_verify_partition(self, requester, transactional_id, producer_id, epoch,
+                                partition, respond):
+        """AddPartitionsToTxn with verify only (KIP-890 part 1), asked by a partition's
+        leader: is ``partition`` in this producer's ongoing transaction? Answers the error,
+        or None."""
+        error = self.check_coordinator(transactional_id)
+        metadata = self.transactions.get(transactional_id) if error is None else None
+        if error is None and (metadata is None or metadata.producer_id != producer_id):
+            error = errors.InvalidProducerIdMappingError(
+                f"{transactional_id}: producer id {producer_id} is not its producer")
+        elif error is None and metadata.producer_epoch != epoch:
+            error = errors.InvalidProducerEpochError(
+                f"{transactional_id}: epoch {epoch} is not the current epoch "
+                f"{metadata.producer_epoch}")
+        elif error is None and not (metadata.state == ONGOING
+                                    and tuple(partition) in metadata.partitions):
+            error = errors.InvalidTxnStateError(
+                f"{transactional_id}: {partition[0]}-{partition[1]} is not in an ongoing "
+                f"transaction (state {metadata.state})")
+        self.reply(requester, respond, error)
 
     # -- EndTxn ----------------------------------------------------------------------------
     def handle_end_txn(self, requester, transactional_id, producer_id, epoch, commit, respond):

@@ -260,3 +260,28 @@ def test_committed_offsets_feedback_names_the_mistake_and_accepts_any_mapping():
     as_defaultdict = InProcessLearner(committed_offsets=lambda records: defaultdict(
         int, committed_offsets(records)))
     assert committed(as_defaultdict) is None
+
+
+# -- exactly-once: transactions ------------------------------------------------------------------
+
+def test_exactly_once_holds_for_the_output_topic_whatever_step_crashes():
+    from kafkadojo.reference.delivery import EXACTLY_ONCE, crash_points, run_delivery
+    points = crash_points(EXACTLY_ONCE)
+    assert len(points) >= 20
+    sink_duplicates = 0
+    for point in points:
+        outcome = run_delivery(EXACTLY_ONCE, crash_at=[point])
+        assert outcome.violations() == [], outcome.report()
+        assert sorted(outcome.outputs) == sorted(outcome.produced), outcome.report()
+        sink_duplicates += bool(outcome.duplicated)
+    # the world outside Kafka is another matter: a crash after a side effect repeats it
+    assert sink_duplicates > 0
+
+
+def test_exactly_once_into_an_idempotent_sink_has_no_duplicate_anywhere():
+    from kafkadojo.reference.delivery import EXACTLY_ONCE, run_delivery
+    outcome = run_delivery(EXACTLY_ONCE, crash_at=[(5, "after")], idempotent_sink=True)
+    assert not outcome.duplicated and not outcome.outputs_duplicated
+    plain = run_delivery(EXACTLY_ONCE, crash_at=[(5, "after")])
+    assert plain.duplicated and "the sink outside Kafka got some effects twice" in plain.report()
+    assert "each exactly once" in plain.report()

@@ -336,6 +336,37 @@ def test_compaction_properties_catch_realistic_wrong_rules_on_a_named_seed(exerc
     assert (again.anomaly, again.counterexample) == (first.anomaly, first.counterexample)
 
 
+LSO_IS_THE_HW = '''
+def last_stable_offset(transactions, high_watermark):
+    # forgets open transactions: read_committed reads as far as read_uncommitted
+    return high_watermark
+'''
+KEEPS_ABORTED_BATCHES = '''
+def read_committed_batches(batches, aborted_transactions):
+    # drops the markers, keeps every data batch: aborted records are returned
+    return [batch[0] for batch in batches if batch[4] is None]
+'''
+TRANSACTION_MUTANTS = [
+    ("transactions.last_stable_offset", LSO_IS_THE_HW),
+    ("transactions.read_committed_batches", KEEPS_ABORTED_BATCHES),
+]
+
+
+@pytest.mark.parametrize("exercise, mutant", TRANSACTION_MUTANTS,
+                         ids=[m[0].split(".")[1] for m in TRANSACTION_MUTANTS])
+def test_transaction_properties_catch_realistic_wrong_rules_on_a_named_seed(exercise, mutant):
+    from kafkadojo.autograder.properties.transactions import TRANSACTION_SEEDS
+    source = learner_module("transactions", mutant)
+    first, _ = check(source, exercise, "inside a")
+    assert first is not None, f"{exercise}: the wrong rule passed every seed"
+    seed = int(re.match(r"transactions seed (\d+) ", first.counterexample).group(1))
+    assert seed < TRANSACTION_SEEDS
+    assert f"run_transactions({seed}, " in first.replay
+    assert first.anomaly in ("aborted-read", "intermediate-read", "torn-transaction")
+    again, _ = check(source, exercise, "inside a")
+    assert (again.anomaly, again.counterexample) == (first.anomaly, first.counterexample)
+
+
 # The engine's own _Balance.reassign, stopped after one walk over the partitions where Kafka
 # walks again until a walk moves nothing.
 _ONE_BALANCING_WALK = ("\n" + textwrap.dedent(inspect.getsource(assignors._Balance.reassign))
@@ -459,6 +490,8 @@ TARGETED = {
     "compaction.build_offset_map": [MAPS_BATCH_OFFSETS],
     "compaction.should_retain_record": [DROPS_TOMBSTONES_AT_ONCE],
     "idempotence.check_append": [ALWAYS_APPEND],
+    "transactions.last_stable_offset": [LSO_IS_THE_HW],
+    "transactions.read_committed_batches": [KEEPS_ABORTED_BATCHES],
 }
 
 
