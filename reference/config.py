@@ -62,6 +62,7 @@ BROKER_DEFAULTS = {
     "transaction.abort.timed.out.transaction.cleanup.interval.ms": 10_000,
     "request.timeout.ms": 30_000,                   # the coordinator's marker requests
     "transaction.partition.verification.enable": True,   # KIP-890 part 1 (Kafka 3.6+)
+    "transaction.version": 1,     # 2: KIP-890 part 2's epoch bump on every EndTxn (Kafka 4.0)
 }
 
 # Topic-level overrides and the broker config each one defaults to.

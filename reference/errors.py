@@ -166,6 +166,11 @@ IllegalStateError = _error(
     doc="The consumer was asked for something its state does not allow, such as committing "
         "a partition that is not assigned to it.")
 
+TransactionStateError = _error(
+    "TransactionStateError", "KafkaException", None,
+    doc="A transactional call cannot go on: an earlier request of this transaction failed, "
+        "so the transaction can only be aborted (or, after a fatal error, the producer "
+        "closed).")
 ClientTimeoutError = _error(
     "ClientTimeoutError", "TimeoutException", None,
     doc="A blocking client call (init_transactions, commit_transaction, ...) did not finish "

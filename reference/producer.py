@@ -773,11 +773,19 @@ class Producer(Client):
             return True
         if self.outstanding(key):
             return False
-        self.unresolved.discard(key)
         next_sequence = self.next_sequence.get(key, 0)
         if self.increment_sequence(self.last_acked_sequence.get(key, -1), 1) != next_sequence:
+            if self.transactions is not None:
+                # only the coordinator may give a transactional producer a new epoch: after
+                # the transaction is aborted (TransactionManager.bump_epoch, which also
+                # clears ``unresolved``); until then nothing more goes to this partition
+                self.transactions.epoch_bump_needed = True
+                return False
+            self.unresolved.discard(key)
             self.producer_epoch += 1
             self.start_sequences_at_beginning(key)
+            return True
+        self.unresolved.discard(key)
         return True
 
     def sequence_ready(self, key, batch, in_flight):

@@ -376,13 +376,33 @@ class TransactionCoordinator:
 
     # -- EndTxn ----------------------------------------------------------------------------
     def handle_end_txn(self, requester, transactional_id, producer_id, epoch, commit, respond):
-        """Commit or abort the running transaction. Answered once the decision (PrepareCommit
-        or PrepareAbort) is replicated; the markers are written after."""
+        """Commit or abort the running transaction. Answered, ``(error, producer_id, epoch)``,
+        once the decision (PrepareCommit or PrepareAbort) is replicated; the markers are
+        written after. With transaction version 2 (``transaction.version``, Kafka 4.0,
+        KIP-890 part 2) every EndTxn also bumps the epoch, and the answer carries the new
+        one: a copy of this request that arrives late, during the producer's next
+        transaction, is then fenced instead of ending that transaction (KAFKA-17754)."""
+        version2 = self.broker.config["transaction.version"] >= 2
+
+        def answer(error):
+            if error is not None:
+                self.reply(requester, respond, (error, -1, -1))
+            else:
+                self.reply(requester, respond,
+                           (None, metadata.producer_id, metadata.producer_epoch))
+
         error = self.check_coordinator(transactional_id)
         metadata = self.transactions.get(transactional_id) if error is None else None
+        target = PREPARE_COMMIT if commit else PREPARE_ABORT
+        done = COMPLETE_COMMIT if commit else COMPLETE_ABORT
         if error is None and (metadata is None or metadata.producer_id != producer_id):
             error = errors.InvalidProducerIdMappingError(
                 f"{transactional_id}: producer id {producer_id} is not its producer")
+        elif error is None and version2 and epoch == metadata.producer_epoch - 1 and \
+                metadata.state in (target, done):
+            answer(None if metadata.state == done else errors.ConcurrentTransactionsError(
+                f"{transactional_id}: its markers are being written"))
+            return                              # a retry of an EndTxn that bumped the epoch
         elif error is None and metadata.producer_epoch != epoch:
             error = errors.ProducerFencedError(
                 f"{transactional_id}: epoch {epoch} is not the current epoch "
@@ -390,23 +410,22 @@ class TransactionCoordinator:
         elif error is None and metadata.pending is not None:
             error = errors.ConcurrentTransactionsError(f"{transactional_id} is changing state")
         if error is not None:
-            self.reply(requester, respond, error)
+            answer(error)
             return
-        target = PREPARE_COMMIT if commit else PREPARE_ABORT
-        done = COMPLETE_COMMIT if commit else COMPLETE_ABORT
         if metadata.state == ONGOING:
             def then(error):
-                self.reply(requester, respond, error)
+                answer(error)
                 if error is None:
                     self.send_markers(metadata)
-            self.transition(metadata, target, then)
+            bumped = {"producer_epoch": metadata.producer_epoch + 1} if version2 else {}
+            self.transition(metadata, target, then, **bumped)
         elif metadata.state == done:
-            self.reply(requester, respond, None)        # a retry of an EndTxn that succeeded
+            answer(None)                        # a retry of an EndTxn that succeeded
         elif metadata.state == target:
-            self.reply(requester, respond, errors.ConcurrentTransactionsError(
+            answer(errors.ConcurrentTransactionsError(
                 f"{transactional_id}: its markers are being written"))
         else:
-            self.reply(requester, respond, errors.InvalidTxnStateError(
+            answer(errors.InvalidTxnStateError(
                 f"{transactional_id}: cannot {'commit' if commit else 'abort'} in state "
                 f"{metadata.state}"))
 

@@ -87,6 +87,7 @@ class TransactionManager:
         self.adding = set()                 # asked for, not added yet
         self.add_token = None               # the AddPartitionsToTxn in flight
         self.started = False                # anything added (partitions or offsets)
+        self.epoch_bump_needed = False      # a sequence went unresolved: new epoch after abort
         self.history = []                   # (time, what happened)
 
     # -- state -------------------------------------------------------------------------
@@ -113,16 +114,16 @@ class TransactionManager:
         if self.state == FATAL_ERROR:
             if isinstance(self.last_error, errors.KafkaError):
                 raise self.last_error
-            raise errors.KafkaError("the producer is in a fatal error state")
+            raise errors.TransactionStateError("the producer is in a fatal error state")
         if self.state == ABORTABLE_ERROR:
-            raise errors.KafkaError(
+            raise errors.TransactionStateError(
                 "Cannot execute transactional method because we are in an error state: "
                 f"{self.last_error}")
 
     def check_send(self):
         """``failIfNotReadyForSend``: a transactional producer sends inside a transaction only."""
         if self.state in (FATAL_ERROR, ABORTABLE_ERROR):
-            raise errors.KafkaError(
+            raise errors.TransactionStateError(
                 "Cannot perform send because at least one previous transactional or "
                 f"idempotent request has failed with errors: {self.last_error}")
         if self.producer.producer_id < 0:
@@ -354,8 +355,9 @@ class TransactionManager:
             producer = self.producer
             deadline = self.sim.now + self.max_block_ms
             try:
-                error = self.request(self.send_to("handle_end_txn", producer.producer_id,
-                                                  producer.producer_epoch, commit), deadline)
+                error, producer_id, epoch = self.request(
+                    self.send_to("handle_end_txn", producer.producer_id,
+                                 producer.producer_epoch, commit), deadline)
             except errors.ClientTimeoutError as timeout:
                 # the outcome is unknown: a commit may only be aborted now, and an abort
                 # that cannot be sent leaves this instance to be replaced (and so fenced)
@@ -364,5 +366,25 @@ class TransactionManager:
             if error is not None:
                 self.fail(error)
                 raise error
+            if epoch != producer.producer_epoch:    # transaction version 2: a new epoch
+                producer.set_producer_id(producer_id, epoch)
         self.partitions, self.adding, self.started = set(), set(), False
         self.transition(READY)
+        if self.epoch_bump_needed:
+            self.bump_epoch()
+
+    def bump_epoch(self):
+        """A batch of the aborted transaction failed with its fate unknown: its partition's
+        sequence numbers can no longer be trusted. A transactional producer does not bump its
+        epoch itself (the coordinator owns it): it asks InitProducerId again, which gives it
+        epoch + 1, and every partition starts again from sequence 0 (KIP-360)."""
+        self.epoch_bump_needed = False
+        deadline = self.sim.now + self.max_block_ms
+        error, producer_id, epoch = self.request(
+            self.send_to("handle_init_producer_id", self.timeout_ms), deadline)
+        if error is not None:
+            self.transition(FATAL_ERROR, error)
+            raise error
+        self.producer.set_producer_id(producer_id, epoch)
+        self.history.append((self.sim.now, f"epoch bumped: producer {producer_id}, "
+                                           f"epoch {epoch}"))
