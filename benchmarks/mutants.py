@@ -472,6 +472,17 @@ EQUIVALENT = {
     **_equivalent("should_retain_record", "latest_for_key = offset >= offset_map.get(key, -1)",
                   ("1 -> 2 @48", "1 -> 0 @48"),
                   "offsets are never negative: every offset is >= -2 and >= 0, as it is >= -1"),
+    **_equivalent("java_string_hash",
+                  "h = (31 * h + (data[i] << 8 | data[i + 1])) & 0xFFFFFFFF", ("`+` -> `-` @5",),
+                  "it computes the negated hash (31 * -h - u = -(31 * h + u), modulo 2**32), and "
+                  "the partition takes Utils.abs of it: the same partition for every id (the "
+                  "notebook's visible test of java_string_hash catches it)"),
+    **_equivalent("read_committed_batches", "if producer_id >= 0:",
+                  ("0 -> -1 @18", "condition always True @0"),
+                  "a batch without a producer id (-1) is never transactional nor a marker, so it "
+                  "is kept either way; taking in the aborted transactions it reaches early only "
+                  "moves them in before the next batch with a producer id, which would take them "
+                  "in too (its last offset is higher)"),
 }
 
 
