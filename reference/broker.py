@@ -783,6 +783,11 @@ class Broker:
         sequence (-1) comes from a coordinator (TxnOffsetCommit): only its epoch is checked."""
         producer_id, epoch, base_sequence = producer[:3]
         entry = log.producer_state.get(producer_id)
+        if not (len(producer) > 3 and producer[3]) and log.producer_state.in_transaction(
+                producer_id):
+            return None, errors.InvalidTxnStateError(       # ProducerAppendInfo.checkProducerEpoch
+                f"{log.topic}-{log.partition}: producer {producer_id} sent a batch outside "
+                f"the transaction it has open here")
         if base_sequence < 0:
             if entry is not None and epoch < entry.epoch:
                 return None, errors.InvalidProducerEpochError(
