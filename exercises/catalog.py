@@ -208,7 +208,7 @@ EXERCISES = (
                  "An open transaction holds the LSO at its first offset.",
                  "A closed one too, while its marker is at or above the high watermark.",
                  "Never above the high watermark.")),
-    Exercise("transactions", consumer.read_committed_batches, points=3,
+    Exercise("transactions", consumer.read_committed_batches, points=4,
              seam="read_committed_batches", hints=(
                  "Sort the aborted transactions by first offset; take them in as the batches "
                  "reach them.",

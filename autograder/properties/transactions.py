@@ -4,6 +4,7 @@ offset, what a read_committed consumer returns)."""
 from hypothesis import strategies as st
 
 from kafkadojo.reference import consumer, producer_state, transaction_coordinator
+from kafkadojo.reference.delivery import EXACTLY_ONCE, crash_points, run_delivery
 from kafkadojo.reference.coordinator import java_string_hash
 from kafkadojo.reference.seams import REFERENCE
 from kafkadojo.reference.transaction_coordinator import STATES
@@ -106,6 +107,13 @@ LSO_CASES = [
     (([(4, 12)], 10), 4),
     (([(12, None)], 10), 10),           # never above the HW
     (([(3, 5), (6, None)], 10), 6),
+    # ProducerStateManagerTest.testFirstUnstableOffset, step by step
+    (([(99, None)], 200), 99),
+    (([(99, None), (105, None)], 200), 99),
+    (([(99, 109), (105, None)], 100), 99),
+    (([(99, 109), (105, None)], 110), 105),
+    (([(105, 112)], 110), 105),
+    (([(105, 112)], 113), 113),
 ]
 LSO_MISTAKES = (
     ("ignores-transactions", lambda transactions, hw: hw),
@@ -155,7 +163,8 @@ def _marker(offset, pid, kind):
 
 
 READ_COMMITTED_CASES = [
-    # one committed transaction, one aborted: only the committed one's records
+    # one committed transaction, one aborted: only the committed one's records (and, below,
+    # the cases of Kafka's consumer tests, each named)
     (([_data(0, 1, 1), _marker(2, 1, "COMMIT"), _data(3, 4, 1), _marker(5, 1, "ABORT")],
       [(1, 3)]), [0]),
     # two producers interleaved, one aborts
@@ -171,6 +180,19 @@ READ_COMMITTED_CASES = [
     # an aborted transaction is taken in only once the batches reach its first offset
     (([_data(0, 0, 1), _marker(1, 1, "COMMIT"), _data(2, 2, 1)], [(1, 2)]), [0]),
     (([], [(1, 0)]), []),
+    # FetcherTest.testReadCommittedWithCommittedAndAbortedTransactions
+    (([_data(0, 1, 1), _data(2, 2, 2), _marker(3, 1, "COMMIT"), _data(4, 4, 2),
+       _marker(5, 2, "ABORT"), _data(6, 6, 1), _data(7, 7, 2), _data(8, 8, 1),
+       _marker(9, 1, "ABORT"), _marker(10, 2, "COMMIT")], [(2, 2), (1, 6)]), [0, 7]),
+    # FetcherTest.testMultipleAbortMarkers
+    (([_data(0, 1, 1), _marker(2, 1, "ABORT"), _marker(3, 1, "ABORT"), _data(4, 5, 1),
+       _marker(6, 1, "COMMIT")], [(1, 0)]), [4]),
+    # FetcherTest.testReadCommittedWithCompactedTopic
+    (([_data(3, 4, 3), _data(15, 17, 2), _data(22, 23, 1), _marker(28, 2, "ABORT"),
+       _data(30, 32, 3), _marker(35, 3, "COMMIT"), _data(39, 40, 1)], [(2, 6), (1, 0)]),
+     [3, 30]),
+    # FetchCollectorTest.testReadCommittedWithAbortedTransaction, its second fetch
+    (([_marker(21, 100, "ABORT"), _data(22, 41, 100)], [(100, 21)]), [22]),
 ]
 READ_COMMITTED_MISTAKES = (
     ("keeps-aborted-records", lambda batches, aborted: [b[0] for b in batches if b[4] is None]),
@@ -278,3 +300,39 @@ def lso_in_the_engine(learner):
                                              "never", 1)
 def read_committed_in_the_engine(learner):
     return in_transactions_cluster(learner, "read_committed_batches")
+
+
+# -- the exactly-once loop ------------------------------------------------------------------------
+def exactly_once_with(learner, seam):
+    """``run_delivery("exactly-once")`` with a crash at each step in turn (before and after
+    it), the learner's ``seam`` in every consumer; the first crash after which the output
+    topic, read with read_committed, does not hold each input's result exactly once fails."""
+    seams = REFERENCE.with_rules(**{seam: remembered(learner.function(seam))})
+    points = crash_points(EXACTLY_ONCE)
+    for point in points:
+        replay = (">>> from kafkadojo.reference.delivery import run_delivery\n"
+                  ">>> from kafkadojo.reference.seams import REFERENCE\n"
+                  f">>> print(run_delivery('exactly-once', crash_at=[{point!r}], "
+                  f"seams=REFERENCE.with_rules({seam}=YOUR_FUNCTION)).report())")
+        where = f"a crash {point[1]} step {point[0]} of the exactly-once loop"
+        try:
+            outcome = run_delivery(EXACTLY_ONCE, crash_at=[point], seams=seams,
+                                   event_budget=EVENT_BUDGET)
+        except Exception as error:      # noqa: BLE001 - judged by engine_failure
+            return engine_failure(error, where, replay)
+        broken = [(kind, items) for kind, items in outcome.violations()
+                  if kind in ("duplicate-output", "lost-output")]
+        if broken:
+            kind, items = broken[0]
+            return Failure(kind, where,
+                           expected="each input's result exactly once in the output topic, "
+                                    "read with read_committed",
+                           got=f"{kind} for inputs " + ", ".join(f"p{p}@{o}" for p, o in items),
+                           replay=replay)
+    return None
+
+
+@prop("transactions.read_committed_batches", "the exactly-once loop's output holds each "
+                                             "input's result once, whatever step crashes", 1)
+def read_committed_exactly_once(learner):
+    return exactly_once_with(learner, "read_committed_batches")
