@@ -774,7 +774,8 @@ def transaction_story(zombie=False, rules=None, seed=6):
             producer.commit_transaction()
             say("the zombie's commit went through")
         except Exception as error:      # noqa: BLE001 - shown, whatever it is
-            say(f"the zombie wakes up and commits: {type(error).__name__}")
+            say(f"the zombie wakes up and commits: "
+                f"{getattr(error, 'name', type(error).__name__)}, refused")
         cluster.run_for(10)
         producer = successor
     producer.begin_transaction()

@@ -172,3 +172,34 @@ def test_the_idempotence_picture_shows_a_retry_written_once_or_twice():
 def test_a_broken_check_append_stops_the_idempotence_picture_with_one_line():
     assert_short_message(pictures.draw_idempotence(True, {"check_append": broken}),
                          "check_append")
+
+
+def test_the_transactions_picture_shows_markers_the_lso_and_both_kinds_of_reader():
+    snapshots = pictures.transaction_story(zombie=False)
+    states = [state for _, _, state, _ in snapshots]
+    assert states.index("PrepareCommit") < states.index("CompleteCommit") < \
+        states.index("PrepareAbort") < states.index("CompleteAbort")
+    # partition 0: 'a' is read by read_uncommitted before its commit, by read_committed after
+    seen = [(views[0][3], views[0][4]) for _, _, _, views in snapshots]
+    first_uncommitted = next(i for i, (unc, _) in enumerate(seen) if "a" in unc)
+    first_committed = next(i for i, (_, com) in enumerate(seen) if "a" in com)
+    assert first_uncommitted < first_committed
+    assert all("x" not in com for _, com in seen)           # the aborted one, never
+    assert any("x" in unc for unc, _ in seen)
+    lsos = [views[0][2] for _, _, _, views in snapshots]
+    assert lsos == sorted(lsos) and lsos[-1] == snapshots[-1][3][0][1]   # LSO catches the HW
+    drawn = pictures.draw_transaction(snapshots[-1])
+    assert "ABORT" in drawn and "COMMIT" in drawn and "read_committed sees" in drawn
+
+
+def test_the_zombie_story_fences_the_first_instance():
+    snapshots = pictures.transaction_story(zombie=True)
+    captions = " ".join(caption for _, caption, _, _ in snapshots)
+    assert "PRODUCER_FENCED, refused" in captions
+    assert all("c" not in views[0][4] for _, _, _, views in snapshots)
+
+
+def test_a_broken_rule_stops_the_transactions_picture_with_one_line():
+    with pytest.raises(pictures.RuleFailed) as failure:
+        pictures.transaction_story(rules={"last_stable_offset": broken})
+    assert_short_message(pictures._failed(failure.value), "last_stable_offset")
