@@ -703,7 +703,8 @@ class Broker:
                     self.reply(requester, respond, ProduceResponse(error, -1))
                 return
             if (duplicate is None and not verified and len(producer) > 3 and producer[3]
-                    and producer[2] >= 0 and self.config["transaction.partition.verification.enable"]
+                    and producer[2] >= 0
+                    and self.config["transaction.partition.verification.enable"]
                     and not log.producer_state.in_transaction(producer[0])):
                 self.verify_then_append(requester, topic, index, keys, values, timestamps,
                                         headers, acks, timeout_ms, respond, producer)
@@ -731,8 +732,8 @@ class Broker:
         transactional batch that would open a transaction on this partition is appended
         only if the coordinator confirms that the partition is in the producer's ongoing
         transaction (AddPartitionsToTxn, verify only). A produce request that arrives after
-        its transaction ended is refused (INVALID_TXN_STATE), instead of opening a
-        transaction nobody will ever close (a hanging transaction, KAFKA-12671)."""
+        its transaction ended is refused (TRANSACTION_ABORTABLE, Kafka 3.8+), instead of
+        opening a transaction nobody will ever close (a hanging transaction, KAFKA-12671)."""
         producer_id, epoch, _, transactional_id = producer[:4]
         index_state = self.transaction_coordinator.partition_for(transactional_id)
         registration = self.metadata.partitions.get((TRANSACTION_STATE_TOPIC, index_state))

@@ -314,8 +314,9 @@ def check_transactions(transactions, reads, read_to_end=True, hanging=()):
         if txn is None:
             continue
         if txn.fate != "COMMIT":
-            add("aborted-read", f"transaction {txn.name} {'aborted' if txn.fate else 'never committed'}"
-                                f" (the producer was told: {txn.told})", [where])
+            outcome = "aborted" if txn.fate else "never committed"
+            add("aborted-read", f"transaction {txn.name} {outcome} (the producer was told: "
+                                f"{txn.told})", [where])
         elif txn.decided_ms is not None and read.time_ms < txn.decided_ms:
             add("intermediate-read", f"transaction {txn.name} was decided at "
                                      f"t={txn.decided_ms} ms", [where])

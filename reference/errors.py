@@ -147,6 +147,10 @@ ConcurrentTransactionsError = _error(
 TransactionCoordinatorFencedError = _error(
     "TransactionCoordinatorFencedError", "TRANSACTION_COORDINATOR_FENCED", 52,
     doc="A marker from a transaction coordinator older than the one the partition knows.")
+TransactionAbortableError = _error(
+    "TransactionAbortableError", "TRANSACTION_ABORTABLE", 120,
+    doc="The transaction cannot go on (a partition's leader found the partition not in it, "
+        "KIP-890): abort it and start again.")
 UnstableOffsetCommitError = _error(
     "UnstableOffsetCommitError", "UNSTABLE_OFFSET_COMMIT", 88, retriable=True,
     doc="The group has offsets committed in a transaction that is not complete yet.")

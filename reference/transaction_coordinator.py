@@ -310,7 +310,10 @@ class TransactionCoordinator:
 
     # -- AddPartitionsToTxn, AddOffsetsToTxn ------------------------------------------------
     def producer_error(self, transactional_id, producer_id, epoch):
-        """The checks every transactional request after InitProducerId makes."""
+        """The checks every transactional request after InitProducerId makes, in Kafka's
+        order: the id, the coordinator, the producer id, the epoch, then the state."""
+        if not transactional_id:
+            return errors.InvalidRequestError("transactional.id must not be empty"), None
         error = self.check_coordinator(transactional_id)
         if error is not None:
             return error, None
@@ -338,7 +341,7 @@ class TransactionCoordinator:
             self.reply(requester, respond, error)
             return
         partitions = {tuple(tp) for tp in partitions}
-        if metadata.state == ONGOING and partitions <= metadata.partitions:
+        if partitions <= metadata.partitions:
             self.reply(requester, respond, None)        # nothing new: nothing to write
             return
         start_ms = metadata.start_ms if metadata.state == ONGOING else self.sim.now
@@ -357,19 +360,11 @@ class TransactionCoordinator:
                                 partition, respond):
         """AddPartitionsToTxn with verify only (KIP-890 part 1), asked by a partition's
         leader: is ``partition`` in this producer's ongoing transaction? Answers the error,
-        or None."""
-        error = self.check_coordinator(transactional_id)
-        metadata = self.transactions.get(transactional_id) if error is None else None
-        if error is None and (metadata is None or metadata.producer_id != producer_id):
-            error = errors.InvalidProducerIdMappingError(
-                f"{transactional_id}: producer id {producer_id} is not its producer")
-        elif error is None and metadata.producer_epoch != epoch:
-            error = errors.InvalidProducerEpochError(
-                f"{transactional_id}: epoch {epoch} is not the current epoch "
-                f"{metadata.producer_epoch}")
-        elif error is None and not (metadata.state == ONGOING
-                                    and tuple(partition) in metadata.partitions):
-            error = errors.InvalidTxnStateError(
+        or None (TransactionCoordinatorTest.testVerifyPartitionHandling)."""
+        error, metadata = self.producer_error(transactional_id, producer_id, epoch)
+        if error is None and not (metadata.state == ONGOING
+                                  and tuple(partition) in metadata.partitions):
+            error = errors.TransactionAbortableError(
                 f"{transactional_id}: {partition[0]}-{partition[1]} is not in an ongoing "
                 f"transaction (state {metadata.state})")
         self.reply(requester, respond, error)
@@ -391,7 +386,8 @@ class TransactionCoordinator:
                 self.reply(requester, respond,
                            (None, metadata.producer_id, metadata.producer_epoch))
 
-        error = self.check_coordinator(transactional_id)
+        error = (errors.InvalidRequestError("transactional.id must not be empty")
+                 if not transactional_id else self.check_coordinator(transactional_id))
         metadata = self.transactions.get(transactional_id) if error is None else None
         target = PREPARE_COMMIT if commit else PREPARE_ABORT
         done = COMPLETE_COMMIT if commit else COMPLETE_ABORT

@@ -55,6 +55,7 @@ _RETRY = (errors.ConcurrentTransactionsError, errors.CoordinatorNotAvailableErro
 # Fatal answers: this instance is fenced, or lost track of its transaction
 _FATAL = (errors.ProducerFencedError, errors.InvalidProducerEpochError,
           errors.InvalidProducerIdMappingError, errors.InvalidTxnStateError)
+# (TRANSACTION_ABORTABLE and every other error of a transaction's batch: abortable)
 
 
 class ConsumerGroupMetadata(NamedTuple):

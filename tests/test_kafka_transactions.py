@@ -227,3 +227,124 @@ def test_old_epoch_for_control_record_and_coordinator_fencing():
     assert partition.marker(1, 5, "COMMIT", 1) is None
     assert partition.marker(1, 5, "COMMIT", 2) is None
     assert isinstance(partition.marker(1, 5, "COMMIT", 1), errors.TransactionCoordinatorFencedError)
+
+
+# -- TransactionCoordinatorTest (Kafka 3.8/3.9): the coordinator's answers, state by state ---------
+class _Coordinator:
+    """The coordinator of transactional.id "known" in a three-broker cluster, its state set by
+    hand as each Kafka test sets its TransactionMetadata, answering requests as in Kafka."""
+
+    def __init__(self, state, producer_id=10, epoch=1, partitions=()):
+        from kafkadojo.reference.transaction_coordinator import TransactionMetadata
+        self.cluster = Cluster(brokers=3, seed=1)
+        self.cluster.create_topic("topic1", replication_factor=3)
+        producer = self.cluster.producer(transactional_id="known")
+        producer.init_transactions()            # creates the topic and the metadata
+        index = self.cluster.brokers[0].transaction_coordinator.partition_for("known")
+        self.broker = self.cluster.broker(self.cluster.leader("__transaction_state", index))
+        self.coordinator = self.broker.transaction_coordinator
+        metadata = TransactionMetadata("known", producer_id, epoch, 60_000, self.cluster.now)
+        metadata.state, metadata.partitions = state, set(partitions)
+        self.coordinator.transactions["known"] = self.metadata = metadata
+
+    def ask(self, request, *args):
+        answers = []
+        getattr(self.coordinator, request)(self.broker, *args, answers.append)
+        self.cluster.run_for(100)
+        answer = answers[0]
+        return answer[0] if isinstance(answer, tuple) else answer
+
+
+def _name(error):
+    return "NONE" if error is None else error.name
+
+
+@pytest.mark.parametrize("java_test, state, request_, args, expected", [
+    ("shouldWaitForCommitToCompleteOnHandleInitPidAndExistingTransactionInPrepareCommitState",
+     PREPARE_COMMIT, "handle_init_producer_id", ("known", 10), "CONCURRENT_TRANSACTIONS"),
+    ("shouldWaitForCommitToCompleteOnHandleInitPidAndExistingTransactionInPrepareAbortState",
+     PREPARE_ABORT, "handle_init_producer_id", ("known", 10), "CONCURRENT_TRANSACTIONS"),
+    ("shouldAbortTransactionOnHandleInitPidWhenExistingTransactionInOngoingState",
+     ONGOING, "handle_init_producer_id", ("known", 10), "CONCURRENT_TRANSACTIONS"),
+    ("shouldRespondWithInvalidRequestWhenTransactionalIdIsEmpty",
+     EMPTY, "handle_init_producer_id", ("", 10), "INVALID_REQUEST"),
+    ("shouldRespondWithInvalidRequestAddPartitionsToTransactionWhenTransactionalIdIsEmpty",
+     EMPTY, "handle_add_partitions", ("", 0, 1, [("topic1", 0)]), "INVALID_REQUEST"),
+    ("shouldRespondWithConcurrentTransactionsOnAddPartitionsWhenStateIsPrepareCommit",
+     PREPARE_COMMIT, "handle_add_partitions", ("known", 10, 1, [("topic1", 0)]),
+     "CONCURRENT_TRANSACTIONS"),
+    ("shouldRespondWithConcurrentTransactionOnAddPartitionsWhenStateIsPrepareAbort",
+     PREPARE_ABORT, "handle_add_partitions", ("known", 10, 1, [("topic1", 0)]),
+     "CONCURRENT_TRANSACTIONS"),
+    ("shouldRespondWithProducerFencedOnAddPartitionsWhenEpochsAreDifferent",
+     PREPARE_COMMIT, "handle_add_partitions", ("known", 10, 0, [("topic1", 0)]),
+     "PRODUCER_FENCED"),
+    ("shouldRespondWithSuccessOnAddPartitionsWhenStateIsCompleteCommit",
+     COMPLETE_COMMIT, "handle_add_partitions", ("known", 10, 1, [("topic1", 0)]), "NONE"),
+    ("shouldRespondWithSuccessOnAddPartitionsWhenStateIsCompleteAbort",
+     COMPLETE_ABORT, "handle_add_partitions", ("known", 10, 1, [("topic1", 0)]), "NONE"),
+    ("shouldReplyWithInvalidPidMappingOnEndTxnWhenPidDosentMatchMapped",
+     ONGOING, "handle_end_txn", ("known", 0, 1, True), "INVALID_PRODUCER_ID_MAPPING"),
+    ("shouldReplyWithProducerFencedOnEndTxnWhenEpochIsNotSameAsTransaction",
+     ONGOING, "handle_end_txn", ("known", 10, 0, True), "PRODUCER_FENCED"),
+    ("shouldReturnOkOnEndTxnWhenStatusIsCompleteCommitAndResultIsCommit",
+     COMPLETE_COMMIT, "handle_end_txn", ("known", 10, 1, True), "NONE"),
+    ("shouldReturnOkOnEndTxnWhenStatusIsCompleteAbortAndResultIsAbort",
+     COMPLETE_ABORT, "handle_end_txn", ("known", 10, 1, False), "NONE"),
+    ("shouldReturnInvalidTxnRequestOnEndTxnRequestWhenStatusIsCompleteAbortAndResultIsNotAbort",
+     COMPLETE_ABORT, "handle_end_txn", ("known", 10, 1, True), "INVALID_TXN_STATE"),
+    ("shouldReturnInvalidTxnRequestOnEndTxnRequestWhenStatusIsCompleteCommitAndResultIsNotCommit",
+     COMPLETE_COMMIT, "handle_end_txn", ("known", 10, 1, False), "INVALID_TXN_STATE"),
+    ("shouldReturnConcurrentTxnRequestOnEndTxnRequestWhenStatusIsPrepareCommit",
+     PREPARE_COMMIT, "handle_end_txn", ("known", 10, 1, True), "CONCURRENT_TRANSACTIONS"),
+    ("shouldReturnInvalidTxnRequestOnEndTxnRequestWhenStatusIsPrepareAbort",
+     PREPARE_ABORT, "handle_end_txn", ("known", 10, 1, True), "INVALID_TXN_STATE"),
+    ("shouldRespondWithInvalidRequestOnEndTxnWhenTransactionalIdIsEmpty",
+     ONGOING, "handle_end_txn", ("", 10, 1, True), "INVALID_REQUEST"),
+    ("shouldReturnInvalidEpochOnEndTxnWhenEpochIsLarger",
+     COMPLETE_COMMIT, "handle_end_txn", ("known", 10, 2, True), "PRODUCER_FENCED"),
+    ("shouldReturnInvalidEpochOnEndTxnWhenEpochIsSmaller",
+     COMPLETE_COMMIT, "handle_end_txn", ("known", 10, 0, True), "PRODUCER_FENCED"),
+])
+def test_the_coordinator_answers_as_kafkas(java_test, state, request_, args, expected):
+    coordinator = _Coordinator(state, partitions=[("topic1", 0)] if state != EMPTY else ())
+    assert _name(coordinator.ask(request_, *args)) == expected, java_test
+
+
+def test_an_unknown_transactional_id_has_no_producer_id_mapping():
+    """TransactionCoordinatorTest.shouldReplyWithInvalidPidMappingOnEndTxnWhenTxnIdDoesntExist
+    and shouldRespondWithInvalidPidMappingOnAddPartitionsToTransactionWhenTransactionalIdNot
+    Present: an id this coordinator owns but has never seen."""
+    coordinator = _Coordinator(EMPTY)
+    del coordinator.coordinator.transactions["known"]
+    assert _name(coordinator.ask("handle_end_txn", "known", 0, 0, True)) == \
+        "INVALID_PRODUCER_ID_MAPPING"
+    assert _name(coordinator.ask("handle_add_partitions", "known", 0, 1, [("topic1", 0)])) == \
+        "INVALID_PRODUCER_ID_MAPPING"
+
+
+def test_init_pid_fences_an_ongoing_transaction_with_a_bumped_epoch():
+    """TransactionCoordinatorTest.shouldAbortTransactionOnHandleInitPidWhenExistingTransaction
+    InOngoingState: PrepareAbort is written with epoch + 1."""
+    coordinator = _Coordinator(ONGOING, partitions=[("topic1", 0)])
+    coordinator.ask("handle_init_producer_id", "known", 10)
+    assert coordinator.metadata.producer_epoch == 2
+    assert coordinator.metadata.state in (PREPARE_ABORT, COMPLETE_ABORT)
+
+
+def test_verify_partition_handling():
+    """TransactionCoordinatorTest.testVerifyPartitionHandling and
+    shouldRespondWithInvalidTxnStateWhenVerifyOnlyAndPartitionNotPresent (which, in 3.8+,
+    answers TRANSACTION_ABORTABLE)."""
+    coordinator = _Coordinator(PREPARE_COMMIT, producer_id=0, epoch=0,
+                               partitions=[("topic1", 0)])
+    verify = "handle_verify_partition"
+    assert _name(coordinator.ask(verify, "known", 1, 0, ("topic1", 0))) == \
+        "INVALID_PRODUCER_ID_MAPPING"
+    assert _name(coordinator.ask(verify, "known", 0, 1, ("topic1", 0))) == "PRODUCER_FENCED"
+    assert _name(coordinator.ask(verify, "known", 0, 0, ("topic1", 0))) == \
+        "CONCURRENT_TRANSACTIONS"
+    coordinator.metadata.state = ONGOING
+    assert _name(coordinator.ask(verify, "known", 0, 0, ("topic1", 0))) == "NONE"
+    coordinator.metadata.state = EMPTY
+    assert _name(coordinator.ask(verify, "known", 0, 0, ("topic2", 0))) == "TRANSACTION_ABORTABLE"
