@@ -296,6 +296,16 @@ class Consumer(Client):
             ) from None
         return [b for b in batches if b.base_offset in keep]
 
+    def records_lag(self, topic, partition):
+        """The consumer's ``records-lag`` metric for a partition: how far its position is
+        behind the end it may read (the high watermark; for read_committed, the last stable
+        offset), as of its last fetch; None before the first (FetcherTest's
+        testReadCommittedLagMetric)."""
+        state = self.assignment.get((topic, partition))
+        if state is None or state.position is None or state.high_watermark < 0:
+            return None
+        return state.high_watermark - state.position
+
     def group_metadata(self):
         """This member's group, generation and member id, for a transactional producer's
         ``send_offsets_to_transaction`` (KafkaConsumer.groupMetadata)."""

@@ -322,3 +322,26 @@ def test_the_checker_on_a_history_it_is_handed():
     assert found["torn-transaction"][0][0].endswith("never read: [b'b']")
     assert check_transactions([committed], [TransactionRead(120, "x", 0, 0, b"a"),
                                             TransactionRead(130, "x", 1, 0, b"b")]) == {}
+
+
+def test_a_read_committed_consumers_lag_ends_at_the_last_stable_offset():
+    """FetcherTest.testReadCommittedLagMetric: lag is the LSO minus the position."""
+    cluster = new_cluster()
+    cluster.producer().send("out", b"before", partition=0).get()
+    producer = cluster.producer(transactional_id="tx")
+    producer.init_transactions()
+    producer.begin_transaction()
+    for value in (b"t1", b"t2"):
+        producer.send("out", value, partition=0)
+    producer.flush()
+    cluster.run_for(500)
+    lags = {}
+    for level in ("read_committed", "read_uncommitted"):
+        consumer = cluster.consumer(isolation_level=level, auto_offset_reset="earliest")
+        consumer.assign([("out", 0)])
+        assert consumer.records_lag("out", 0) is None       # nothing fetched yet
+        consumer.poll(500)
+        consumer.poll(500)
+        lags[level] = (consumer.position("out", 0), consumer.records_lag("out", 0))
+    assert lags["read_committed"] == (1, 0)         # at the LSO: nothing more it may read
+    assert lags["read_uncommitted"] == (3, 0)       # at the HW
