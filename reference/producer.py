@@ -29,6 +29,7 @@ from .record import BATCH_OVERHEAD_BYTES, RECORD_OVERHEAD_BYTES
 from .transaction_manager import TransactionManager
 
 WATCHDOG_MS = 100           # how often timeouts are checked
+SHORT_MAX = 32_767          # Java's Short.MAX_VALUE: the largest producer epoch
 MAX_RECORD_OVERHEAD_BYTES = 21  # DefaultRecord.MAX_RECORD_OVERHEAD: a record's largest overhead
 
 # Errors after which the producer refreshes its metadata: InvalidMetadataException's family
@@ -782,6 +783,12 @@ class Producer(Client):
                 self.transactions.epoch_bump_needed = True
                 return False
             self.unresolved.discard(key)
+            if self.producer_epoch >= SHORT_MAX:
+                # the epoch is exhausted: a new producer id, from epoch 0 (Kafka's
+                # bumpIdempotentEpochAndResetIdIfNeeded)
+                self.set_producer_id(-1, -1)
+                self.wake_at(self.sim.now)      # the next drain asks for one
+                return False
             self.producer_epoch += 1
             self.start_sequences_at_beginning(key)
             return True

@@ -129,3 +129,19 @@ def test_the_history_checker_finds_duplicates_on_a_lossy_network_only_without_id
                 seen[idempotent][kind] = seen[idempotent].get(kind, 0) + len(found)
     assert seen[False].get("duplicate", 0) > 20
     assert seen[True] == {}
+
+
+def test_an_exhausted_epoch_gets_a_new_producer_id():
+    """The idempotent producer bumps its epoch when a sequence goes unresolved; at
+    Short.MAX_VALUE it asks for a new producer id instead, and starts at epoch 0."""
+    cluster = Cluster(brokers=1, seed=0)
+    cluster.create_topic("t", replication_factor=1)
+    producer = cluster.producer()
+    producer.send("t", b"a", partition=0).get()
+    first = producer.producer_id
+    producer.producer_epoch = 32_767
+    producer.partition_epoch[("t", 0)] = 32_767
+    producer.next_sequence[("t", 0)] = 5            # a hole: sequences 1 to 4 never acknowledged
+    producer.unresolved.add(("t", 0))
+    assert producer.send("t", b"b", partition=0).get() >= 0
+    assert producer.producer_id != first and producer.producer_epoch == 0
