@@ -159,6 +159,15 @@ ProducerFencedError = _error(
     doc="Another producer with the same transactional.id has started (a newer epoch): this "
         "one is a zombie and must close.")
 
+# Authentication (SASL)
+UnsupportedSaslMechanismError = _error(
+    "UnsupportedSaslMechanismError", "UNSUPPORTED_SASL_MECHANISM", 33,
+    doc="The broker does not offer the SASL mechanism the client asked for.")
+SaslAuthenticationFailedError = _error(
+    "SaslAuthenticationFailedError", "SASL_AUTHENTICATION_FAILED", 58,
+    doc="Authentication failed (an unknown user, a wrong password, a malformed or replayed "
+        "message: the same answer for all), and the broker closes the connection.")
+
 # Client-side errors: Java exceptions a KafkaConsumer throws without asking a broker.
 CommitFailedError = _error(
     "CommitFailedError", "CommitFailedException", None,
