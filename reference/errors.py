@@ -159,6 +159,21 @@ ProducerFencedError = _error(
     doc="Another producer with the same transactional.id has started (a newer epoch): this "
         "one is a zombie and must close.")
 
+# Authorization (ACLs)
+TopicAuthorizationFailedError = _error(
+    "TopicAuthorizationFailedError", "TOPIC_AUTHORIZATION_FAILED", 29,
+    doc="No ACL lets this principal do that to the topic (asked before whether the topic "
+        "exists, so that its existence does not leak).")
+GroupAuthorizationFailedError = _error(
+    "GroupAuthorizationFailedError", "GROUP_AUTHORIZATION_FAILED", 30,
+    doc="No ACL lets this principal use the consumer group.")
+ClusterAuthorizationFailedError = _error(
+    "ClusterAuthorizationFailedError", "CLUSTER_AUTHORIZATION_FAILED", 31,
+    doc="No ACL lets this principal do that to the cluster (create topics, change ACLs).")
+TransactionalIdAuthorizationFailedError = _error(
+    "TransactionalIdAuthorizationFailedError", "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", 53,
+    doc="No ACL lets this principal write with the transactional.id.")
+
 # Authentication (SASL)
 UnsupportedSaslMechanismError = _error(
     "UnsupportedSaslMechanismError", "UNSUPPORTED_SASL_MECHANISM", 33,

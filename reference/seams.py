@@ -9,8 +9,8 @@ there is no second copy of a solution anywhere.
 from dataclasses import dataclass, fields, replace
 from typing import Callable
 
-from . import (assignors, cleaner, consumer, delivery, election, isr, log, monitoring,
-               partitioner, producer_state, replication, transaction_coordinator)
+from . import (assignors, authorizer, cleaner, consumer, delivery, election, isr, log,
+               monitoring, partitioner, producer_state, replication, transaction_coordinator)
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class Seams:
     transition_allowed: Callable = transaction_coordinator.transition_allowed
     transaction_partition: Callable = transaction_coordinator.transaction_partition
     read_committed_batches: Callable = consumer.read_committed_batches
+    # security (authorizer.py)
+    authorize: Callable = authorizer.authorize
     # compaction (cleaner.py)
     dirty_ratio: Callable = cleaner.dirty_ratio
     should_clean: Callable = cleaner.should_clean
