@@ -17,6 +17,8 @@ from functools import partial
 from typing import NamedTuple
 
 from . import errors
+from .authenticator import SaslServerAuthenticator
+from .authorizer import CLUSTER_NAME
 from .cleaner import LogCleaner, cleanup_policies
 from .config import BROKER_DEFAULTS, TOPIC_CONFIG_BROKER_NAME
 from .coordinator import OFFSETS_TOPIC, GroupCoordinator
@@ -338,6 +340,7 @@ class Broker:
         self.metadata_request_sent_ms = None
         self.group_coordinator = GroupCoordinator(self)
         self.transaction_coordinator = TransactionCoordinator(self)
+        self.authenticator = SaslServerAuthenticator(self)
         self.log_cleaner = LogCleaner(self)
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -387,6 +390,7 @@ class Broker:
         self.metadata_request_sent_ms = None
         self.group_coordinator = GroupCoordinator(self)
         self.transaction_coordinator = TransactionCoordinator(self)
+        self.authenticator = SaslServerAuthenticator(self)
         self.log_cleaner = LogCleaner(self)
         self.start()
 
@@ -655,8 +659,37 @@ class Broker:
             return None
         return (registration.leader, registration.leader_epoch)
 
+    # -- security --------------------------------------------------------------------------
+    def handle_sasl_authenticate(self, requester, mechanism, message, respond):
+        """SaslHandshake and SaslAuthenticate, one SCRAM message at a time."""
+        self.authenticator.handle(requester, mechanism, message, respond)
+
+    def authorized(self, requester, operation, resource_type, name):
+        """Whether the authorizer lets ``requester`` do ``operation`` on the resource; every
+        request is allowed without an authorizer (``authorizer.class.name`` empty). Brokers'
+        own requests (replication, coordinators' writes) are the cluster's: always allowed."""
+        authorizer = self.cluster.authorizer
+        if authorizer is None or isinstance(requester, Broker):
+            return True
+        principal = self.authenticator.principal_of(requester)
+        if principal is None:
+            return False
+        return authorizer.authorize(principal, requester.host, operation, resource_type, name)
+
     def handle_produce(self, requester, topic, index, keys, values, timestamps, headers,
                        acks, timeout_ms, respond, producer=None):
+        denied = None
+        if not self.authorized(requester, "WRITE", "TOPIC", topic):
+            # checked before the topic's existence: whether it exists must not leak
+            denied = errors.TopicAuthorizationFailedError(f"WRITE on topic {topic!r}")
+        elif producer is not None and len(producer) > 3 and producer[3] and not \
+                self.authorized(requester, "WRITE", "TRANSACTIONAL_ID", producer[3]):
+            denied = errors.TransactionalIdAuthorizationFailedError(
+                f"WRITE on transactional.id {producer[3]!r}")
+        if denied is not None:
+            if acks != 0:
+                self.reply(requester, respond, ProduceResponse(denied, -1))
+            return
         if topic in INTERNAL_TOPICS:
             # Only the coordinators write there (ReplicaManager's internalTopicsAllowed).
             if acks != 0:
@@ -851,10 +884,29 @@ class Broker:
         self.answer_by_acks(partition, requester, lambda response: respond(response.error), -1,
                             batch.base_offset, batch.next_offset, self.config["request.timeout.ms"])
 
-    def handle_txn_request(self, request, *args):
+    def handle_txn_request(self, request, requester, transactional_id, *args):
         """InitProducerId (with a transactional.id), AddPartitionsToTxn, AddOffsetsToTxn and
-        EndTxn: the transaction coordinator answers them (``request`` names its handler)."""
-        getattr(self.transaction_coordinator, request)(*args)
+        EndTxn: the transaction coordinator answers them (``request`` names its handler),
+        once it is known whether the requester may: WRITE on the transactional.id, and
+        WRITE on each topic it adds, READ on the group whose offsets it adds."""
+        refusal = None
+        if not self.authorized(requester, "WRITE", "TRANSACTIONAL_ID", transactional_id):
+            refusal = errors.TransactionalIdAuthorizationFailedError(
+                f"WRITE on transactional.id {transactional_id!r}")
+        elif request == "handle_add_partitions":
+            topics = sorted({topic for topic, _ in args[-2]})
+            denied = [t for t in topics if not self.authorized(requester, "WRITE", "TOPIC", t)]
+            if denied:
+                refusal = errors.TopicAuthorizationFailedError(f"WRITE on topics {denied}")
+        elif request == "handle_add_offsets" and not self.authorized(requester, "READ", "GROUP",
+                                                                     args[-2]):
+            refusal = errors.GroupAuthorizationFailedError(f"READ on group {args[-2]!r}")
+        coordinator = self.transaction_coordinator
+        coordinator.refusal = refusal
+        try:
+            getattr(coordinator, request)(requester, transactional_id, *args)
+        finally:
+            coordinator.refusal = None
 
     def handle_init_producer_id(self, requester, transactional_id, respond):
         """InitProducerId for an idempotent producer (no transactional.id): a new producer id,
@@ -864,7 +916,25 @@ class Broker:
             self.reply(requester, respond, (errors.CoordinatorNotAvailableError(
                 f"broker {self.node_id} is starting"), -1, -1))
             return
+        if not (self.authorized(requester, "IDEMPOTENT_WRITE", "CLUSTER", CLUSTER_NAME)
+                or self.may_write_some_topic(requester)):
+            self.reply(requester, respond, (errors.ClusterAuthorizationFailedError(
+                "IDEMPOTENT_WRITE on the cluster, or WRITE on some topic"), -1, -1))
+            return
         self.reply(requester, respond, (None, self.cluster.controller.allocate_producer_id(), 0))
+
+    def may_write_some_topic(self, requester):
+        """KIP-679: an idempotent producer needs IDEMPOTENT_WRITE on the cluster, or WRITE on
+        any topic (``authorizeByResourceType``; the engine does not look for DENY ACLs that
+        would shadow every such ALLOW)."""
+        authorizer = self.cluster.authorizer
+        if authorizer is None:
+            return True
+        principal = self.authenticator.principal_of(requester)
+        return principal is not None and (principal in authorizer.super_users or any(
+            acl.resource_type == "TOPIC" and acl.permission == "ALLOW"
+            and acl.operation in ("WRITE", "ALL") and acl.principal in (principal, "User:*")
+            for acl in authorizer.acls))
 
     def handle_fetch(self, requester, topic, index, fetch_offset, current_leader_epoch,
                      replica_id, max_wait_ms, max_bytes, respond, read_committed=False):
@@ -872,6 +942,10 @@ class Broker:
         -1, up to the high watermark; with ``read_committed``, up to the last stable offset).
         With nothing to return yet, park the request for up to ``max_wait_ms``: Kafka's long
         poll."""
+        if replica_id < 0 and not self.authorized(requester, "READ", "TOPIC", topic):
+            self.reply(requester, respond, FetchResponse(
+                errors.TopicAuthorizationFailedError(f"READ on topic {topic!r}"), [], -1, -1, -1))
+            return
         partition, error = self.partition_for_request(topic, index, current_leader_epoch)
         if error is not None:
             response = (partition.error_fetch_response(error) if partition is not None
@@ -912,6 +986,10 @@ class Broker:
                             read_committed=False):
         """ListOffsets: ``which`` is "earliest" (the log start offset) or "latest" (the high
         watermark: the end of what consumers may read; for read_committed, the LSO)."""
+        if not self.authorized(requester, "DESCRIBE", "TOPIC", topic):
+            self.reply(requester, respond, (errors.TopicAuthorizationFailedError(
+                f"DESCRIBE on topic {topic!r}"), -1))
+            return
         partition, error = self.partition_for_request(topic, index, current_leader_epoch)
         if error is not None:
             self.reply(requester, respond, (error, -1))
@@ -927,8 +1005,16 @@ class Broker:
         (``key_type="transaction"``) of the transactional.id's ``__transaction_state``
         partition. The first request creates that topic (Kafka creates it on demand, too)."""
         if key_type == "transaction":
+            if not self.authorized(requester, "DESCRIBE", "TRANSACTIONAL_ID", key):
+                self.reply(requester, respond, (errors.TransactionalIdAuthorizationFailedError(
+                    f"DESCRIBE on transactional.id {key!r}"), -1))
+                return
             topic, index = TRANSACTION_STATE_TOPIC, self.transaction_coordinator.partition_for(key)
         else:
+            if not self.authorized(requester, "DESCRIBE", "GROUP", key):
+                self.reply(requester, respond, (errors.GroupAuthorizationFailedError(
+                    f"DESCRIBE on group {key!r}"), -1))
+                return
             topic, index = OFFSETS_TOPIC, self.group_coordinator.partition_for(key)
         if topic not in self.metadata.topics:
             controller = self.cluster.controller
@@ -943,16 +1029,45 @@ class Broker:
             return
         self.reply(requester, respond, (None, registration.leader))
 
-    def handle_group_request(self, request, *args):
+    # What each group request needs on the group (READ, unless named here)
+    GROUP_OPERATIONS = {"handle_offset_fetch": "DESCRIBE", "handle_delete_group": "DELETE"}
+
+    def handle_group_request(self, request, requester, group_id, *args):
         """JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch,
-        TxnOffsetCommit: the coordinator answers them (``request`` names its handler)."""
-        getattr(self.group_coordinator, request)(*args)
+        TxnOffsetCommit, DeleteGroups: the coordinator answers them (``request`` names its
+        handler), once it is known whether the requester may: READ on the group (DESCRIBE
+        to fetch offsets, DELETE to delete it); to commit offsets, READ on their topics too;
+        in a transaction, WRITE on its transactional.id."""
+        operation = self.GROUP_OPERATIONS.get(request, "READ")
+        refusal = None
+        if not self.authorized(requester, operation, "GROUP", group_id):
+            refusal = errors.GroupAuthorizationFailedError(f"{operation} on group {group_id!r}")
+        elif request in ("handle_offset_commit", "handle_txn_offset_commit"):
+            topics = sorted({topic for topic, _ in args[-2]})
+            denied = [t for t in topics if not self.authorized(requester, "READ", "TOPIC", t)]
+            if denied:
+                refusal = errors.TopicAuthorizationFailedError(f"READ on topics {denied}")
+            elif request == "handle_txn_offset_commit" and not self.authorized(
+                    requester, "WRITE", "TRANSACTIONAL_ID", args[0]):
+                refusal = errors.TransactionalIdAuthorizationFailedError(
+                    f"WRITE on transactional.id {args[0]!r}")
+        coordinator = self.group_coordinator
+        coordinator.refusal = refusal
+        try:
+            getattr(coordinator, request)(requester, group_id, *args)
+        finally:
+            coordinator.refusal = None
 
     def handle_metadata(self, requester, topics, respond):
         """Answer from this broker's own (possibly stale) metadata image."""
         image = self.metadata
         result = {}
         for topic in (topics if topics is not None else list(image.topics)):
+            if not self.authorized(requester, "DESCRIBE", "TOPIC", topic):
+                if topics is not None:      # asked by name: refused, existing or not
+                    result[topic] = errors.TopicAuthorizationFailedError(
+                        f"DESCRIBE on topic {topic!r}")
+                continue                    # listing all: the topic is left out
             record = image.topics.get(topic)
             if record is None:
                 result[topic] = None

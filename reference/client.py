@@ -7,6 +7,8 @@ when a request fails with a stale-leader error, back refreshes off by
 leader epoch than one they have already seen.
 """
 
+from .authenticator import SaslClientAuthenticator, login
+
 
 def newest_registrations(known, fresh):
     """Per partition, the registration with the highest leader epoch seen so far, so that
@@ -20,12 +22,19 @@ def newest_registrations(known, fresh):
 
 class Client:
     """A node on the simulated network with a metadata cache. Subclasses say which topics
-    they need (``metadata_topics``) and react to new metadata (``metadata_updated``)."""
+    they need (``metadata_topics``) and react to new metadata (``metadata_updated``).
+    With ``security.protocol=SASL_PLAINTEXT`` it authenticates with each broker first
+    (authenticator.py); ``host`` is its address, as ACLs name hosts."""
 
     def __init__(self, cluster, client_id, config):
         self.cluster = cluster
         self.sim = cluster.sim
         self.net = cluster.network
+        credentials = login(config)
+        if credentials is not None:
+            self.net = SaslClientAuthenticator(self, cluster.network, *credentials)
+        self.authentication_error = None    # SASL_AUTHENTICATION_FAILED, once it happened
+        self.host = f"10.0.0.{len(cluster.clients) + 1}"
         self.node_id = client_id
         self.alive = True
         self.incarnation = 0
@@ -35,6 +44,10 @@ class Client:
         self.metadata_refresh_scheduled = False
         self.metadata_sent_ms = 0
         self.last_metadata_ms = -1
+
+    def authentication_failed(self, error):
+        """The SASL exchange failed: every later send or poll raises ``error``."""
+        self.authentication_error = error
 
     def metadata_topics(self):
         """The topics to ask about (None: all of them)."""
@@ -70,7 +83,7 @@ class Client:
         self.last_metadata_ms = self.sim.now
         _live_brokers, topics = response
         for topic, registrations in topics.items():
-            if registrations is not None:
+            if type(registrations) is list:     # not None (no such topic), not an error
                 self.metadata[topic] = newest_registrations(self.metadata.get(topic), registrations)
         self.metadata_updated(topics)
 

@@ -17,6 +17,7 @@ history, event for event.
 import re
 
 from . import errors
+from .authorizer import AclFilter, StandardAuthorizer
 from .broker import Broker
 from .cleaner import DELETE_HORIZON, TOMBSTONE_EXPIRY
 from .config import (BROKER_DEFAULTS, TOPIC_CONFIG_BROKER_NAME, merged, require,
@@ -26,6 +27,7 @@ from .consumer import Consumer
 from .controller import Controller
 from .producer import Producer
 from .seams import REFERENCE
+from .scram import scram_credential
 from .sim import Network, Simulator
 
 TRUNCATION_MODES = ("leader-epoch", "high-watermark")
@@ -63,6 +65,13 @@ class Cluster:
         self.broker_config = merged(BROKER_DEFAULTS, config, "broker")
         validate_cleaner_configs(self.broker_config, "broker config")
         self.seams = seams or REFERENCE
+        self.authorizer = None          # the cluster's ACLs, when authorizer.class.name is set
+        if self.broker_config["authorizer.class.name"]:
+            super_users = [u.strip() for u in self.broker_config["super.users"].split(";")
+                           if u.strip()]
+            self.authorizer = StandardAuthorizer(
+                self.seams, super_users, self.broker_config["allow.everyone.if.no.acl.found"])
+        self.scram_credentials = {}     # (user, mechanism) -> ScramCredential
         self.truncation = truncation
         self.controller = Controller(self)
         self.brokers = [Broker(self, i, self.broker_config) for i in range(brokers)]
@@ -97,6 +106,38 @@ class Cluster:
 
     def step(self):
         return self.sim.step()
+
+    # -- security: users and ACLs (the admin API, as a super user uses it) ---------------------
+    def upsert_scram_credential(self, user, password, mechanism="SCRAM-SHA-256",
+                                iterations=4096):
+        """AlterUserScramCredentials: store ``user``'s SCRAM credential (a fresh salt from the
+        seeded random; the password itself is not kept)."""
+        require(isinstance(user, str) and user, "a user name is a non-empty string")
+        require(isinstance(iterations, int) and 4096 <= iterations <= 16384,
+                f"iterations must be between 4096 and 16384 (ScramMechanism), got {iterations!r}")
+        salt = self.sim.rng.getrandbits(256).to_bytes(32, "big")
+        self.scram_credentials[(user, mechanism)] = scram_credential(password, salt, iterations,
+                                                                     mechanism)
+
+    def delete_scram_credential(self, user, mechanism="SCRAM-SHA-256"):
+        self.scram_credentials.pop((user, mechanism), None)
+
+    def _require_authorizer(self):
+        if self.authorizer is None:
+            raise errors.InvalidConfigurationError(
+                "no authorizer: start the cluster with config={'authorizer.class.name': "
+                "'org.apache.kafka.metadata.authorizer.StandardAuthorizer'}")
+        return self.authorizer
+
+    def create_acls(self, acls):
+        """CreateAcls: ``[AclBinding, ...]``, every one validated first, all or none added."""
+        return self._require_authorizer().create_acls(acls)
+
+    def describe_acls(self, acl_filter=None):
+        return self._require_authorizer().describe_acls(acl_filter or AclFilter())
+
+    def delete_acls(self, acl_filter):
+        return self._require_authorizer().delete_acls(acl_filter)
 
     # -- topics and clients ------------------------------------------------------------------
     def create_topic(self, name, partitions=1, replication_factor=None, config=None):

@@ -63,6 +63,12 @@ BROKER_DEFAULTS = {
     "request.timeout.ms": 30_000,                   # the coordinator's marker requests
     "transaction.partition.verification.enable": True,   # KIP-890 part 1 (Kafka 3.6+)
     "transaction.version": 1,     # 2: KIP-890 part 2's epoch bump on every EndTxn (Kafka 4.0)
+    # Security: the listener, SASL, and the authorizer (authenticator.py, authorizer.py)
+    "listeners": "PLAINTEXT://:9092",       # or SASL_PLAINTEXT://:9092
+    "sasl.enabled.mechanisms": "GSSAPI",    # Kafka's default; SCRAM-SHA-256, SCRAM-SHA-512
+    "authorizer.class.name": "",            # org.apache.kafka.metadata.authorizer.StandardAuthorizer
+    "super.users": "",                      # User:admin;User:ops
+    "allow.everyone.if.no.acl.found": False,
 }
 
 # Topic-level overrides and the broker config each one defaults to.
@@ -104,6 +110,10 @@ PRODUCER_DEFAULTS = {
     "transactional.id": None,
     "transaction.timeout.ms": 60_000,
     "max.block.ms": 60_000,           # how long init/commit/abort_transaction() may block
+    # security (authenticator.py)
+    "security.protocol": "PLAINTEXT",
+    "sasl.mechanism": "GSSAPI",
+    "sasl.jaas.config": None,
 }
 
 CONSUMER_DEFAULTS = {
@@ -124,6 +134,10 @@ CONSUMER_DEFAULTS = {
     "enable.auto.commit": True,         # Kafka's default whenever group.id is set
     "auto.commit.interval.ms": 5_000,
     "partition.assignment.strategy": ("range", "cooperative-sticky"),   # Kafka 3.x default
+    # security (authenticator.py)
+    "security.protocol": "PLAINTEXT",
+    "sasl.mechanism": "GSSAPI",
+    "sasl.jaas.config": None,
 }
 
 

@@ -168,10 +168,13 @@ class Consumer(Client):
         return records
 
     def has_records(self):
-        return (self.pending_error is not None or any(s.buffer for s in self.assignment.values())
+        return (self.pending_error is not None or self.authentication_error is not None
+                or any(s.buffer for s in self.assignment.values())
                 or (self.group is not None and self.group.fatal_error is not None))
 
     def take_records(self, max_records=None):
+        if self.authentication_error is not None:
+            raise self.authentication_error
         if self.group is not None and self.group.fatal_error is not None:
             raise self.group.fatal_error
         if self.pending_error is not None:
@@ -255,6 +258,8 @@ class Consumer(Client):
                     self.pending_error = error
                 else:
                     state.position = None       # reset by auto.offset.reset on the next fetch
+            elif isinstance(error, errors.TopicAuthorizationFailedError):
+                self.pending_error = error      # poll() raises it, as KafkaConsumer does
             else:
                 self.request_metadata()
             self.fetch_again(self.config["retry.backoff.ms"])
@@ -323,6 +328,9 @@ class Consumer(Client):
 
     def metadata_updated(self, topics):
         for topic, registrations in topics.items():
+            if isinstance(registrations, errors.KafkaError):
+                self.pending_error = registrations      # TOPIC_AUTHORIZATION_FAILED
+                continue
             if registrations is None:
                 self.pending_error = errors.UnknownTopicOrPartitionError(
                     f"topic {topic!r} does not exist")
@@ -332,7 +340,7 @@ class Consumer(Client):
                     self.pending_error = errors.UnknownTopicOrPartitionError(
                         f"{topic}-{partition}: the topic has {len(registrations)} partition(s)")
         if self.group is not None:
-            if self.group.extra_topics & {t for t, r in topics.items() if r is not None}:
+            if self.group.extra_topics & {t for t, r in topics.items() if type(r) is list}:
                 self.group.extra_topics.clear()
                 self.group.rejoin_needed = True     # the leader can now assign those topics
             self.group.tick()

@@ -249,6 +249,7 @@ class GroupCoordinator:
         self.sim = broker.sim
         self.groups = {}                        # group id -> GroupMetadata
         self.owned_partitions = set()           # __consumer_offsets partitions led here
+        self.refusal = None                     # the authorization error of the request at hand
 
     @property
     def num_partitions(self):
@@ -298,6 +299,11 @@ class GroupCoordinator:
                     f"group {group_id}: this broker is no longer its coordinator"))
 
     def check_coordinator(self, group_id):
+        """The error to answer before anything else: the request is not authorized (the
+        broker sets ``refusal`` while it hands the request over), or this broker is not
+        the group's coordinator."""
+        if self.refusal is not None:
+            return self.refusal
         if not self.broker.caught_up or self.partition_for(group_id) not in self.owned_partitions:
             return errors.NotCoordinatorError(
                 f"broker {self.broker.node_id} is not the coordinator of group {group_id!r}")

@@ -191,6 +191,9 @@ class ConsumerCoordinator:
             return
         self.finding = False
         error, broker_id = response
+        if isinstance(error, errors.GroupAuthorizationFailedError):
+            self.fatal_error = error            # poll() raises it
+            return
         if error is not None:
             self.sim.schedule(self.config["retry.backoff.ms"], self.tick)
             return
@@ -349,8 +352,9 @@ class ConsumerCoordinator:
             self.state = UNJOINED
             return
         if isinstance(error, (errors.InvalidSessionTimeoutError,
-                              errors.InconsistentGroupProtocolError)):
-            self.fatal_error = error            # a configuration the group refuses
+                              errors.InconsistentGroupProtocolError,
+                              errors.GroupAuthorizationFailedError)):
+            self.fatal_error = error            # a configuration the group refuses, or ACLs
             return
         if isinstance(error, COORDINATOR_MOVED):
             self.coordinator_unknown()

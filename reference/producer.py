@@ -293,6 +293,8 @@ class Producer(Client):
         """Queue one record; returns a ``RecordMetadataFuture``."""
         if self.closed:
             raise errors.KafkaError("send() on a closed producer")
+        if self.authentication_error is not None:
+            raise self.authentication_error     # SASL failed, or the cluster refused it
         if self.transactions is not None and not self.resending:
             self.transactions.check_send()
         if key is not None and type(key) is not bytes:
@@ -746,6 +748,9 @@ class Producer(Client):
             return
         self.init_token = None
         error, producer_id, epoch = response
+        if isinstance(error, errors.ClusterAuthorizationFailedError):
+            self.authentication_failed(error)   # fatal: no idempotent write is allowed
+            return
         if error is not None:
             self.wake_at(self.sim.now + self.config["retry.backoff.ms"])
             return
@@ -844,9 +849,14 @@ class Producer(Client):
             self.sim.schedule(WATCHDOG_MS, self.watchdog)
 
     # -- metadata ------------------------------------------------------------------------
+    def metadata_topics(self):
+        """The topics this producer sends to, asked by name as Kafka's producer asks (so a
+        topic it may not describe is refused by name, not just left out)."""
+        return sorted(set(self.topics) | {args[0] for _, args in self.awaiting_metadata})
+
     def metadata_updated(self, topics):
         for topic, registrations in topics.items():
-            if registrations is not None:
+            if type(registrations) is list:
                 self.topics[topic] = TopicMetadata(self.metadata[topic])
         waiting, self.awaiting_metadata = self.awaiting_metadata, []
         self.resending = True           # sends the application made earlier, checked then
@@ -860,12 +870,15 @@ class Producer(Client):
     def send_waiting(self, waiting, topics):
         for holder, (topic, value, key, partition, headers, timestamp) in waiting:
             self.unfinished -= 1
+            if isinstance(topics.get(topic), errors.KafkaError):   # TOPIC_AUTHORIZATION_FAILED
+                holder.finish(-1, topics[topic])
+                continue
             if topic not in self.topics:
-                if topic not in topics:
+                if topic in topics:         # asked about, and it does not exist
                     self.unknown_topics.add(topic)
                     holder.finish(-1, errors.UnknownTopicOrPartitionError(
                         f"topic {topic!r} does not exist"))
-                else:
+                else:                       # sent after the request left: ask again
                     self.awaiting_metadata.append((holder, (topic, value, key, partition,
                                                             headers, timestamp)))
                     self.unfinished += 1
@@ -933,6 +946,16 @@ class Producer(Client):
         self.producer_id, self.producer_epoch = producer_id, epoch
         self.partition_epoch, self.next_sequence, self.last_acked_sequence = {}, {}, {}
         self.unresolved.clear()
+
+    def authentication_failed(self, error):
+        """Fatal: SASL failed, or the cluster refuses this producer. What waits fails now;
+        every later send raises ``error``."""
+        super().authentication_failed(error)
+        self.drop_unsent(error)
+        waiting, self.awaiting_metadata = self.awaiting_metadata, []
+        for holder, _ in waiting:
+            self.unfinished -= 1
+            holder.finish(-1, error)
 
     def drop_unsent(self, error):
         """Fail every batch not sent yet (an aborted transaction's)."""

@@ -149,6 +149,7 @@ class TransactionCoordinator:
         self.owned = {}                 # __transaction_state partition -> coordinator epoch
         self.history = []               # (time, transactional.id, what happened)
         self.scanning = False           # the timeout scan is scheduled
+        self.refusal = None             # the authorization error of the request at hand
 
     @property
     def num_partitions(self):
@@ -194,6 +195,10 @@ class TransactionCoordinator:
             del self.transactions[transactional_id]
 
     def check_coordinator(self, transactional_id):
+        """The error to answer first: the request is not authorized (``refusal``, set by the
+        broker while it hands the request over), or this is not the coordinator."""
+        if self.refusal is not None:
+            return self.refusal
         if not self.broker.caught_up or self.partition_for(transactional_id) not in self.owned:
             return errors.NotCoordinatorError(
                 f"broker {self.broker.node_id} is not the transaction coordinator of "

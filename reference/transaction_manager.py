@@ -54,7 +54,8 @@ _RETRY = (errors.ConcurrentTransactionsError, errors.CoordinatorNotAvailableErro
           errors.UnstableOffsetCommitError)
 # Fatal answers: this instance is fenced, or lost track of its transaction
 _FATAL = (errors.ProducerFencedError, errors.InvalidProducerEpochError,
-          errors.InvalidProducerIdMappingError, errors.InvalidTxnStateError)
+          errors.InvalidProducerIdMappingError, errors.InvalidTxnStateError,
+          errors.TransactionalIdAuthorizationFailedError, errors.ClusterAuthorizationFailedError)
 # (TRANSACTION_ABORTABLE and every other error of a transaction's batch: abortable)
 
 
@@ -175,6 +176,10 @@ class TransactionManager:
             self.cluster.run_until(lambda: bool(answer),
                                    timeout_ms=min(config["request.timeout.ms"],
                                                   max(1, deadline - self.sim.now)))
+            if answer and isinstance(answer[0][0], (
+                    errors.TransactionalIdAuthorizationFailedError,
+                    errors.GroupAuthorizationFailedError)):
+                raise answer[0][0]              # no ACL allows it: asking again will not help
             if answer and answer[0][0] is None:
                 found = self.cluster.brokers[answer[0][1]]
                 if key_type == "transaction":
@@ -197,8 +202,11 @@ class TransactionManager:
         self.raise_if_failed()
         self.transition(INITIALIZING)
         deadline = self.sim.now + self.max_block_ms
-        error, producer_id, epoch = self.request(
-            self.send_to("handle_init_producer_id", self.timeout_ms), deadline)
+        try:
+            error, producer_id, epoch = self.request(
+                self.send_to("handle_init_producer_id", self.timeout_ms), deadline)
+        except errors.KafkaError as failure:        # not authorized to find the coordinator
+            error = failure
         if error is not None:
             self.transition(FATAL_ERROR, error)
             raise error
