@@ -132,19 +132,26 @@ def authorize(acls, super_users, allow_everyone_if_no_acl_found, principal, host
 
 # -- administering ACLs (CreateAcls, DescribeAcls, DeleteAcls) ---------------------------------
 def validate_acl(acl):
-    """``AclControlManager.validateNewAcl``: an ACL the controller would store, or
-    InvalidRequestError saying what is wrong with it."""
+    """The checks a new ACL passes, in Kafka's order (the broker's ``AclApis``, then the
+    controller's ``AclControlManager.validateNewAcl``): the ACL, or InvalidRequestError with
+    Kafka's words. One more than Kafka: a principal must read ``Type:name`` (Kafka stores
+    one without a colon and fails each authorization that meets it later)."""
     if not isinstance(acl, AclBinding):
         raise errors.InvalidRequestError(f"not an ACL binding: {acl!r}")
+    if acl.resource_type == "CLUSTER" and acl.name != CLUSTER_NAME:
+        raise errors.InvalidRequestError(
+            f"The only valid name for the CLUSTER resource is {CLUSTER_NAME}")
+    if acl.name == "":
+        raise errors.InvalidRequestError("Invalid empty resource name")
     if acl.resource_type not in RESOURCE_TYPES:
-        raise errors.InvalidRequestError(f"Invalid resourceType {acl.resource_type!r}")
+        raise errors.InvalidRequestError(f"Invalid resourceType {acl.resource_type}")
     if acl.pattern_type not in PATTERN_TYPES:
-        raise errors.InvalidRequestError(f"Invalid patternType {acl.pattern_type!r}")
+        raise errors.InvalidRequestError(f"Invalid patternType {acl.pattern_type}")
     if acl.operation not in OPERATIONS:
-        raise errors.InvalidRequestError(f"Invalid operation {acl.operation!r}")
+        raise errors.InvalidRequestError(f"Invalid operation {acl.operation}")
     if acl.permission not in PERMISSIONS:
-        raise errors.InvalidRequestError(f"Invalid permissionType {acl.permission!r}")
-    if not isinstance(acl.name, str) or not acl.name:
+        raise errors.InvalidRequestError(f"Invalid permissionType {acl.permission}")
+    if not isinstance(acl.name, str):
         raise errors.InvalidRequestError("Resource name should not be empty")
     kind, _, who = acl.principal.partition(":") if isinstance(acl.principal, str) else ("", "", "")
     if not kind or not who:
@@ -191,12 +198,19 @@ class StandardAuthorizer:
         self.decisions = []             # (principal, host, operation, resource, decision)
 
     def create_acls(self, acls):
-        """CreateAcls: every binding validated first; all or none are added."""
-        checked = [validate_acl(acl) for acl in acls]
-        for acl in checked:
+        """CreateAcls: each binding on its own (``AclCreateResult``): ``[(binding, error or
+        None)]``. A binding already there succeeds and changes nothing."""
+        results = []
+        for acl in acls:
+            try:
+                validate_acl(acl)
+            except errors.InvalidRequestError as error:
+                results.append((acl, error))
+                continue
             if acl not in self.acls:
                 self.acls.append(acl)
-        return checked
+            results.append((acl, None))
+        return results
 
     def describe_acls(self, acl_filter=AclFilter()):
         return [acl for acl in self.acls if acl_filter.selects(acl)]

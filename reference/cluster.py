@@ -130,8 +130,13 @@ class Cluster:
         return self.authorizer
 
     def create_acls(self, acls):
-        """CreateAcls: ``[AclBinding, ...]``, every one validated first, all or none added."""
-        return self._require_authorizer().create_acls(acls)
+        """CreateAcls: ``[AclBinding, ...]``, each one on its own; raises the first binding's
+        error, if any, once the others are in (as ``CreateAclsResult.all().get()`` does)."""
+        results = self._require_authorizer().create_acls(acls)
+        for _, error in results:
+            if error is not None:
+                raise error
+        return [binding for binding, _ in results]
 
     def describe_acls(self, acl_filter=None):
         return self._require_authorizer().describe_acls(acl_filter or AclFilter())

@@ -87,12 +87,19 @@ def test_tenant_prefixes_are_a_boundary():
 
 def test_acls_are_validated_and_administered_with_filters():
     authorizer = StandardAuthorizer(REFERENCE)
-    bad = [acl(resource_type="TOPICS"), acl(pattern="MATCH"), acl(operation="REDA"),
-           acl(permission="MAYBE"), acl(name=""), acl(principal="alice"), acl(host="")]
-    for binding in bad:
-        with pytest.raises(errors.InvalidRequestError):
-            authorizer.create_acls([acl(name="fine"), binding])
-    assert authorizer.acls == []            # all or nothing
+    bad = {acl(resource_type="TOPICS"): "Invalid resourceType TOPICS",
+           acl(pattern="MATCH"): "Invalid patternType MATCH",
+           acl(operation="REDA"): "Invalid operation REDA",
+           acl(permission="MAYBE"): "Invalid permissionType MAYBE",
+           acl(name=""): "Invalid empty resource name",
+           acl(resource_type="CLUSTER", name="prod"): "The only valid name for the CLUSTER",
+           acl(principal="alice"): "Could not parse principal", acl(host=""): "empty host"}
+    results = authorizer.create_acls([acl(name="fine"), *bad])
+    assert results[0] == (acl(name="fine"), None)           # each binding on its own
+    for (binding, error), words in zip(results[1:], bad.values()):
+        assert isinstance(error, errors.InvalidRequestError) and words in str(error), binding
+    assert authorizer.acls == [acl(name="fine")]
+    authorizer.delete_acls(AclFilter())
     authorizer.create_acls([acl(), acl(operation="WRITE"), acl(name="tenantA.",
                                                                 pattern="PREFIXED")])
     assert len(authorizer.describe_acls()) == 3
