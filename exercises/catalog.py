@@ -10,9 +10,9 @@ import inspect
 import textwrap
 from dataclasses import dataclass
 
-from kafkadojo.reference import (assignors, cleaner, consumer, coordinator, delivery, election,
-                                 isr, log, monitoring, partitioner, producer_state, record,
-                                 replication, transaction_coordinator)
+from kafkadojo.reference import (assignors, authorizer, cleaner, consumer, coordinator, delivery,
+                                 election, isr, log, monitoring, partitioner, producer_state,
+                                 record, replication, scram, transaction_coordinator)
 
 
 @dataclass(frozen=True)
@@ -214,6 +214,25 @@ EXERCISES = (
                  "reach them.",
                  "Only a batch with a producer id (>= 0) takes them in, or is dropped.",
                  "The ABORT marker clears its producer before its own batch is looked at.")),
+    # -- security: ACLs and SCRAM ----------------------------------------------------------
+    Exercise("security", authorizer.acl_matches, points=3, hints=(
+        "First the resource: the type, then LITERAL (exact, or the name *) or PREFIXED "
+        "(str.startswith).",
+        "Then who and where: the principal or User:*, the host or *.",
+        "Implied operations are for ALLOW only; ALL matches everything, ALLOW or DENY.")),
+    Exercise("security", authorizer.authorize, points=3, seam="authorize",
+             needs=("acl_matches",), helpers=(authorizer.resource_has_acls,), hints=(
+                 "A DENY anywhere wins: do not stop at the first ALLOW.",
+                 "No ACL matched: does any ACL cover the resource at all, for anyone?",
+                 "Super users come first, before any ACL.")),
+    Exercise("security", scram.scram_credential, points=2, seam="scram_credential", hints=(
+        "hashlib.pbkdf2_hmac(name, password bytes, salt, iterations).",
+        "hmac.new(key, message, name).digest(); hashlib.new(name, data).digest().")),
+    Exercise("security", scram.verify_client_proof, points=2, seam="verify_client_proof",
+             hints=(
+                 "XOR the proof with the client signature to get the client key back.",
+                 "Compare with hmac.compare_digest: == stops at the first difference.",
+                 "A proof of the wrong length is simply wrong.")),
 )
 
 BY_ID = {exercise.id: exercise for exercise in EXERCISES}
@@ -271,6 +290,13 @@ GIVENS = {
                         ("PREPARE_EPOCH_FENCE", "PrepareEpochFence")))
                     + "\n# Transaction markers (ControlRecordType)\n"
                       'COMMIT = "COMMIT"\nABORT = "ABORT"\n\n\n',
+    "security": "import hashlib\nimport hmac\nfrom typing import NamedTuple\n\n"
+                "# SCRAM's mechanisms and the hashlib name of each one's hash\n"
+                'MECHANISMS = {"SCRAM-SHA-256": "sha256", "SCRAM-SHA-512": "sha512"}\n\n'
+                "# ACLs: the name that matches every resource, the principal that is everyone\n"
+                'WILDCARD = "*"\nWILDCARD_PRINCIPAL = "User:*"\n'
+                'ALLOWED, DENIED = "ALLOWED", "DENIED"\n\n\n'
+                + textwrap.dedent(inspect.getsource(scram.ScramCredential)) + "\n\n",
     "replication": "# What OffsetForLeaderEpoch answers when it knows no such epoch\n"
                    "UNDEFINED_EPOCH = -1\nUNDEFINED_EPOCH_OFFSET = -1\n\n\n",
     "groups": "from typing import NamedTuple\n\n\n"

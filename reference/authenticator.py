@@ -168,7 +168,8 @@ class SaslServerAuthenticator:
             self.principals.pop(key, None)
             server = self.exchanges[key] = ScramServer(
                 mechanism, lambda user: broker.cluster.scram_credentials.get((user, mechanism)),
-                lambda: "%032x" % broker.sim.rng.getrandbits(128))
+                lambda: "%032x" % broker.sim.rng.getrandbits(128),
+                verify=broker.seams.verify_client_proof)
         try:
             reply = server.respond(message)
         except errors.SaslAuthenticationFailedError as error:

@@ -27,7 +27,7 @@ from .consumer import Consumer
 from .controller import Controller
 from .producer import Producer
 from .seams import REFERENCE
-from .scram import scram_credential
+from .scram import ScramCredential
 from .sim import Network, Simulator
 
 TRUNCATION_MODES = ("leader-epoch", "high-watermark")
@@ -116,8 +116,8 @@ class Cluster:
         require(isinstance(iterations, int) and 4096 <= iterations <= 16384,
                 f"iterations must be between 4096 and 16384 (ScramMechanism), got {iterations!r}")
         salt = self.sim.rng.getrandbits(256).to_bytes(32, "big")
-        self.scram_credentials[(user, mechanism)] = scram_credential(password, salt, iterations,
-                                                                     mechanism)
+        credential = self.seams.scram_credential(password, salt, iterations, mechanism)
+        self.scram_credentials[(user, mechanism)] = ScramCredential(*credential)
 
     def delete_scram_credential(self, user, mechanism="SCRAM-SHA-256"):
         self.scram_credentials.pop((user, mechanism), None)

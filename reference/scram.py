@@ -68,8 +68,9 @@ def scram_credential(password, salt, iterations, mechanism="SCRAM-SHA-256"):
     ``SaltedPassword = PBKDF2(UTF-8 password, salt, iterations)`` with the mechanism's hash,
     ``StoredKey = H(HMAC(SaltedPassword, "Client Key"))`` and
     ``ServerKey = HMAC(SaltedPassword, "Server Key")``. No SASLprep: the password's UTF-8
-    bytes as they are. Returns ``ScramCredential(salt, stored_key, server_key, iterations)``."""
-    hash_name = _hash_name(mechanism)
+    bytes as they are. Returns ``ScramCredential(salt, stored_key, server_key, iterations)``.
+    ``MECHANISMS[mechanism]`` names the hash for hashlib."""
+    hash_name = MECHANISMS[mechanism]
     salted = hashlib.pbkdf2_hmac(hash_name, password.encode("utf-8"), salt, iterations)
     client_key = hmac.new(salted, b"Client Key", hash_name).digest()
     stored_key = hashlib.new(hash_name, client_key).digest()
@@ -96,7 +97,7 @@ def verify_client_proof(stored_key, auth_message, proof, mechanism="SCRAM-SHA-25
     The comparison takes the same time however early the bytes differ (Kafka's
     ``MessageDigest.isEqual``, CVE-2021-38153): timing must not tell an attacker how close a
     guess came."""
-    hash_name = _hash_name(mechanism)
+    hash_name = MECHANISMS[mechanism]
     signature = hmac.new(stored_key, auth_message, hash_name).digest()
     if len(proof) != len(signature):
         return False
@@ -171,11 +172,12 @@ class ScramServer:
     gives a fresh server nonce (the engine's seeded random). Any failure raises
     SaslAuthenticationFailedError with one message, whatever went wrong."""
 
-    def __init__(self, mechanism, credentials, nonce):
+    def __init__(self, mechanism, credentials, nonce, verify=None):
         _hash_name(mechanism)
         self.mechanism = mechanism
         self.credentials = credentials
         self.new_nonce = nonce
+        self.verify = verify or verify_client_proof     # the rule (a seam in a broker)
         self.state = "client-first"
         self.username = None
         self.reason = None              # why it failed, for the broker's own log only
@@ -222,8 +224,8 @@ class ScramServer:
             self.fail("Invalid channel binding in the final client message.")
         auth_message = ",".join((self.client_first_bare, self.server_first,
                                  without_proof)).encode()
-        if not verify_client_proof(self.credential.stored_key, auth_message, proof,
-                                   self.mechanism):
+        if self.verify(self.credential.stored_key, auth_message, proof,
+                       self.mechanism) is not True:
             self.fail("Invalid client final message: Invalid client credentials")
         self.state = "complete"
         return "v=" + b64(server_signature(self.credential.server_key, auth_message,

@@ -10,7 +10,8 @@ from dataclasses import dataclass, fields, replace
 from typing import Callable
 
 from . import (assignors, authorizer, cleaner, consumer, delivery, election, isr, log,
-               monitoring, partitioner, producer_state, replication, transaction_coordinator)
+               monitoring, partitioner, producer_state, replication, scram,
+               transaction_coordinator)
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,10 @@ class Seams:
     transition_allowed: Callable = transaction_coordinator.transition_allowed
     transaction_partition: Callable = transaction_coordinator.transaction_partition
     read_committed_batches: Callable = consumer.read_committed_batches
-    # security (authorizer.py)
+    # security (authorizer.py, scram.py)
     authorize: Callable = authorizer.authorize
+    scram_credential: Callable = scram.scram_credential
+    verify_client_proof: Callable = scram.verify_client_proof
     # compaction (cleaner.py)
     dirty_ratio: Callable = cleaner.dirty_ratio
     should_clean: Callable = cleaner.should_clean

@@ -837,3 +837,118 @@ def run_transactions(seed, seams=None, transactions=24, event_budget=None):
                 hanging.append((LEDGER, p, log.last_stable_offset, log.high_watermark))
     anomalies = check_transactions(found, reads, read_to_end=True, hanging=hanging)
     return TransactionsOutcome(seed, found, reads, anomalies, faults)
+
+
+# -- ACLs in a running cluster ---------------------------------------------------------------------
+
+SECURE_CLUSTER = {
+    "listeners": "SASL_PLAINTEXT://:9092", "sasl.enabled.mechanisms": "SCRAM-SHA-256",
+    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    "super.users": "User:admin", "offsets.topic.num.partitions": 3}
+SECURE_USERS = ("alice", "bob", "carol")
+SECURE_TOPICS = ("tenantA.orders", "tenantB.orders", "shared", "audit")
+
+
+@dataclass(frozen=True)
+class AclOutcome:
+    seed: int
+    acls: list                      # the AclBindings in force
+    attempts: list                  # (user, action, resource, outcome, what the ACLs allow)
+    anomalies: list                 # (kind, detail)
+
+    @property
+    def valid(self):
+        return not self.anomalies
+
+    def report(self):
+        lines = [f"seed {self.seed}: {len(self.acls)} ACLs, {len(self.attempts)} attempts"]
+        lines += [f"  ACL {acl}" for acl in self.acls]
+        lines += [f"  {kind}: {detail}" for kind, detail in self.anomalies]
+        return "\n".join(lines)
+
+
+def _scram_login(user, password):
+    return {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "SCRAM-SHA-256",
+            "sasl_jaas_config": "org.apache.kafka.common.security.scram.ScramLoginModule "
+                                f'required username="{user}" password="{password}";'}
+
+
+def run_acls(seed, seams=None, attempts=12, event_budget=None):
+    """ACLs and SCRAM at work: three users, tenant topics and a shared one, ACLs drawn at
+    random (prefixed and literal, ALLOW and DENY, READ, WRITE and ALL, some for User:*); each
+    user in turn tries to write to or read from a topic, authenticating with SCRAM first
+    (now and then with a wrong password). Every attempt is judged against what Kafka's rules
+    decide for the same ACLs: ``unauthorized-access`` (it worked, the ACLs deny it),
+    ``authorized-refused`` (refused, the ACLs allow it), ``impostor-accepted`` (a wrong
+    password got in), ``user-refused`` (the right one did not)."""
+    from .authorizer import AclBinding, authorize
+    rng = random.Random(seed)
+    cluster = Cluster(brokers=3, seed=seed, seams=seams, event_budget=event_budget,
+                      config=SECURE_CLUSTER)
+    for user in SECURE_USERS:
+        cluster.upsert_scram_credential(user, f"{user}-pw")
+    for topic in SECURE_TOPICS:
+        cluster.create_topic(topic, replication_factor=3)
+    pool = [AclBinding("TOPIC", name, pattern, principal, "*", operation, permission)
+            for name, pattern in (("tenantA.", "PREFIXED"), ("tenantB.", "PREFIXED"),
+                                  ("shared", "LITERAL"), ("tenant", "PREFIXED"))
+            for principal in ("User:alice", "User:bob", "User:carol", "User:*")
+            for operation in ("READ", "WRITE", "ALL", "DESCRIBE")
+            for permission in ("ALLOW", "ALLOW", "ALLOW", "DENY")]
+    pool += [AclBinding("TOPIC", "*", "LITERAL", "User:carol", "*", operation, permission)
+             for operation in ("READ", "WRITE") for permission in ("ALLOW", "DENY")]
+    acls = rng.sample(pool, rng.randint(8, 16))
+    cluster.create_acls(acls)
+    found, tried = [], []
+    for number in range(attempts):
+        user = rng.choice(SECURE_USERS)
+        topic = rng.choice(SECURE_TOPICS)
+        impostor = rng.random() < 0.15
+        login = _scram_login(user, "guess" if impostor else f"{user}-pw")
+        principal = f"User:{user}"
+
+        def allowed(operation):
+            return authorize(tuple(acls), frozenset({"User:admin"}), False, principal,
+                             "*", operation, "TOPIC", topic) == "ALLOWED"
+        if rng.random() < 0.5:
+            action, expected = "write", allowed("WRITE") and allowed("DESCRIBE")
+            producer = cluster.producer(f"w{number}", enable_idempotence=False, **login)
+            future = producer.send(topic, b"from %s" % user.encode(), partition=0)
+            cluster.run_for(3_000)
+            error = future.error if future.done else errors.RequestTimedOutError("no answer")
+        else:
+            action, expected = "read", allowed("READ") and allowed("DESCRIBE")
+            consumer = cluster.consumer(f"r{number}", auto_offset_reset="earliest", **login)
+            consumer.assign([(topic, 0)])
+            error = None
+            try:
+                for _ in range(3):
+                    consumer.poll(1_000)
+            except errors.KafkaError as failure:
+                error = failure
+        outcome = "ok" if error is None else error.name
+        tried.append((user, action, topic, outcome, "allowed" if expected else "denied"))
+        who = f"{'an impostor of ' if impostor else ''}{principal}"
+        if impostor:
+            # what the brokers decided, not what the client saw (a real client also checks
+            # the broker's signature, which an attacker need not do)
+            fooled = [b.node_id for b in cluster.brokers
+                      if b.authenticator.principals.get(f"{action[0]}{number}") == principal]
+            if fooled or not isinstance(error, errors.SaslAuthenticationFailedError):
+                found.append(("impostor-accepted", f"{who} with a wrong password was "
+                                                   f"authenticated by broker(s) {fooled}"))
+                break
+            continue
+        if isinstance(error, errors.SaslAuthenticationFailedError):
+            found.append(("user-refused", f"{who} with the right password was refused: "
+                                          f"{error}"))
+        elif error is None and not expected:
+            found.append(("unauthorized-access", f"{who} could {action} {topic}, which the "
+                                                 f"ACLs deny"))
+        elif expected and isinstance(error, (errors.TopicAuthorizationFailedError,
+                                             errors.ClusterAuthorizationFailedError)):
+            found.append(("authorized-refused", f"{who} could not {action} {topic}, which "
+                                                f"the ACLs allow: {outcome}"))
+        if found:
+            break
+    return AclOutcome(seed, acls, tried, found)

@@ -170,4 +170,6 @@ def test_the_proof_check_is_the_stored_key_and_nothing_else():
 
 def test_an_unknown_mechanism_is_refused():
     with pytest.raises(errors.UnsupportedSaslMechanismError):
-        scram_credential("pw", b"salt", 4096, "SCRAM-SHA-1")
+        ScramServer("SCRAM-SHA-1", {}.get, lambda: "n")
+    with pytest.raises(errors.UnsupportedSaslMechanismError):
+        ScramClient("SCRAM-SHA-1", "user", "pw", "n")
