@@ -138,6 +138,18 @@ def _bugs():
                mutation=(("    return min(unstable + [high_watermark])",
                           "    return high_watermark"),),
                expected_failures=("transactions.last_stable_offset",)),
+        Sample("security-first-match-wins", "security",
+               "the authorizer stops at the first ACL that matches, so an ALLOW listed before "
+               "a DENY lets the request through",
+               mutation=(('        if verdict == "ALLOW":\n            allowed = True',
+                          '        if verdict == "ALLOW":\n            return ALLOWED'),),
+               expected_failures=("security.authorize",)),
+        Sample("security-stored-key-not-hashed", "security",
+               "the broker stores the client key itself, not its hash: whoever reads the "
+               "credential store can log in as anyone",
+               mutation=(("    stored_key = hashlib.new(hash_name, client_key).digest()",
+                          "    stored_key = client_key"),),
+               expected_failures=("security.scram_credential",)),
     ]
     return {sample.name: sample for sample in samples}
 

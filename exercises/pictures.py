@@ -11,6 +11,7 @@ import html
 from kafkadojo.reference import Cluster
 from kafkadojo.reference.monitoring import isr_events
 from kafkadojo.reference.partitioner import partition_for_key
+from kafkadojo.reference.authorizer import acl_matches as REFERENCE_ACL_MATCHES
 from kafkadojo.reference.seams import REFERENCE
 
 COMMITTED = "#4c9f70"
@@ -844,6 +845,111 @@ def show_transactions(rules=None):
     step.observe(redraw, "value")
     rebuild()
     return _picture(widgets.VBox([story, widgets.HBox([play, step]), out]), out)
+
+
+# -- security: who may do what ------------------------------------------------------------------
+
+ACL_STORIES = {
+    "two tenants": (
+        "Each tenant's application gets ALL on its own prefix; an auditor may read "
+        "everything; nobody else has any ACL.",
+        [("TOPIC", "tenantA.", "PREFIXED", "User:tenantA-app", "*", "ALL", "ALLOW"),
+         ("TOPIC", "tenantB.", "PREFIXED", "User:tenantB-app", "*", "ALL", "ALLOW"),
+         ("TOPIC", "*", "LITERAL", "User:auditor", "*", "READ", "ALLOW")]),
+    "a deny for everyone": (
+        "Everyone may read shared.events, but a DENY of ALL for User:* on tenantB. wins "
+        "over every ALLOW there, the tenant's own included.",
+        [("TOPIC", "tenantA.", "PREFIXED", "User:tenantA-app", "*", "ALL", "ALLOW"),
+         ("TOPIC", "tenantB.", "PREFIXED", "User:tenantB-app", "*", "ALL", "ALLOW"),
+         ("TOPIC", "tenantB.", "PREFIXED", "User:*", "*", "ALL", "DENY"),
+         ("TOPIC", "shared.events", "LITERAL", "User:*", "*", "READ", "ALLOW")]),
+    "a prefix without its dot": (
+        "tenantA's ACL says PREFIXED tenantA, not tenantA.: it also covers tenantAB.secrets, "
+        "another tenant's topic (the separator belongs in the prefix).",
+        [("TOPIC", "tenantA", "PREFIXED", "User:tenantA-app", "*", "ALL", "ALLOW"),
+         ("TOPIC", "tenantAB.", "PREFIXED", "User:tenantAB-app", "*", "ALL", "ALLOW")]),
+}
+ACL_PRINCIPALS = ("User:tenantA-app", "User:tenantB-app", "User:auditor", "User:admin")
+ACL_RESOURCES = (("tenantA.orders", "WRITE"), ("tenantA.orders", "READ"),
+                 ("tenantB.orders", "READ"), ("tenantAB.secrets", "READ"),
+                 ("shared.events", "READ"), ("shared.events", "DESCRIBE"))
+
+
+def acl_grid(acls, allow_everyone=False, rules=None, super_users=("User:admin",)):
+    """For each principal and each (topic, operation): ``(decision, why)``, the decision by
+    the authorizer (``rules``' ``authorize``, else Kafka's) and why by the ACL that decided."""
+    learners = _learners(rules)
+    decide = learners.get("authorize", REFERENCE.authorize)
+    matches = learners.get("acl_matches", REFERENCE_ACL_MATCHES)
+    grid = {}
+    for principal in ACL_PRINCIPALS:
+        for topic, operation in ACL_RESOURCES:
+            decision = decide(tuple(acls), frozenset(super_users), allow_everyone, principal,
+                              "10.0.0.7", operation, "TOPIC", topic)
+            verdicts = [(acl, matches(acl, "TOPIC", topic, principal, "10.0.0.7", operation))
+                        for acl in acls]
+            deny = next((acl for acl, v in verdicts if v == "DENY"), None)
+            allow = next((acl for acl, v in verdicts if v == "ALLOW"), None)
+            if principal in super_users:
+                why = "a super user"
+            elif deny is not None:
+                why = "DENY " + _acl_text(deny)
+            elif allow is not None:
+                why = "ALLOW " + _acl_text(allow)
+            elif any(acl[2] == "LITERAL" and acl[1] in (topic, "*")
+                     or acl[2] == "PREFIXED" and topic.startswith(acl[1]) for acl in acls):
+                why = "no ACL applies, but the topic has ACLs"
+            else:
+                why = f"no ACL at all: allow.everyone.if.no.acl.found={str(allow_everyone).lower()}"
+            grid[(principal, topic, operation)] = (decision, why)
+    return grid
+
+
+def _acl_text(acl):
+    _, name, pattern, principal, host, operation, _ = acl
+    return f"{operation} {pattern.lower()} {name} for {principal}" + (
+        f" from {host}" if host != "*" else "")
+
+
+def draw_acls(story, allow_everyone=False, rules=None):
+    summary, acls = ACL_STORIES[story]
+    try:
+        grid = acl_grid(acls, allow_everyone, rules)
+    except RuleFailed as failure:
+        return _failed(failure)
+    header = "".join(f"<th>{html.escape(op)} {html.escape(topic)}</th>"
+                     for topic, op in ACL_RESOURCES)
+    rows = []
+    for principal in ACL_PRINCIPALS:
+        cells = []
+        for topic, operation in ACL_RESOURCES:
+            decision, why = grid[(principal, topic, operation)]
+            color = COMMITTED if decision == "ALLOWED" else LOST
+            cells.append(f"<td title='{html.escape(why)}' style='background:{color};"
+                         f"color:white;text-align:center'>{html.escape(str(decision))}<br>"
+                         f"<span style='font-size:10px'>{html.escape(_short(why, 38))}"
+                         f"</span></td>")
+        rows.append(f"<tr><th>{html.escape(principal)}</th>{''.join(cells)}</tr>")
+    listed = "".join(f"<li>{html.escape(acl[6])} {html.escape(_acl_text(acl))}</li>"
+                     for acl in acls)
+    return (f"<div style='font:13px sans-serif'>{html.escape(summary)}</div>"
+            f"<ul style='font:12px monospace'>{listed}</ul>"
+            f"<table style='font:11px monospace;border-collapse:collapse' cellpadding='4' "
+            f"border='1'><tr><th></th>{header}</tr>{''.join(rows)}</table>")
+
+
+def show_acls(rules=None):
+    import ipywidgets as widgets
+    story = widgets.Dropdown(options=list(ACL_STORIES), description="ACLs", style=READABLE)
+    everyone = widgets.Checkbox(description="allow.everyone.if.no.acl.found", style=READABLE)
+    out = _drawing_area()
+
+    def redraw(_=None):
+        out.value = draw_acls(story.value, everyone.value, rules)
+    story.observe(redraw, "value")
+    everyone.observe(redraw, "value")
+    redraw()
+    return _picture(widgets.VBox([story, everyone, out]), out)
 
 
 # -- replication: a leader crash, step by step ------------------------------------------------

@@ -203,3 +203,20 @@ def test_a_broken_rule_stops_the_transactions_picture_with_one_line():
     with pytest.raises(pictures.RuleFailed) as failure:
         pictures.transaction_story(rules={"last_stable_offset": broken})
     assert_short_message(pictures._failed(failure.value), "last_stable_offset")
+
+
+def test_the_acl_grid_shows_each_decision_and_the_acl_behind_it():
+    grid = pictures.acl_grid(pictures.ACL_STORIES["a deny for everyone"][1])
+    assert grid[("User:tenantB-app", "tenantB.orders", "READ")] == (
+        "DENIED", "DENY ALL prefixed tenantB. for User:*")           # deny wins over its ALLOW
+    assert grid[("User:tenantA-app", "shared.events", "DESCRIBE")][0] == "ALLOWED"   # implied
+    assert grid[("User:admin", "tenantB.orders", "READ")] == ("ALLOWED", "a super user")
+    loose = pictures.acl_grid(pictures.ACL_STORIES["a prefix without its dot"][1])
+    assert loose[("User:tenantA-app", "tenantAB.secrets", "READ")][0] == "ALLOWED"
+    drawn = pictures.draw_acls("two tenants", allow_everyone=True)
+    assert "DENIED" in drawn and "ALLOWED" in drawn and "tenantA." in drawn
+
+
+def test_a_broken_authorizer_stops_the_acl_picture_with_one_line():
+    assert_short_message(pictures.draw_acls("two tenants", rules={"authorize": broken}),
+                         "authorize")
