@@ -483,6 +483,16 @@ EQUIVALENT = {
                   "is kept either way; taking in the aborted transactions it reaches early only "
                   "moves them in before the next batch with a producer id, which would take them "
                   "in too (its last offset is higher)"),
+    **_equivalent("acl_matches", 'elif pattern == "PREFIXED":', ("condition always True @0",),
+                  "ACLs are validated when created (validate_acl): a pattern is LITERAL or "
+                  "PREFIXED, so the branch for any other is never reached"),
+    **_equivalent("verify_client_proof",
+                  "client_key = bytes(a ^ b for a, b in zip(signature, proof))",
+                  ("arguments 1 and 2 swapped @37",), "XOR is symmetric"),
+    **_equivalent("verify_client_proof",
+                  "return hmac.compare_digest(hashlib.new(hash_name, client_key).digest(), "
+                  "stored_key)", ("arguments 1 and 2 swapped @7",),
+                  "comparing a with b is comparing b with a (in constant time either way)"),
 }
 
 
