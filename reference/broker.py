@@ -19,6 +19,7 @@ from typing import NamedTuple
 from . import errors
 from .authenticator import SaslServerAuthenticator
 from .authorizer import CLUSTER_NAME
+from .quota_manager import ClientQuotaManager
 from .cleaner import LogCleaner, cleanup_policies
 from .config import BROKER_DEFAULTS, TOPIC_CONFIG_BROKER_NAME
 from .coordinator import OFFSETS_TOPIC, GroupCoordinator
@@ -42,6 +43,7 @@ class FetchResponse(NamedTuple):
     # read_committed fetches: the LSO, and the aborted transactions the batches may hold
     last_stable_offset: int = -1
     aborted_transactions: tuple = ()
+    throttle_time_ms: int = 0           # KIP-219: over its quota, the client waits this long
 
 
 class ProduceResponse(NamedTuple):
@@ -49,6 +51,7 @@ class ProduceResponse(NamedTuple):
     base_offset: int
     # KIP-951: with NOT_LEADER_OR_FOLLOWER, the (leader, leader epoch) this broker knows of
     current_leader: tuple | None = None
+    throttle_time_ms: int = 0           # KIP-219: over its quota, the client waits this long
 
 
 class FollowerState:
@@ -244,8 +247,9 @@ class Partition:
                 self.broker.reply(requester, respond, self.out_of_range(fetch_offset))
             elif fetch_offset < upper or (expired_only_at is not None
                                           and deadline <= expired_only_at):
-                self.broker.reply(requester, respond,
-                                  self.read_for_fetch(fetch_offset, max_bytes, upper, isolation))
+                (self.broker.reply if isolation == LOG_END else self.broker.reply_fetch)(
+                    requester, respond,
+                    self.read_for_fetch(fetch_offset, max_bytes, upper, isolation))
             else:
                 still_waiting.append(fetch)
         self.waiting_fetches = still_waiting
@@ -308,6 +312,11 @@ class Partition:
                 f"LEO {self.log.log_end_offset})")
 
 
+def _throttled(respond, throttle_time_ms, response):
+    """The client's callback, given the response with its throttle time."""
+    respond(response._replace(throttle_time_ms=throttle_time_ms))
+
+
 def isolation_of(replica_id):
     """Followers (replica id >= 0) read to the log end; consumers (-1) to the high watermark."""
     return LOG_END if replica_id >= 0 else HIGH_WATERMARK
@@ -341,6 +350,9 @@ class Broker:
         self.group_coordinator = GroupCoordinator(self)
         self.transaction_coordinator = TransactionCoordinator(self)
         self.authenticator = SaslServerAuthenticator(self)
+        self.produce_quotas = ClientQuotaManager(self, "producer_byte_rate")
+        self.fetch_quotas = ClientQuotaManager(self, "consumer_byte_rate")
+        self.muted_until = {}           # client id -> when its throttled channel opens again
         self.log_cleaner = LogCleaner(self)
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -391,6 +403,9 @@ class Broker:
         self.group_coordinator = GroupCoordinator(self)
         self.transaction_coordinator = TransactionCoordinator(self)
         self.authenticator = SaslServerAuthenticator(self)
+        self.produce_quotas = ClientQuotaManager(self, "producer_byte_rate")
+        self.fetch_quotas = ClientQuotaManager(self, "consumer_byte_rate")
+        self.muted_until = {}
         self.log_cleaner = LogCleaner(self)
         self.start()
 
@@ -664,6 +679,29 @@ class Broker:
         """SaslHandshake and SaslAuthenticate, one SCRAM message at a time."""
         self.authenticator.handle(requester, mechanism, message, respond)
 
+    def quota_user(self, requester):
+        """The user a client's quotas go by: its authenticated name, ANONYMOUS on a
+        PLAINTEXT listener."""
+        principal = self.authenticator.principal_of(requester) or ""
+        return principal.partition(":")[2]
+
+    def reply_fetch(self, requester, respond, response):
+        """Answer a consumer's fetch within its quota: the bytes count against it, and a
+        fetch that takes it over is answered empty, with the throttle time, and its bytes
+        are taken off again (ClientQuotaManager.unrecordQuotaSensor); the channel is then
+        muted for that long (KIP-219)."""
+        if self.cluster.client_quotas and response.batches:
+            now = self.sim.now
+            size = sum(batch.size_bytes for batch in response.batches)
+            user = self.quota_user(requester)
+            throttle = self.fetch_quotas.record(user, requester.node_id, size,
+                                                now).throttle_time_ms
+            if throttle:
+                self.fetch_quotas.unrecord(user, requester.node_id, size, now)
+                self.muted_until[requester.node_id] = now + throttle
+                response = response._replace(batches=[], throttle_time_ms=throttle)
+        self.reply(requester, respond, response)
+
     def authorized(self, requester, operation, resource_type, name):
         """Whether the authorizer lets ``requester`` do ``operation`` on the resource; every
         request is allowed without an authorizer (``authorizer.class.name`` empty). Brokers'
@@ -690,6 +728,20 @@ class Broker:
             if acks != 0:
                 self.reply(requester, respond, ProduceResponse(denied, -1))
             return
+        if self.cluster.client_quotas:
+            muted = self.muted_until.get(requester.node_id, 0)
+            if muted > self.sim.now:    # KIP-219: a throttled client's channel is muted
+                self.sim.schedule(muted - self.sim.now, self.handle_produce, requester, topic,
+                                  index, keys, values, timestamps, headers, acks, timeout_ms,
+                                  respond, producer)
+                return
+            size = sum(len(v) for v in values if v is not None) + (
+                sum(len(k) for k in keys if k is not None) if keys else 0)
+            throttle = self.produce_quotas.record(self.quota_user(requester), requester.node_id,
+                                                  size, self.sim.now).throttle_time_ms
+            if throttle:
+                self.muted_until[requester.node_id] = self.sim.now + throttle
+                respond = partial(_throttled, respond, throttle)
         if topic in INTERNAL_TOPICS:
             # Only the coordinators write there (ReplicaManager's internalTopicsAllowed).
             if acks != 0:
@@ -942,6 +994,12 @@ class Broker:
         -1, up to the high watermark; with ``read_committed``, up to the last stable offset).
         With nothing to return yet, park the request for up to ``max_wait_ms``: Kafka's long
         poll."""
+        if replica_id < 0 and self.muted_until.get(requester.node_id, 0) > self.sim.now:
+            self.sim.schedule(self.muted_until[requester.node_id] - self.sim.now,
+                              self.handle_fetch, requester, topic, index, fetch_offset,
+                              current_leader_epoch, replica_id, max_wait_ms, max_bytes, respond,
+                              read_committed)
+            return
         if replica_id < 0 and not self.authorized(requester, "READ", "TOPIC", topic):
             self.reply(requester, respond, FetchResponse(
                 errors.TopicAuthorizationFailedError(f"READ on topic {topic!r}"), [], -1, -1, -1))
@@ -963,8 +1021,9 @@ class Broker:
         if replica_id >= 0:
             partition.update_follower(replica_id, fetch_offset, now)
         if fetch_offset < upper or max_wait_ms <= 0:
-            self.reply(requester, respond,
-                       partition.read_for_fetch(fetch_offset, max_bytes, upper, isolation))
+            (self.reply if replica_id >= 0 else self.reply_fetch)(
+                requester, respond,
+                partition.read_for_fetch(fetch_offset, max_bytes, upper, isolation))
         else:
             deadline = now + max_wait_ms
             partition.waiting_fetches.append(

@@ -27,6 +27,7 @@ from .consumer import Consumer
 from .controller import Controller
 from .producer import Producer
 from .seams import REFERENCE
+from .quota_manager import QUOTA_NAMES
 from .scram import ScramCredential
 from .sim import Network, Simulator
 
@@ -72,6 +73,7 @@ class Cluster:
             self.authorizer = StandardAuthorizer(
                 self.seams, super_users, self.broker_config["allow.everyone.if.no.acl.found"])
         self.scram_credentials = {}     # (user, mechanism) -> ScramCredential
+        self.client_quotas = {}         # (user, client id) -> {quota name: bytes per second}
         self.truncation = truncation
         self.controller = Controller(self)
         self.brokers = [Broker(self, i, self.broker_config) for i in range(brokers)]
@@ -121,6 +123,32 @@ class Cluster:
 
     def delete_scram_credential(self, user, mechanism="SCRAM-SHA-256"):
         self.scram_credentials.pop((user, mechanism), None)
+
+    def alter_client_quotas(self, entity, quotas):
+        """AlterClientQuotas: ``entity`` is ``{"user": name}``, ``{"client-id": id}`` or both
+        (``"<default>"`` for a default); ``quotas`` maps ``producer_byte_rate`` or
+        ``consumer_byte_rate`` to bytes per second, or None to remove it."""
+        unknown = set(entity) - {"user", "client-id"}
+        if not entity or unknown:
+            raise errors.InvalidRequestError(f"a quota entity names a user and/or a client-id, "
+                                             f"not {sorted(unknown) or 'nothing'}")
+        key = (entity.get("user"), entity.get("client-id"))
+        current = dict(self.client_quotas.get(key, {}))
+        for name, value in quotas.items():
+            if name not in QUOTA_NAMES:
+                raise errors.InvalidRequestError(f"unknown quota {name!r}; known: "
+                                                 f"{list(QUOTA_NAMES)}")
+            if value is None:
+                current.pop(name, None)
+            elif isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise errors.InvalidRequestError(f"{name} must be a positive number of bytes "
+                                                 f"per second, got {value!r}")
+            else:
+                current[name] = float(value)
+        if current:
+            self.client_quotas[key] = current
+        else:
+            self.client_quotas.pop(key, None)
 
     def _require_authorizer(self):
         if self.authorizer is None:

@@ -69,6 +69,9 @@ BROKER_DEFAULTS = {
     "authorizer.class.name": "",            # org.apache.kafka.metadata.authorizer.StandardAuthorizer
     "super.users": "",                      # User:admin;User:ops
     "allow.everyone.if.no.acl.found": False,
+    # client quotas (quota_manager.py)
+    "quota.window.num": 11,
+    "quota.window.size.seconds": 1,
 }
 
 # Topic-level overrides and the broker config each one defaults to.

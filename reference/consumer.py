@@ -80,6 +80,7 @@ class Consumer(Client):
         self.read_committed = self.config["isolation.level"] == "read_committed"
         self.committed_batches = cluster.seams.read_committed_batches
         self.assignment = {}            # (topic, partition) -> PartitionFetchState
+        self.throttled_until = {}       # broker id -> until when a quota throttles us there
         self.pending_error = None
         self.polling = False            # inside a blocking poll(): keep fetching as answers arrive
         self.closed = False
@@ -204,6 +205,10 @@ class Consumer(Client):
             if not broker.alive:
                 self.request_metadata()
                 continue
+            throttled_until = self.throttled_until.get(broker.node_id, 0)
+            if throttled_until > self.sim.now:      # KIP-219: wait out the throttle there
+                self.fetch_again(throttled_until - self.sim.now)
+                continue
             state.in_flight = True
             state.sent_ms = self.sim.now
             state.sent_to = (broker, broker.incarnation)
@@ -264,6 +269,9 @@ class Consumer(Client):
                 self.request_metadata()
             self.fetch_again(self.config["retry.backoff.ms"])
             return
+        if response.throttle_time_ms:
+            self.throttled_until[state.sent_to[0].node_id] = \
+                self.sim.now + response.throttle_time_ms
         topic, partition = tp
         records = []
         position = state.position

@@ -280,6 +280,7 @@ class Producer(Client):
         self.in_flight = {}              # (topic, partition) -> list of batches sent, unanswered
         self.awaiting_metadata = []      # sends made before their topic's metadata was known
         self.connections = {}            # broker id -> Connection
+        self.throttled_until = {}        # broker id -> until when a quota throttles us there
         self.wake_ups = set()            # moments a drain is scheduled for (backoffs ending)
         self.unfinished = 0              # batches neither acknowledged nor failed
         self.closed = False
@@ -600,6 +601,11 @@ class Producer(Client):
         batch.awaiting_response = False
         key = (batch.topic, batch.partition)
         self.in_flight[key].remove(batch)
+        if getattr(response, "throttle_time_ms", 0):
+            # KIP-219: the broker is over this client's quota; nothing more goes there until
+            # the throttle time is over (NetworkClient.maybeThrottle)
+            self.throttled_until[batch.sent_to[0].node_id] = \
+                self.sim.now + response.throttle_time_ms
         error = response.error
         if error is None:
             if batch.base_sequence >= 0:
@@ -675,6 +681,10 @@ class Producer(Client):
         to a broker that crashed since is broken; a closed one is opened again once its
         reconnect backoff is over, unless the broker refuses it (it is down). Batches for a
         broker that is not ready wait in the accumulator: no attempt is spent on it."""
+        throttled_until = self.throttled_until.get(broker.node_id)
+        if throttled_until is not None and throttled_until > self.sim.now:
+            self.wake_at(throttled_until)
+            return False
         connection = self.connections.get(broker.node_id)
         if connection is None:
             connection = self.connections[broker.node_id] = Connection()

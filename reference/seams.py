@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Callable
 
 from . import (assignors, authorizer, cleaner, consumer, delivery, election, isr, log,
-               monitoring, partitioner, producer_state, replication, scram,
+               monitoring, partitioner, producer_state, quota_manager, replication, scram,
                transaction_coordinator)
 
 
@@ -36,6 +36,9 @@ class Seams:
     authorize: Callable = authorizer.authorize
     scram_credential: Callable = scram.scram_credential
     verify_client_proof: Callable = scram.verify_client_proof
+    # quotas (quota_manager.py)
+    quota_limit: Callable = quota_manager.quota_limit
+    throttle_time_ms: Callable = quota_manager.throttle_time_ms
     # compaction (cleaner.py)
     dirty_ratio: Callable = cleaner.dirty_ratio
     should_clean: Callable = cleaner.should_clean
