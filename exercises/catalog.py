@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from kafkadojo.reference import (assignors, authorizer, cleaner, consumer, coordinator, delivery,
                                  election, isr, log, monitoring, partitioner, producer_state,
-                                 record, replication, scram, transaction_coordinator)
+                                 quota_manager, record, replication, scram,
+                                 transaction_coordinator)
 
 
 @dataclass(frozen=True)
@@ -233,6 +234,19 @@ EXERCISES = (
                  "XOR the proof with the client signature to get the client key back.",
                  "Compare with hmac.compare_digest: == stops at the first difference.",
                  "A proof of the wrong length is simply wrong.")),
+    # -- quotas ---------------------------------------------------------------------------
+    Exercise("quotas", quota_manager.quota_metric_tags, points=2, seam="quota_metric_tags",
+             hints=(
+        "Walk the six entities in order; the first one that has a quota decides.",
+        "A user's own quota, or the <default> user quota, is shared: its client tag is \"\".",
+        "With no user-level quota at all, clients are counted by client id alone.")),
+    Exercise("quotas", quota_manager.quota_limit, points=2, seam="quota_limit", hints=(
+        "Which chain you walk depends on which tags are set.",
+        "A tag of \"\" means that side is shared: it is not looked up.")),
+    Exercise("quotas", quota_manager.throttle_time_ms, points=2, seam="throttle_time_ms",
+             hints=(
+                 "(rate - bound) / bound is how far over the quota, as a fraction.",
+                 "Java's Math.round rounds halves up: math.floor(x + 0.5), not round(x).")),
 )
 
 BY_ID = {exercise.id: exercise for exercise in EXERCISES}
@@ -297,6 +311,9 @@ GIVENS = {
                 'WILDCARD = "*"\nWILDCARD_PRINCIPAL = "User:*"\n'
                 'ALLOWED, DENIED = "ALLOWED", "DENIED"\n\n\n'
                 + textwrap.dedent(inspect.getsource(scram.ScramCredential)) + "\n\n",
+    "quotas": "import math\n\n"
+              "# A quota entity's side that is a default (ZooKeeperInternals.DEFAULT_STRING)\n"
+              'DEFAULT = "<default>"\n\n\n',
     "replication": "# What OffsetForLeaderEpoch answers when it knows no such epoch\n"
                    "UNDEFINED_EPOCH = -1\nUNDEFINED_EPOCH_OFFSET = -1\n\n\n",
     "groups": "from typing import NamedTuple\n\n\n"

@@ -952,6 +952,83 @@ def show_acls(rules=None):
     return _picture(widgets.VBox([story, everyone, out]), out)
 
 
+# -- quotas: a noisy neighbour held to its byte rate ---------------------------------------------
+
+def quota_story(quota_kb=10, rules=None, seconds=30, seed=7):
+    """Two producers on one broker under a default client-id quota of ``quota_kb`` KB/s
+    each: ``noisy`` sends 40 KB/s, ``quiet`` 2 KB/s. Returns per half second ``(time_s,
+    noisy KB/s acknowledged, quiet KB/s acknowledged, noisy throttled?)``."""
+    cluster = Cluster(brokers=1, seed=seed, seams=REFERENCE.with_rules(**_learners(rules)))
+    cluster.create_topic("events", replication_factor=1)
+    cluster.alter_client_quotas({"client-id": "<default>"},
+                                {"producer_byte_rate": quota_kb * 1000})
+    value = b"x" * 1000
+    noisy = cluster.producer("noisy", linger_ms=0, enable_idempotence=False)
+    quiet = cluster.producer("quiet", linger_ms=0, enable_idempotence=False)
+    acked = {"noisy": [], "quiet": []}
+
+    def sent(name):
+        return lambda future: acked[name].append(cluster.now) if future.succeeded else None
+    points, start = [], cluster.now
+    for step in range(seconds * 2):
+        for _ in range(20):
+            noisy.send("events", value, partition=0).add_callback(sent("noisy"))
+        quiet.send("events", value, partition=0).add_callback(sent("quiet"))
+        cluster.run_for(500)
+        now = cluster.now
+        rates = [sum(1 for t in acked[name] if now - 1000 < t <= now) for name in acked]
+        throttled = noisy.throttled_until.get(0, 0) > now
+        points.append(((now - start) / 1000, rates[0], rates[1], throttled))
+    return points
+
+
+def draw_quota_story(points, quota_kb):
+    width, height, left, bottom = 560, 220, 40, 190
+    top = max(max(p[1] for p in points), quota_kb) * 1.2 or 1
+    x = lambda t: left + t / points[-1][0] * (width - left - 10)        # noqa: E731
+    y = lambda v: bottom - v / top * (bottom - 10)                      # noqa: E731
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height + 30}' "
+             f"font-family='monospace' font-size='11' role='img'>"]
+    for t, _, _, throttled in points:
+        if throttled:
+            parts.append(f"<rect x='{x(t) - 4:.1f}' y='10' width='8' height='{bottom - 10}' "
+                         f"fill='#f3d2cb'><title>noisy throttled at t={t} s</title></rect>")
+    parts.append(f"<line x1='{left}' x2='{width - 10}' y1='{y(quota_kb):.1f}' "
+                 f"y2='{y(quota_kb):.1f}' stroke='#555' stroke-dasharray='4 3'/>"
+                 f"<text x='{width - 150}' y='{y(quota_kb) - 4:.1f}'>quota {quota_kb} KB/s</text>")
+    for index, color, name in ((1, LOST, "noisy"), (2, COMMITTED, "quiet")):
+        line = " ".join(f"{x(p[0]):.1f},{y(p[index]):.1f}" for p in points)
+        parts.append(f"<polyline points='{line}' fill='none' stroke='{color}' stroke-width='2'>"
+                     f"<title>{name}: KB acknowledged per second</title></polyline>")
+    parts.append(f"<line x1='{left}' x2='{width - 10}' y1='{bottom}' y2='{bottom}' "
+                 f"stroke='#999'/><text x='{left}' y='{bottom + 14}'>0 s</text>"
+                 f"<text x='{width - 40}' y='{bottom + 14}'>{points[-1][0]:.0f} s</text>"
+                 f"<text x='2' y='14'>KB/s</text>")
+    legend, _ = _legend([(LOST, "noisy (sends 40 KB/s)"), (COMMITTED, "quiet (sends 2 KB/s)"),
+                         ("#f3d2cb", "noisy throttled")], height + 22, gap=24, per_char=7)
+    return "".join(parts) + legend + "</svg>"
+
+
+def draw_quotas(quota_kb=10, rules=None):
+    try:
+        return draw_quota_story(quota_story(quota_kb, rules), quota_kb)
+    except RuleFailed as failure:
+        return _failed(failure)
+
+
+def show_quotas(rules=None):
+    import ipywidgets as widgets
+    quota = widgets.IntSlider(value=10, min=5, max=40, step=5, description="quota (KB/s)",
+                              style=READABLE, continuous_update=False)
+    out = _drawing_area()
+
+    def redraw(_=None):
+        out.value = draw_quotas(quota.value, rules)
+    quota.observe(redraw, "value")
+    redraw()
+    return _picture(widgets.VBox([quota, out]), out)
+
+
 # -- replication: a leader crash, step by step ------------------------------------------------
 
 def leader_crash_story(next_high_watermark=None, truncation_offset=None, seed=3):

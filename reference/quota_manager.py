@@ -21,7 +21,8 @@ ignores that client for that long; the client, too, waits it out before sending 
 The throttle time is ``round((rate - quota) / quota * window)``: the time it takes for the
 rate to come back down to the quota. A throttled fetch returns no data.
 
-The rules here (``quota_limit``, ``throttle_time_ms``) are exercises.
+The rules here (``quota_metric_tags``, ``quota_limit``, ``throttle_time_ms``) are exercises:
+the quota managers call them through their broker's seams.
 """
 
 import math
@@ -175,7 +176,7 @@ class ClientQuotaManager:
         quotas = self.quotas()
         if not quotas:
             return Throttle(0, 0.0, UNLIMITED)      # no quota anywhere: nothing is recorded
-        tags = quota_metric_tags(quotas, user, client_id)
+        tags = self.tags(quotas, user, client_id)
         bound = self.broker.seams.quota_limit(quotas, *tags)
         rate = self.rate_for(tags)
         rate.record(value, now)
@@ -194,4 +195,13 @@ class ClientQuotaManager:
         """A throttled fetch returned nothing: its bytes come off the rate."""
         quotas = self.quotas()
         if quotas:
-            self.rate_for(quota_metric_tags(quotas, user, client_id)).record(-value, now)
+            self.rate_for(self.tags(quotas, user, client_id)).record(-value, now)
+
+    def tags(self, quotas, user, client_id):
+        """Whose rate it is, by the rule ``quota_metric_tags`` (a seam)."""
+        tags = self.broker.seams.quota_metric_tags(quotas, user, client_id)
+        if not (isinstance(tags, (tuple, list)) and len(tags) == 2
+                and all(isinstance(tag, str) for tag in tags)):
+            raise errors.InvalidRequestError(f"quota_metric_tags answered {tags!r}, not a "
+                                             f"(user tag, client tag) pair of strings")
+        return tuple(tags)

@@ -37,6 +37,7 @@ class Seams:
     scram_credential: Callable = scram.scram_credential
     verify_client_proof: Callable = scram.verify_client_proof
     # quotas (quota_manager.py)
+    quota_metric_tags: Callable = quota_manager.quota_metric_tags
     quota_limit: Callable = quota_manager.quota_limit
     throttle_time_ms: Callable = quota_manager.throttle_time_ms
     # compaction (cleaner.py)

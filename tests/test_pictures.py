@@ -220,3 +220,18 @@ def test_the_acl_grid_shows_each_decision_and_the_acl_behind_it():
 def test_a_broken_authorizer_stops_the_acl_picture_with_one_line():
     assert_short_message(pictures.draw_acls("two tenants", rules={"authorize": broken}),
                          "authorize")
+
+
+def test_the_quota_picture_holds_the_noisy_producer_and_spares_the_quiet_one():
+    points = pictures.quota_story(10)
+    late = points[len(points) // 2:]
+    noisy = sum(p[1] for p in late) / len(late)
+    quiet = sum(p[2] for p in late) / len(late)
+    assert 5 <= noisy <= 15                     # about the quota, not the 40 KB/s it sends
+    assert 1.5 <= quiet <= 2.5                  # all it sends
+    assert any(p[3] for p in points) and "quota 10 KB/s" in pictures.draw_quota_story(points, 10)
+
+
+def test_a_broken_throttle_rule_stops_the_quota_picture_with_one_line():
+    assert_short_message(pictures.draw_quotas(10, {"throttle_time_ms": broken}),
+                         "throttle_time_ms")

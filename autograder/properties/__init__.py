@@ -440,5 +440,5 @@ def load_all():
         atexit.register(_remove_hypothesis_home, _HYPOTHESIS_HOME, os.getpid())
         _draw_no_local_constants()
     from . import (compaction, groups, idempotence, isr, log, offsets, partitioning,  # noqa: F401
-                   replication, security, transactions)
+                   quotas, replication, security, transactions)
     return REGISTRY
