@@ -240,10 +240,10 @@ EXERCISES = (
         "Walk the six entities in order; the first one that has a quota decides.",
         "A user's own quota, or the <default> user quota, is shared: its client tag is \"\".",
         "With no user-level quota at all, clients are counted by client id alone.")),
-    Exercise("quotas", quota_manager.quota_limit, points=2, seam="quota_limit", hints=(
+    Exercise("quotas", quota_manager.quota_limit, points=3, seam="quota_limit", hints=(
         "Which chain you walk depends on which tags are set.",
         "A tag of \"\" means that side is shared: it is not looked up.")),
-    Exercise("quotas", quota_manager.throttle_time_ms, points=2, seam="throttle_time_ms",
+    Exercise("quotas", quota_manager.throttle_time_ms, points=3, seam="throttle_time_ms",
              hints=(
                  "(rate - bound) / bound is how far over the quota, as a fraction.",
                  "Java's Math.round rounds halves up: math.floor(x + 0.5), not round(x).")),

@@ -952,3 +952,80 @@ def run_acls(seed, seams=None, attempts=12, event_budget=None):
         if found:
             break
     return AclOutcome(seed, acls, tried, found)
+
+
+# -- client quotas under load ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QuotaOutcome:
+    seed: int
+    quotas: dict                    # (user, client id) -> bytes per second
+    clients: list                   # (client id, offered B/s, acknowledged B/s, sharing tags)
+    anomalies: list                 # (kind, detail)
+
+    @property
+    def valid(self):
+        return not self.anomalies
+
+    def report(self):
+        lines = [f"seed {self.seed}: quotas {self.quotas}"]
+        lines += [f"  {client}: offers {offered:,.0f} B/s, got {got:,.0f} B/s, counted in "
+                  f"{tags}" for client, offered, got, tags in self.clients]
+        lines += [f"  {kind}: {detail}" for kind, detail in self.anomalies]
+        return "\n".join(lines)
+
+
+def run_quotas(seed, seams=None, seconds=40, event_budget=None):
+    """Client quotas under load: three producers offer random byte rates to one broker
+    under random quotas (per client id, per user, defaults); after a burst allowance of ten
+    windows, each group of clients that shares a rate is judged over the run by Kafka's
+    rules: ``quota-exceeded`` (it got well over its quota) or ``over-throttled`` (held far
+    below both its quota and what it offered)."""
+    from .quota_manager import quota_limit, quota_metric_tags
+    rng = random.Random(seed)
+    cluster = Cluster(brokers=1, seed=seed, seams=seams, event_budget=event_budget)
+    cluster.create_topic("load", replication_factor=1)
+    entities = [("ANONYMOUS", None), ("<default>", None), (None, "<default>"),
+                (None, "c1"), (None, "c2"), ("ANONYMOUS", "c3"), ("ANONYMOUS", "<default>")]
+    quotas = {entity: float(rng.choice([5_000, 10_000, 20_000]))
+              for entity in rng.sample(entities, rng.randint(1, 3))}
+    for (user, client), bound in quotas.items():
+        entity = {k: v for k, v in (("user", user), ("client-id", client)) if v is not None}
+        cluster.alter_client_quotas(entity, {"producer_byte_rate": bound})
+    value = b"x" * 1000
+    offered = {f"c{i}": rng.choice([2, 8, 15, 30]) for i in (1, 2, 3)}    # KB per second
+    producers = {c: cluster.producer(c, linger_ms=0, enable_idempotence=False) for c in offered}
+    acked = {c: 0 for c in offered}
+
+    def on_ack(client):
+        def count(future):
+            if future.succeeded:
+                acked[client] += len(value)
+        return count
+    for _ in range(seconds * 4):
+        for client, kb in offered.items():
+            for _ in range(kb // 4 + (1 if rng.random() < (kb % 4) / 4 else 0)):
+                producers[client].send("load", value, partition=0).add_callback(on_ack(client))
+        cluster.run_for(250)
+    groups = {}
+    clients = []
+    for client in offered:
+        tags = quota_metric_tags(quotas, "ANONYMOUS", client)
+        groups.setdefault(tags, []).append(client)
+        clients.append((client, offered[client] * 1000, acked[client] / seconds, tags))
+    found = []
+    for tags, members in sorted(groups.items()):
+        bound = quota_limit(quotas, *tags)
+        got = sum(acked[c] for c in members) / seconds
+        wanted = sum(offered[c] * 1000 for c in members)
+        if bound is None:
+            continue
+        allowance = bound * (seconds + 10) / seconds        # ten windows' burst, once
+        if got > allowance * 1.15:
+            found.append(("quota-exceeded", f"{members} (counted in {tags}) got {got:,.0f} B/s "
+                                            f"under a quota of {bound:,.0f} B/s"))
+        elif got < 0.5 * min(bound, wanted):
+            found.append(("over-throttled", f"{members} (counted in {tags}) got {got:,.0f} B/s, "
+                                            f"offering {wanted:,.0f} B/s under a quota of "
+                                            f"{bound:,.0f} B/s"))
+    return QuotaOutcome(seed, quotas, clients, found)

@@ -91,3 +91,18 @@ def test_bad_quota_settings_are_refused():
     cluster.alter_client_quotas({"user": "alice"}, {"producer_byte_rate": 5})
     cluster.alter_client_quotas({"user": "alice"}, {"producer_byte_rate": None})
     assert cluster.client_quotas == {}
+
+
+def test_under_load_every_group_gets_its_quota_and_wrong_rules_show():
+    import math
+
+    from kafkadojo.reference.seams import REFERENCE
+    from kafkadojo.reference.workload import run_quotas
+    for seed in range(6):
+        outcome = run_quotas(seed)
+        assert outcome.valid, outcome.report()
+    never = REFERENCE.with_rules(throttle_time_ms=lambda rate, bound, window_ms: 0)
+    assert run_quotas(0, never).anomalies[0][0] == "quota-exceeded"
+    harsh = REFERENCE.with_rules(throttle_time_ms=lambda rate, bound, window_ms: max(
+        0, math.floor((rate - bound) * window_ms + 0.5)))
+    assert run_quotas(0, harsh).anomalies[0][0] == "over-throttled"
