@@ -353,6 +353,7 @@ class Broker:
         self.produce_quotas = ClientQuotaManager(self, "producer_byte_rate")
         self.fetch_quotas = ClientQuotaManager(self, "consumer_byte_rate")
         self.muted_until = {}           # client id -> when its throttled channel opens again
+        self.handler_busy_ms = 0.0      # request handler time spent (RequestHandlerAvgIdlePercent)
         self.log_cleaner = LogCleaner(self)
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -751,6 +752,11 @@ class Broker:
         self.append_records(requester, topic, index, keys, values, timestamps, headers,
                             acks, timeout_ms, respond, producer)
 
+    # What a request costs a request handler thread: a fixed part and a part per byte (the
+    # engine's model; Kafka measures the time its threads spend)
+    REQUEST_MS = 0.05
+    BYTE_MS = 1 / 10_000.0             # 10 MB/s a thread
+
     def append_records(self, requester, topic, index, keys, values, timestamps, headers,
                        acks, timeout_ms, respond, producer=None, verified=False):
         """Append a batch as the partition's leader and answer by ``acks``. ``producer`` is an
@@ -780,6 +786,7 @@ class Broker:
             return
         now = self.sim.now
         log = partition.log
+        self.handler_busy_ms += self.REQUEST_MS
         duplicate = None
         if producer is not None:
             duplicate, error = self.check_producer(log, producer, len(values))
@@ -806,6 +813,7 @@ class Broker:
                     self.reply(requester, respond, ProduceResponse(too_large, -1))
                 return
             base_offset, next_offset = batch.base_offset, batch.next_offset
+            self.handler_busy_ms += batch.size_bytes * self.BYTE_MS
             partition.maybe_increment_high_watermark(now)
             partition.wake_fetches()
         self.answer_by_acks(partition, requester, respond, acks, base_offset, next_offset,
@@ -1018,6 +1026,7 @@ class Broker:
             self.reply(requester, respond, partition.out_of_range(fetch_offset))
             return
         now = self.sim.now
+        self.handler_busy_ms += self.REQUEST_MS
         if replica_id >= 0:
             partition.update_follower(replica_id, fetch_offset, now)
         if fetch_offset < upper or max_wait_ms <= 0:

@@ -124,6 +124,14 @@ class Cluster:
     def delete_scram_credential(self, user, mechanism="SCRAM-SHA-256"):
         self.scram_credentials.pop((user, mechanism), None)
 
+    def elect_preferred_leaders(self, partitions=None):
+        """ElectLeaders with the PREFERRED type (kafka-leader-election --election-type
+        preferred): leadership goes back to each partition's first assigned replica where it
+        is in sync. Returns the partitions whose leader moved."""
+        moved = self.controller.elect_preferred_leaders(partitions)
+        self.run_for(500)               # brokers learn it from the metadata log
+        return moved
+
     def alter_client_quotas(self, entity, quotas):
         """AlterClientQuotas: ``entity`` is ``{"user": name}``, ``{"client-id": id}`` or both
         (``"<default>"`` for a default); ``quotas`` maps ``producer_byte_rate`` or

@@ -69,6 +69,8 @@ BROKER_DEFAULTS = {
     "authorizer.class.name": "",            # org.apache.kafka.metadata.authorizer.StandardAuthorizer
     "super.users": "",                      # User:admin;User:ops
     "allow.everyone.if.no.acl.found": False,
+    # request handlers: how busy they are (monitoring.request_handler_idle_ratio)
+    "num.io.threads": 8,
     # client quotas (quota_manager.py)
     "quota.window.num": 11,
     "quota.window.size.seconds": 1,

@@ -196,6 +196,23 @@ class Controller:
             if reg.leader == -1 and broker_id in reg.replicas:
                 self.elect(key, reg, reg.isr, live, reason=f"broker {broker_id} returned")
 
+    def elect_preferred_leaders(self, partitions=None):
+        """ElectLeaders (PREFERRED): each partition whose preferred replica (the first of its
+        assignment) is alive and in the ISR, but not leading, gets it back as leader.
+        Returns the partitions whose leader moved."""
+        live = self.live_brokers()
+        moved = []
+        for key, reg in sorted(self.partitions.items()):
+            if partitions is not None and key not in partitions:
+                continue
+            preferred = reg.replicas[0]
+            if reg.leader != preferred and preferred in reg.isr and preferred in live:
+                self.change(key, reg, leader=preferred)
+                self.log_event(f"{key[0]}-{key[1]}: preferred replica {preferred} elected "
+                               f"leader again (was {reg.leader})")
+                moved.append(key)
+        return moved
+
     # -- elections and ISR changes ----------------------------------------------------------
     def elect(self, key, reg, isr, live, reason):
         unclean_enabled = bool(self.topic_config(key[0], "unclean.leader.election.enable"))

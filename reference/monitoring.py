@@ -123,3 +123,33 @@ def cleaner_metrics(cluster):
             "max_dirty_percent": round(100 * max(ratios.values(), default=0.0), 1),
             "uncleanable_partitions": sorted(stats.uncleanable)}
     return metrics
+
+
+# -- hot brokers -----------------------------------------------------------------------------------
+def request_handler_idle_ratio(cluster, since):
+    """Per broker, the share of its request handler threads' time (``num.io.threads`` of
+    them) that was idle since ``since`` (a ``handler_snapshot``), as Kafka's
+    RequestHandlerAvgIdlePercent reports it: near 1 for an idle broker, falling towards 0 as
+    its handlers get busy. A broker far below the others is a hot broker."""
+    taken_at, busy_then = since
+    elapsed = max(cluster.now - taken_at, 1)
+    ratios = {}
+    for broker in cluster.brokers:
+        threads = broker.config["num.io.threads"]
+        busy = broker.handler_busy_ms - busy_then.get(broker.node_id, 0.0)
+        ratios[broker.node_id] = max(0.0, 1 - busy / (threads * elapsed))
+    return ratios
+
+
+def handler_snapshot(cluster):
+    """Where the brokers' request handler time stands now, for request_handler_idle_ratio."""
+    return cluster.now, {broker.node_id: broker.handler_busy_ms for broker in cluster.brokers}
+
+
+def leaders_per_broker(cluster, topic=None):
+    """How many partition leaders each broker has (of ``topic``, or of every topic)."""
+    counts = {broker.node_id: 0 for broker in cluster.brokers}
+    for (name, _), registration in cluster.controller.partitions.items():
+        if (topic is None or name == topic) and registration.leader >= 0:
+            counts[registration.leader] += 1
+    return counts
