@@ -144,6 +144,12 @@ def _bugs():
                mutation=(('        if verdict == "ALLOW":\n            allowed = True',
                           '        if verdict == "ALLOW":\n            return ALLOWED'),),
                expected_failures=("security.authorize",)),
+        Sample("security-commit-only-describes", "security",
+               "an offset commit needs only DESCRIBE on its topics: a principal that may not "
+               "read a topic can still move a group's position in it",
+               mutation=(('        return [("READ", "GROUP", group_id)] + on_topics("READ")',
+                          '        return [("READ", "GROUP", group_id)] + on_topics("DESCRIBE")'),),
+               expected_failures=("security.required_acls",)),
         Sample("security-stored-key-not-hashed", "security",
                "the broker stores the client key itself, not its hash: whoever reads the "
                "credential store can log in as anyone",

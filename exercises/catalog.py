@@ -10,10 +10,10 @@ import inspect
 import textwrap
 from dataclasses import dataclass
 
-from kafkadojo.reference import (assignors, authorizer, cleaner, consumer, coordinator, delivery,
-                                 election, isr, log, monitoring, partitioner, producer_state,
-                                 quota_manager, record, replication, scram,
-                                 transaction_coordinator)
+from kafkadojo.reference import (assignors, auth_helper, authorizer, cleaner, consumer,
+                                 coordinator, delivery, election, isr, log, monitoring,
+                                 partitioner, producer_state, quota_manager, record, replication,
+                                 scram, transaction_coordinator)
 
 
 @dataclass(frozen=True)
@@ -226,6 +226,11 @@ EXERCISES = (
                  "A DENY anywhere wins: do not stop at the first ALLOW.",
                  "No ACL matched: does any ACL cover the resource at all, for anyone?",
                  "Super users come first, before any ACL.")),
+    Exercise("security", auth_helper.required_acls, points=3, seam="required_acls", hints=(
+        "A request that names topics checks each one, in order: one tuple per topic.",
+        "The transactional.id comes first; in TxnOffsetCommit, before the group too.",
+        "Fetching offsets only looks (DESCRIBE); committing them counts as reading (READ).",
+        "Produce carries a transactional.id only inside a transaction (otherwise None).")),
     Exercise("security", scram.scram_credential, points=2, seam="scram_credential", hints=(
         "hashlib.pbkdf2_hmac(name, password bytes, salt, iterations).",
         "hmac.new(key, message, name).digest(); hashlib.new(name, data).digest().")),
@@ -309,6 +314,7 @@ GIVENS = {
                 'MECHANISMS = {"SCRAM-SHA-256": "sha256", "SCRAM-SHA-512": "sha512"}\n\n'
                 "# ACLs: the name that matches every resource, the principal that is everyone\n"
                 'WILDCARD = "*"\nWILDCARD_PRINCIPAL = "User:*"\n'
+                'CLUSTER_NAME = "kafka-cluster"    # the one CLUSTER resource\'s name\n'
                 'ALLOWED, DENIED = "ALLOWED", "DENIED"\n\n\n'
                 + textwrap.dedent(inspect.getsource(scram.ScramCredential)) + "\n\n",
     "quotas": "import math\n\n"

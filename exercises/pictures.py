@@ -1029,6 +1029,138 @@ def show_quotas(rules=None):
     return _picture(widgets.VBox([quota, out]), out)
 
 
+# -- hot brokers: leadership piled on one broker, and spread again ------------------------------
+
+BUSY = "#3b6ea5"
+HOT_FACTOR = 1.5            # a broker this many times busier than the cluster average is hot
+# What the picture calls each placement scenario's two runs; a scenario not named here is
+# shown as "without the fix" and "with the fix".
+PLACEMENT_VIEWS = {"hot-broker": ("before: after a rolling restart, no election",
+                                  "after: a preferred leader election"),
+                   "skewed-assignment": ("before: broker 0 first everywhere, an election",
+                                         "after: a reassignment, then an election")}
+
+
+def hot_broker_story(seed=2, scenario="hot-broker"):
+    """The placement scenario ``scenario`` (reference/placement.py) run twice, without its
+    fix and with it, under the same load. Returns ``{"before": run, "after": run}``, each run
+    a dict: ``title``, ``summary``, ``steps`` ``[(time_ms, text)]``, ``leaders`` {broker:
+    partitions led}, ``led`` {broker: [(topic, partition, preferred?)]} (preferred: the
+    broker is the partition's first assigned replica), ``idle`` {broker: request handler
+    idle ratio}, ``busy`` {broker: 1 - idle}, ``average`` (the brokers' mean busy share:
+    what a cluster-wide dashboard shows), ``hot`` (the brokers ``HOT_FACTOR`` times busier
+    than that) and ``gap`` (the busiest broker's idle ratio below the idlest one's)."""
+    from kafkadojo.reference.placement import run_scenario
+    titles = PLACEMENT_VIEWS.get(scenario, ("before: without the fix", "after: with the fix"))
+    story = {}
+    for name, fixed, title in (("before", False, titles[0]), ("after", True, titles[1])):
+        result = run_scenario(scenario, fixed=fixed, seed=seed)
+        led = {broker: [] for broker in result.idle}
+        registrations = result.cluster.controller.partitions if result.cluster else {}
+        for (topic, partition), registration in sorted(registrations.items()):
+            if registration.leader in led and not topic.startswith("__"):
+                led[registration.leader].append(
+                    (topic, partition, registration.leader == registration.replicas[0]))
+        busy = {broker: 1 - ratio for broker, ratio in result.idle.items()}
+        average = sum(busy.values()) / len(busy)
+        story[name] = {"title": title, "summary": result.summary, "steps": list(result.steps),
+                       "leaders": dict(result.leaders), "led": led, "idle": dict(result.idle),
+                       "busy": busy, "average": average,
+                       "hot": [broker for broker in sorted(busy)
+                               if average and busy[broker] > HOT_FACTOR * average],
+                       "gap": result.hottest_gap}
+    return story
+
+
+def draw_hot_brokers(story):
+    """The two runs side by side, one row per broker: the partitions it leads (a box each,
+    amber where it is not the partition's preferred leader) and how busy its request
+    handlers were (1 - the idle ratio, on a 0-100% scale, red for a hot broker), a dashed
+    line at the cluster-wide average; a legend, a line on each run, and what happened."""
+    runs = [story["before"], story["after"]]
+    brokers = sorted(set().union(*(run["busy"] for run in runs)))
+    most = max([1] + [len(led) for run in runs for led in run["led"].values()])
+    label, box, bar, row, top, between = 70, 22, 130, 28, 40, 24
+    panel = label + most * box + 16 + bar + 46
+    bottom = top + len(brokers) * row
+    legend = [(COMMITTED, "led by its preferred replica"), (UNCOMMITTED, "led by another replica"),
+              (BUSY, "request handlers busy"), (LOST, "a hot broker")]
+    legend_width = sum(30 + 7 * len(meaning) for _, meaning in legend) + 140
+    width = max(2 * panel + between, legend_width)
+    height = bottom + 18 + 28
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+             f"font-family='monospace' font-size='12' role='img'>"]
+    for number, run in enumerate(runs):
+        left = number * (panel + between)
+        boxes_x, bar_x = left + label, left + label + most * box + 16
+        parts.append(f"<text x='{left}' y='14' font-weight='bold'>{html.escape(run['title'])}"
+                     f"</text><text x='{boxes_x}' y='32' fill='#777' font-size='11'>partitions "
+                     f"led</text><text x='{bar_x}' y='32' fill='#777' font-size='11'>request "
+                     f"handlers busy</text>")
+        for index, broker in enumerate(brokers):
+            y = top + index * row
+            parts.append(f"<text x='{left}' y='{y + 13}'>broker {broker}</text>")
+            led = run["led"].get(broker, [])
+            for slot, (topic, partition, preferred) in enumerate(led):
+                x = boxes_x + slot * box
+                whose = ("its preferred leader" if preferred else
+                         "not its preferred leader (the first assigned replica)")
+                parts.append(f"<rect x='{x + 1}' y='{y}' width='{box - 2}' height='18' rx='3' "
+                             f"fill='{COMMITTED if preferred else UNCOMMITTED}'><title>"
+                             f"{html.escape(topic)}-{partition}: broker {broker} is {whose}"
+                             f"</title></rect><text x='{x + box // 2}' y='{y + 13}' "
+                             f"text-anchor='middle' fill='white'>{partition}</text>")
+            if not led:
+                parts.append(f"<text x='{boxes_x + 4}' y='{y + 13}' fill='#999'>none</text>")
+            busy = run["busy"][broker]
+            parts.append(f"<rect x='{bar_x}' y='{y + 2}' width='{bar}' height='14' fill='#eee'/>"
+                         f"<rect x='{bar_x}' y='{y + 2}' width='{round(bar * busy)}' height='14' "
+                         f"fill='{LOST if broker in run['hot'] else BUSY}'><title>broker {broker}:"
+                         f" request handlers {busy:.0%} busy (idle ratio {run['idle'][broker]:.2f})"
+                         f"</title></rect><text x='{bar_x + bar + 6}' y='{y + 13}'>{busy:.0%}"
+                         f"</text>")
+        x = bar_x + round(bar * run["average"])
+        parts.append(f"<line x1='{x}' x2='{x}' y1='{top - 4}' y2='{bottom - 6}' stroke='#555' "
+                     f"stroke-dasharray='4 3'><title>cluster average {run['average']:.0%} busy"
+                     f"</title></line><text x='{bar_x}' y='{bottom + 8}' fill='#555' "
+                     f"font-size='11'>cluster average {run['average']:.0%}</text>")
+    drawn, x = _legend(legend, height - 6, gap=30, per_char=7)
+    parts.append(f"{drawn}<line x1='{x}' x2='{x + 14}' y1='{height - 10}' y2='{height - 10}' "
+                 f"stroke='#555' stroke-dasharray='4 3'/><text x='{x + 20}' y='{height - 6}'>"
+                 f"cluster average</text></svg>")
+    notes = []
+    for run in runs:
+        busiest = max(run["busy"], key=run["busy"].get)
+        if run["hot"]:
+            shown = (f"broker {busiest} is hot: it leads {len(run['led'][busiest])} partition(s) "
+                     f"and its request handlers are {run['busy'][busiest]:.0%} busy, "
+                     f"{run['busy'][busiest] / run['average']:.1f}x the cluster average of "
+                     f"{run['average']:.0%}")
+        else:
+            shown = (f"no hot broker: the busiest, broker {busiest}, is "
+                     f"{run['busy'][busiest]:.0%} busy; the cluster average is "
+                     f"{run['average']:.0%}")
+        notes.append(f"<div><b>{html.escape(run['title'].split(':')[0])}</b>: "
+                     f"{html.escape(shown)}</div>")
+    steps = "".join("<td style='vertical-align:top'>" + "<br>".join(
+        f"t={t:>6} ms ".replace(" ", "&nbsp;") + f" {html.escape(text)}"
+        for t, text in run["steps"])
+        + "</td>" for run in runs)
+    return ("".join(parts) + "".join(notes)
+            + "<table style='font:11px monospace;margin-top:4px' cellpadding='3'><tr>"
+            + "".join(f"<th style='text-align:left'>{html.escape(run['title'])}</th>"
+                      for run in runs)
+            + f"</tr><tr>{steps}</tr></table>")
+
+
+def show_hot_brokers(scenario="hot-broker"):
+    """Both runs side by side. Nothing to move: the scenario comes out the same on every seed."""
+    import ipywidgets as widgets
+    out = _drawing_area()
+    out.value = draw_hot_brokers(hot_broker_story(scenario=scenario))
+    return _picture(widgets.VBox([out]), out)
+
+
 # -- replication: a leader crash, step by step ------------------------------------------------
 
 def leader_crash_story(next_high_watermark=None, truncation_offset=None, seed=3):

@@ -17,9 +17,10 @@ from functools import partial
 from typing import NamedTuple
 
 from . import errors
+from .auth_helper import denied_error
 from .authenticator import SaslServerAuthenticator
 from .authorizer import CLUSTER_NAME
-from .quota_manager import ClientQuotaManager
+from .quota_manager import ClientQuotaManager, ClientRequestQuotaManager
 from .cleaner import LogCleaner, cleanup_policies
 from .config import BROKER_DEFAULTS, TOPIC_CONFIG_BROKER_NAME
 from .coordinator import OFFSETS_TOPIC, GroupCoordinator
@@ -352,6 +353,7 @@ class Broker:
         self.authenticator = SaslServerAuthenticator(self)
         self.produce_quotas = ClientQuotaManager(self, "producer_byte_rate")
         self.fetch_quotas = ClientQuotaManager(self, "consumer_byte_rate")
+        self.request_quotas = ClientRequestQuotaManager(self)
         self.muted_until = {}           # client id -> when its throttled channel opens again
         self.handler_busy_ms = 0.0      # request handler time spent (RequestHandlerAvgIdlePercent)
         self.log_cleaner = LogCleaner(self)
@@ -406,6 +408,7 @@ class Broker:
         self.authenticator = SaslServerAuthenticator(self)
         self.produce_quotas = ClientQuotaManager(self, "producer_byte_rate")
         self.fetch_quotas = ClientQuotaManager(self, "consumer_byte_rate")
+        self.request_quotas = ClientRequestQuotaManager(self)
         self.muted_until = {}
         self.log_cleaner = LogCleaner(self)
         self.start()
@@ -474,6 +477,8 @@ class Broker:
         """Make this broker's role for a partition match the latest registration."""
         registration = self.metadata.partitions[key]
         if self.node_id not in registration.replicas:
+            if key in self.logs:
+                self.stop_replica(key)      # reassigned away (perhaps while this broker was down)
             return
         partition = self.partitions.get(key)
         if partition is None:
@@ -489,8 +494,11 @@ class Broker:
                 elif key[0] == TRANSACTION_STATE_TOPIC:
                     self.transaction_coordinator.on_elected(key[1], partition.log,
                                                             registration.leader_epoch)
-            elif registration.partition_epoch > partition.partition_epoch:
-                partition.apply_isr(registration, now)
+            else:
+                if registration.replicas != partition.replicas:
+                    self.update_replicas(partition, registration)
+                if registration.partition_epoch > partition.partition_epoch:
+                    partition.apply_isr(registration, now)
         elif (partition.is_leader or registration.leader_epoch > partition.leader_epoch
               or registration.leader != partition.leader):
             if key[0] == OFFSETS_TOPIC:
@@ -499,8 +507,31 @@ class Broker:
                 self.transaction_coordinator.on_resigned(key[1])
             self.become_follower(partition, registration)
         elif registration.partition_epoch > partition.partition_epoch:
+            partition.replicas = registration.replicas
             partition.isr = registration.isr
             partition.partition_epoch = registration.partition_epoch
+
+    def update_replicas(self, partition, registration):
+        """A reassignment added replicas without a new leader epoch: the leader tracks each
+        new one from its first fetch (``Partition.updateAssignmentAndIsr``)."""
+        partition.replicas = registration.replicas
+        partition.followers = {
+            r: partition.followers.get(r) or FollowerState(0)
+            for r in registration.replicas if r != self.node_id}
+
+    def stop_replica(self, key):
+        """This broker is no longer one of the partition's replicas: stop serving and fetching
+        it, and delete its log (``ReplicaManager.stopPartitions`` with ``deleteLocalLog``)."""
+        partition = self.partitions.pop(key, None)
+        if partition is not None:
+            partition.abandon_waiting_requests()
+            partition.fetch_token = None
+            if key[0] == OFFSETS_TOPIC:
+                self.group_coordinator.on_resigned(key[1])
+            elif key[0] == TRANSACTION_STATE_TOPIC:
+                self.transaction_coordinator.on_resigned(key[1])
+        del self.logs[key]
+        self.hw_checkpoint.pop(key, None)
 
     def log_for(self, key):
         log = self.logs.get(key)
@@ -687,18 +718,23 @@ class Broker:
         return principal.partition(":")[2]
 
     def reply_fetch(self, requester, respond, response):
-        """Answer a consumer's fetch within its quota: the bytes count against it, and a
-        fetch that takes it over is answered empty, with the throttle time, and its bytes
-        are taken off again (ClientQuotaManager.unrecordQuotaSensor); the channel is then
-        muted for that long (KIP-219)."""
-        if self.cluster.client_quotas and response.batches:
+        """Answer a consumer's fetch within its quotas: its bytes count against its byte
+        rate and its handler time against its request percentage; a fetch that takes it
+        over either is answered empty, with the longer throttle time, and its bytes are
+        taken off again (ClientQuotaManager.unrecordQuotaSensor); the channel is then muted
+        for that long (KIP-219)."""
+        if self.cluster.client_quotas:
             now = self.sim.now
             size = sum(batch.size_bytes for batch in response.batches)
             user = self.quota_user(requester)
             throttle = self.fetch_quotas.record(user, requester.node_id, size,
-                                                now).throttle_time_ms
+                                                now).throttle_time_ms if size else 0
+            throttle = max(throttle, self.request_quotas.record(
+                user, requester.node_id, self.request_quotas.percentage(self.REQUEST_MS),
+                now).throttle_time_ms)
             if throttle:
-                self.fetch_quotas.unrecord(user, requester.node_id, size, now)
+                if size:
+                    self.fetch_quotas.unrecord(user, requester.node_id, size, now)
                 self.muted_until[requester.node_id] = now + throttle
                 response = response._replace(batches=[], throttle_time_ms=throttle)
         self.reply(requester, respond, response)
@@ -715,16 +751,30 @@ class Broker:
             return False
         return authorizer.authorize(principal, requester.host, operation, resource_type, name)
 
+    def refusal(self, requester, api, topics=(), group_id=None, transactional_id=None):
+        """What KafkaApis answers a client that may not make this request: the error of the
+        first ACL check that fails (``required_acls``), or None when every one passes."""
+        if self.cluster.authorizer is None or isinstance(requester, Broker):
+            return None
+        for operation, resource_type, name in self.seams.required_acls(
+                api, topics, group_id, transactional_id):
+            if self.authorized(requester, operation, resource_type, name):
+                continue
+            if api == "CreateTopics" and self.authorized(requester, "CREATE", "CLUSTER",
+                                                         CLUSTER_NAME):
+                continue                # CREATE on the cluster covers every topic
+            if api == "InitProducerId" and resource_type == "CLUSTER" and \
+                    self.may_write_some_topic(requester):
+                continue                # KIP-679: WRITE on any topic will do
+            return denied_error(operation, resource_type, name)
+        return None
+
     def handle_produce(self, requester, topic, index, keys, values, timestamps, headers,
                        acks, timeout_ms, respond, producer=None):
-        denied = None
-        if not self.authorized(requester, "WRITE", "TOPIC", topic):
-            # checked before the topic's existence: whether it exists must not leak
-            denied = errors.TopicAuthorizationFailedError(f"WRITE on topic {topic!r}")
-        elif producer is not None and len(producer) > 3 and producer[3] and not \
-                self.authorized(requester, "WRITE", "TRANSACTIONAL_ID", producer[3]):
-            denied = errors.TransactionalIdAuthorizationFailedError(
-                f"WRITE on transactional.id {producer[3]!r}")
+        # checked before the topic's existence: whether it exists must not leak
+        transactional_id = producer[3] if producer is not None and len(producer) > 3 else None
+        denied = self.refusal(requester, "Produce", [topic],
+                              transactional_id=transactional_id or None)
         if denied is not None:
             if acks != 0:
                 self.reply(requester, respond, ProduceResponse(denied, -1))
@@ -738,8 +788,13 @@ class Broker:
                 return
             size = sum(len(v) for v in values if v is not None) + (
                 sum(len(k) for k in keys if k is not None) if keys else 0)
-            throttle = self.produce_quotas.record(self.quota_user(requester), requester.node_id,
-                                                  size, self.sim.now).throttle_time_ms
+            user, now = self.quota_user(requester), self.sim.now
+            throttle = self.produce_quotas.record(user, requester.node_id, size,
+                                                  now).throttle_time_ms
+            handler_ms = self.REQUEST_MS + size * self.BYTE_MS
+            throttle = max(throttle, self.request_quotas.record(
+                user, requester.node_id, self.request_quotas.percentage(handler_ms),
+                now).throttle_time_ms)
             if throttle:
                 self.muted_until[requester.node_id] = self.sim.now + throttle
                 respond = partial(_throttled, respond, throttle)
@@ -949,18 +1004,10 @@ class Broker:
         EndTxn: the transaction coordinator answers them (``request`` names its handler),
         once it is known whether the requester may: WRITE on the transactional.id, and
         WRITE on each topic it adds, READ on the group whose offsets it adds."""
-        refusal = None
-        if not self.authorized(requester, "WRITE", "TRANSACTIONAL_ID", transactional_id):
-            refusal = errors.TransactionalIdAuthorizationFailedError(
-                f"WRITE on transactional.id {transactional_id!r}")
-        elif request == "handle_add_partitions":
-            topics = sorted({topic for topic, _ in args[-2]})
-            denied = [t for t in topics if not self.authorized(requester, "WRITE", "TOPIC", t)]
-            if denied:
-                refusal = errors.TopicAuthorizationFailedError(f"WRITE on topics {denied}")
-        elif request == "handle_add_offsets" and not self.authorized(requester, "READ", "GROUP",
-                                                                     args[-2]):
-            refusal = errors.GroupAuthorizationFailedError(f"READ on group {args[-2]!r}")
+        api = self.TXN_APIS.get(request)     # None: a broker's own (KIP-890 verification)
+        topics = sorted({topic for topic, _ in args[-2]}) if api == "AddPartitionsToTxn" else ()
+        group_id = args[-2] if api == "AddOffsetsToTxn" else None
+        refusal = self.refusal(requester, api, topics, group_id, transactional_id)
         coordinator = self.transaction_coordinator
         coordinator.refusal = refusal
         try:
@@ -976,10 +1023,9 @@ class Broker:
             self.reply(requester, respond, (errors.CoordinatorNotAvailableError(
                 f"broker {self.node_id} is starting"), -1, -1))
             return
-        if not (self.authorized(requester, "IDEMPOTENT_WRITE", "CLUSTER", CLUSTER_NAME)
-                or self.may_write_some_topic(requester)):
-            self.reply(requester, respond, (errors.ClusterAuthorizationFailedError(
-                "IDEMPOTENT_WRITE on the cluster, or WRITE on some topic"), -1, -1))
+        refusal = self.refusal(requester, "InitProducerId")
+        if refusal is not None:
+            self.reply(requester, respond, (refusal, -1, -1))
             return
         self.reply(requester, respond, (None, self.cluster.controller.allocate_producer_id(), 0))
 
@@ -1008,9 +1054,9 @@ class Broker:
                               current_leader_epoch, replica_id, max_wait_ms, max_bytes, respond,
                               read_committed)
             return
-        if replica_id < 0 and not self.authorized(requester, "READ", "TOPIC", topic):
-            self.reply(requester, respond, FetchResponse(
-                errors.TopicAuthorizationFailedError(f"READ on topic {topic!r}"), [], -1, -1, -1))
+        refusal = self.refusal(requester, "Fetch", [topic]) if replica_id < 0 else None
+        if refusal is not None:
+            self.reply(requester, respond, FetchResponse(refusal, [], -1, -1, -1))
             return
         partition, error = self.partition_for_request(topic, index, current_leader_epoch)
         if error is not None:
@@ -1054,9 +1100,9 @@ class Broker:
                             read_committed=False):
         """ListOffsets: ``which`` is "earliest" (the log start offset) or "latest" (the high
         watermark: the end of what consumers may read; for read_committed, the LSO)."""
-        if not self.authorized(requester, "DESCRIBE", "TOPIC", topic):
-            self.reply(requester, respond, (errors.TopicAuthorizationFailedError(
-                f"DESCRIBE on topic {topic!r}"), -1))
+        refusal = self.refusal(requester, "ListOffsets", [topic])
+        if refusal is not None:
+            self.reply(requester, respond, (refusal, -1))
             return
         partition, error = self.partition_for_request(topic, index, current_leader_epoch)
         if error is not None:
@@ -1073,17 +1119,14 @@ class Broker:
         (``key_type="transaction"``) of the transactional.id's ``__transaction_state``
         partition. The first request creates that topic (Kafka creates it on demand, too)."""
         if key_type == "transaction":
-            if not self.authorized(requester, "DESCRIBE", "TRANSACTIONAL_ID", key):
-                self.reply(requester, respond, (errors.TransactionalIdAuthorizationFailedError(
-                    f"DESCRIBE on transactional.id {key!r}"), -1))
-                return
+            refusal = self.refusal(requester, "FindCoordinator", transactional_id=key)
             topic, index = TRANSACTION_STATE_TOPIC, self.transaction_coordinator.partition_for(key)
         else:
-            if not self.authorized(requester, "DESCRIBE", "GROUP", key):
-                self.reply(requester, respond, (errors.GroupAuthorizationFailedError(
-                    f"DESCRIBE on group {key!r}"), -1))
-                return
+            refusal = self.refusal(requester, "FindCoordinator", group_id=key)
             topic, index = OFFSETS_TOPIC, self.group_coordinator.partition_for(key)
+        if refusal is not None:
+            self.reply(requester, respond, (refusal, -1))
+            return
         if topic not in self.metadata.topics:
             controller = self.cluster.controller
             self.net.send(self, controller, controller.handle_create_internal_topic, topic)
@@ -1097,8 +1140,15 @@ class Broker:
             return
         self.reply(requester, respond, (None, registration.leader))
 
-    # What each group request needs on the group (READ, unless named here)
-    GROUP_OPERATIONS = {"handle_offset_fetch": "DESCRIBE", "handle_delete_group": "DELETE"}
+    # The coordinators' handlers, by the requests' Kafka names
+    GROUP_APIS = {"handle_join_group": "JoinGroup", "handle_sync_group": "SyncGroup",
+                  "handle_heartbeat": "Heartbeat", "handle_leave_group": "LeaveGroup",
+                  "handle_offset_commit": "OffsetCommit", "handle_offset_fetch": "OffsetFetch",
+                  "handle_txn_offset_commit": "TxnOffsetCommit",
+                  "handle_delete_group": "DeleteGroups"}
+    TXN_APIS = {"handle_init_producer_id": "InitProducerId",
+                "handle_add_partitions": "AddPartitionsToTxn",
+                "handle_add_offsets": "AddOffsetsToTxn", "handle_end_txn": "EndTxn"}
 
     def handle_group_request(self, request, requester, group_id, *args):
         """JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch,
@@ -1106,19 +1156,12 @@ class Broker:
         handler), once it is known whether the requester may: READ on the group (DESCRIBE
         to fetch offsets, DELETE to delete it); to commit offsets, READ on their topics too;
         in a transaction, WRITE on its transactional.id."""
-        operation = self.GROUP_OPERATIONS.get(request, "READ")
-        refusal = None
-        if not self.authorized(requester, operation, "GROUP", group_id):
-            refusal = errors.GroupAuthorizationFailedError(f"{operation} on group {group_id!r}")
-        elif request in ("handle_offset_commit", "handle_txn_offset_commit"):
+        api = self.GROUP_APIS[request]
+        topics = ()
+        if api in ("OffsetCommit", "TxnOffsetCommit", "OffsetFetch") and args[-2] is not None:
             topics = sorted({topic for topic, _ in args[-2]})
-            denied = [t for t in topics if not self.authorized(requester, "READ", "TOPIC", t)]
-            if denied:
-                refusal = errors.TopicAuthorizationFailedError(f"READ on topics {denied}")
-            elif request == "handle_txn_offset_commit" and not self.authorized(
-                    requester, "WRITE", "TRANSACTIONAL_ID", args[0]):
-                refusal = errors.TransactionalIdAuthorizationFailedError(
-                    f"WRITE on transactional.id {args[0]!r}")
+        transactional_id = args[0] if api == "TxnOffsetCommit" else None
+        refusal = self.refusal(requester, api, topics, group_id, transactional_id)
         coordinator = self.group_coordinator
         coordinator.refusal = refusal
         try:
@@ -1126,15 +1169,20 @@ class Broker:
         finally:
             coordinator.refusal = None
 
+    def handle_admin_request(self, requester, api, topics, respond):
+        """CreateTopics, CreateAcls, DescribeAcls, DeleteAcls, AlterClientQuotas: the
+        broker checks the ACLs (the controller does the work: see admin.py)."""
+        self.reply(requester, respond, self.refusal(requester, api, topics))
+
     def handle_metadata(self, requester, topics, respond):
         """Answer from this broker's own (possibly stale) metadata image."""
         image = self.metadata
         result = {}
         for topic in (topics if topics is not None else list(image.topics)):
-            if not self.authorized(requester, "DESCRIBE", "TOPIC", topic):
+            refusal = self.refusal(requester, "Metadata", [topic])
+            if refusal is not None:
                 if topics is not None:      # asked by name: refused, existing or not
-                    result[topic] = errors.TopicAuthorizationFailedError(
-                        f"DESCRIBE on topic {topic!r}")
+                    result[topic] = refusal
                 continue                    # listing all: the topic is left out
             record = image.topics.get(topic)
             if record is None:

@@ -17,6 +17,7 @@ history, event for event.
 import re
 
 from . import errors
+from .admin import Admin
 from .authorizer import AclFilter, StandardAuthorizer
 from .broker import Broker
 from .cleaner import DELETE_HORIZON, TOMBSTONE_EXPIRY
@@ -132,10 +133,41 @@ class Cluster:
         self.run_for(500)               # brokers learn it from the metadata log
         return moved
 
+    def alter_partition_reassignments(self, targets):
+        """AlterPartitionReassignments (kafka-reassign-partitions --execute): ``targets`` maps
+        ``(topic, partition)`` to its new replica list, the first broker its preferred
+        leader, or to None to cancel that partition's reassignment (--cancel). New replicas
+        copy the log from the leader; the reassignment completes once every target replica
+        is in the ISR, and then the others stop and delete their copy. Leadership moves only
+        if the leader is removed (a preferred leader election moves the rest). Raises the
+        first partition's error, if any, once the others are under way."""
+        results = self.controller.alter_partition_reassignments(targets)
+        self.run_for(500)               # brokers learn it from the metadata log
+        for error in results.values():
+            if error is not None:
+                raise error
+
+    def list_partition_reassignments(self):
+        """ListPartitionReassignments (kafka-reassign-partitions --list):
+        ``{(topic, partition): {"replicas": [...], "adding": [...], "removing": [...]}}``
+        for every partition being reassigned."""
+        return self.controller.list_partition_reassignments()
+
+    def run_until_reassigned(self, timeout_ms=60_000):
+        """Run until no reassignment is in progress and every live broker has learnt so
+        (what kafka-reassign-partitions --verify waits for); False if ``timeout_ms`` passed
+        first."""
+        controller = self.controller
+        return self.run_until(lambda: not any(
+            reg.adding_replicas or reg.removing_replicas for reg in controller.partitions.values())
+            and all(b.metadata.offset == len(controller.metadata_log)
+                    for b in self.brokers if b.alive), timeout_ms=timeout_ms)
+
     def alter_client_quotas(self, entity, quotas):
         """AlterClientQuotas: ``entity`` is ``{"user": name}``, ``{"client-id": id}`` or both
         (``"<default>"`` for a default); ``quotas`` maps ``producer_byte_rate`` or
-        ``consumer_byte_rate`` to bytes per second, or None to remove it."""
+        ``consumer_byte_rate`` to bytes per second, ``request_percentage`` to a share of
+        request handler time (percent of one thread), or None to remove it."""
         unknown = set(entity) - {"user", "client-id"}
         if not entity or unknown:
             raise errors.InvalidRequestError(f"a quota entity names a user and/or a client-id, "
@@ -149,8 +181,10 @@ class Cluster:
             if value is None:
                 current.pop(name, None)
             elif isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise errors.InvalidRequestError(f"{name} must be a positive number of bytes "
-                                                 f"per second, got {value!r}")
+                unit = ("percent of a request handler thread" if name == "request_percentage"
+                        else "bytes per second")
+                raise errors.InvalidRequestError(f"{name} must be a positive number ({unit}), "
+                                                 f"got {value!r}")
             else:
                 current[name] = float(value)
         if current:
@@ -181,7 +215,13 @@ class Cluster:
         return self._require_authorizer().delete_acls(acl_filter)
 
     # -- topics and clients ------------------------------------------------------------------
-    def create_topic(self, name, partitions=1, replication_factor=None, config=None):
+    def create_topic(self, name, partitions=None, replication_factor=None, config=None,
+                     replica_assignment=None):
+        """CreateTopics: ``partitions`` (1 unless given) with ``replication_factor`` replicas
+        each (``default.replication.factor`` unless given), placed round-robin; or
+        ``replica_assignment`` places them by hand, as ``NewTopic(name,
+        replicasAssignments)`` does: ``{partition: [broker, ...]}`` or a list of replica
+        lists, the first broker of each the partition's preferred leader."""
         if not isinstance(name, str) or not LEGAL_TOPIC_NAME.match(name) or name in (".", ".."):
             raise errors.InvalidTopicError(
                 f"illegal topic name {name!r}: use 1-249 characters from [a-zA-Z0-9._-]")
@@ -190,6 +230,13 @@ class Cluster:
                 f"{name} is internal: the group coordinator creates it when a group first needs it")
         if name in self.controller.topics:
             raise errors.TopicExistsError(f"topic {name!r} already exists")
+        assignment = None
+        if replica_assignment is not None:
+            assignment = self._manual_assignment(replica_assignment, partitions,
+                                                 replication_factor)
+            partitions, replication_factor = len(assignment), len(assignment[0])
+        elif partitions is None:
+            partitions = 1
         if not isinstance(partitions, int) or partitions < 1:
             raise errors.InvalidPartitionsError(f"partitions must be >= 1, got {partitions!r}")
         if replication_factor is None:
@@ -199,11 +246,28 @@ class Cluster:
                 f"replication factor must be between 1 and the {len(self.brokers)} brokers, "
                 f"got {replication_factor!r}")
         configs = self.validate_topic_config(config or {})
-        self.controller.create_topic(name, partitions, replication_factor, configs)
+        self.controller.create_topic(name, partitions, replication_factor, configs, assignment)
         self.run_until(lambda: all(
             (name, p) in b.partitions for b in self.brokers if b.alive and b.caught_up
             for p in range(partitions) if b.node_id in self.controller.partitions[(name, p)].replicas),
             timeout_ms=5_000)
+
+    def _manual_assignment(self, replica_assignment, partitions, replication_factor):
+        if partitions is not None or replication_factor is not None:
+            raise errors.InvalidRequestError(
+                "a manual replica assignment was given: the partitions and the replication "
+                "factor come from it, so leave both out")
+        if isinstance(replica_assignment, dict):
+            if set(replica_assignment) != set(range(len(replica_assignment))):
+                raise errors.InvalidReplicaAssignmentError(
+                    f"partitions should be a consecutive 0-based integer sequence, not "
+                    f"{sorted(replica_assignment, key=repr)}")
+            replica_assignment = [replica_assignment[p] for p in range(len(replica_assignment))]
+        if not isinstance(replica_assignment, (list, tuple)) or not replica_assignment:
+            raise errors.InvalidReplicaAssignmentError(
+                f"a replica assignment is one replica list per partition, not "
+                f"{replica_assignment!r}")
+        return self.controller.validate_topic_assignment(list(replica_assignment))
 
     def validate_topic_config(self, config):
         configs = {}
@@ -232,6 +296,14 @@ class Cluster:
         """A producer; configs by Kafka name in ``config`` or as keywords (``linger_ms=0``)."""
         config = {**(config or {}), **_kafka_names(options)}
         client = Producer(self, client_id or f"producer-{len(self.clients) + 1}", config)
+        self.clients.append(client)
+        return client
+
+    def admin(self, client_id=None, config=None, **options):
+        """An admin client (admin.py): topics, ACLs and quotas as an authenticated principal,
+        checked by the brokers' authorizer."""
+        config = {**(config or {}), **_kafka_names(options)}
+        client = Admin(self, client_id or f"admin-{len(self.clients) + 1}", config)
         self.clients.append(client)
         return client
 

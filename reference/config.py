@@ -145,6 +145,15 @@ CONSUMER_DEFAULTS = {
     "sasl.jaas.config": None,
 }
 
+ADMIN_DEFAULTS = {
+    "request.timeout.ms": 30_000,
+    "retry.backoff.ms": 100,
+    # security (authenticator.py)
+    "security.protocol": "PLAINTEXT",
+    "sasl.mechanism": "GSSAPI",
+    "sasl.jaas.config": None,
+}
+
 
 def merged(defaults, overrides, what):
     """``defaults`` updated with ``overrides``; an unknown name is an error, with a suggestion."""

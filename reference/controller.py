@@ -11,6 +11,9 @@ brokers replicate by long-polling it; their requests double as heartbeats.
   a leader.
 - Leaders change ISRs only through AlterPartition, which carries the leader epoch and the
   partition epoch, so a deposed leader's stale request is refused.
+- A partition reassignment (KIP-455) first adds the target's new replicas, which copy the
+  log as followers; once the whole target is in the ISR, the AlterPartition that says so
+  also removes the replicas that are not in the target.
 """
 
 from . import errors
@@ -81,7 +84,9 @@ class Controller:
         self.events.append((self.sim.now, text))
 
     # -- topics --------------------------------------------------------------------------
-    def create_topic(self, name, num_partitions, replication_factor, configs):
+    def create_topic(self, name, num_partitions, replication_factor, configs, assignment=None):
+        """CreateTopics. ``assignment``, when given, is a manual assignment already
+        validated (``validate_topic_assignment``): one replica list per partition."""
         live = sorted(b for b, r in self.brokers.items() if not r.fenced)
         if replication_factor > len(self.brokers):
             raise errors.InvalidReplicationFactorError(
@@ -90,8 +95,10 @@ class Controller:
         self.append(TopicRecord(name, num_partitions, dict(configs)))
         n = len(self.brokers)
         for p in range(num_partitions):
-            # Round-robin placement (Kafka's rack-unaware assignment without the random start).
-            replicas = tuple((p + i) % n for i in range(replication_factor))
+            # The manual assignment, or round-robin placement (Kafka's rack-unaware
+            # assignment without the random start).
+            replicas = (tuple(assignment[p]) if assignment is not None
+                        else tuple((p + i) % n for i in range(replication_factor)))
             isr = tuple(r for r in replicas if r in live) or replicas[:1]
             leader = next((r for r in replicas if r in live), -1)
             self.append(PartitionRecord(name, p, PartitionRegistration(replicas, isr, leader, 0, 0)))
@@ -238,8 +245,8 @@ class Controller:
         isr = reg.isr if isr is None else tuple(isr)
         leader = reg.leader if leader is None else leader
         leader_epoch = reg.leader_epoch + 1 if leader != reg.leader else reg.leader_epoch
-        new = PartitionRegistration(reg.replicas, isr, leader, leader_epoch,
-                                    reg.partition_epoch + 1)
+        new = reg._replace(isr=isr, leader=leader, leader_epoch=leader_epoch,
+                           partition_epoch=reg.partition_epoch + 1)
         self.append(PartitionRecord(key[0], key[1], new))
         return new
 
@@ -269,8 +276,189 @@ class Controller:
             self.net.send(self, broker, respond, (error, reg))
             return
         removed = [r for r in reg.isr if r not in new_isr]
-        new = self.change(key, reg, isr=new_isr)
+        if reassignment_in_progress(reg):
+            new = self.change_assignment(key, reg, reg.replicas, new_isr,
+                                         reg.adding_replicas, reg.removing_replicas)
+        else:
+            new = self.change(key, reg, isr=new_isr)
         if added or removed:
             what = (f"shrank, removing {removed}" if removed else f"expanded, adding {added}")
             self.log_event(f"{topic}-{partition}: ISR {what}: now {list(new_isr)}")
+        if reassignment_in_progress(reg) and not reassignment_in_progress(new):
+            self.log_event(f"{topic}-{partition}: reassignment completed: replicas "
+                           f"{list(new.replicas)}, ISR {list(new.isr)}")
+            self.log_leader_change(key, reg, new, "reassignment completed")
+        if new.leader != broker_id:
+            # Completing the reassignment removed the sender, and with it its leadership.
+            self.net.send(self, broker, respond, (errors.NewLeaderElectedError(
+                f"{topic}-{partition}: leader now {new.leader}"), new))
+            return
         self.net.send(self, broker, respond, (None, new))
+
+    # -- partition reassignment (KIP-455) -------------------------------------------------
+    def alter_partition_reassignments(self, targets):
+        """AlterPartitionReassignments: ``targets`` maps ``(topic, partition)`` to its new
+        replica list, or to None to cancel its reassignment. Each partition succeeds or fails
+        on its own; returns ``{(topic, partition): error or None}``."""
+        results = {}
+        for key, target in targets.items():
+            try:
+                self.alter_partition_reassignment(key, target)
+                results[key] = None
+            except errors.KafkaError as error:
+                results[key] = error
+        return results
+
+    def alter_partition_reassignment(self, key, target):
+        reg = self.partitions.get(key)
+        if reg is None:
+            raise errors.UnknownTopicOrPartitionError(f"no partition {key!r}")
+        if target is None:
+            self.cancel_partition_reassignment(key, reg)
+        else:
+            self.change_partition_reassignment(key, reg, target)
+
+    def change_partition_reassignment(self, key, reg, target):
+        """Start moving the partition to ``target``: its replicas become the target followed
+        by the replicas being removed; the new ones join as followers and copy the log. A
+        target whose replicas are all in sync already (the same brokers in a new order, say)
+        completes at once."""
+        self.validate_manual_partition_assignment(target)
+        replicas, adding, removing = reassignment_replicas(reg.replicas, target)
+        new = self.change_assignment(key, reg, replicas, reg.isr, adding, removing)
+        name = f"{key[0]}-{key[1]}"
+        if reassignment_in_progress(new):
+            self.log_event(f"{name}: reassignment to {list(target)} started: replicas "
+                           f"{list(new.replicas)}, adding {list(new.adding_replicas)}, "
+                           f"removing {list(new.removing_replicas)}")
+        elif new is not reg:
+            self.log_event(f"{name}: reassigned to {list(new.replicas)} at once (every target "
+                           f"replica already in sync)")
+        self.log_leader_change(key, reg, new, "reassignment")
+
+    def cancel_partition_reassignment(self, key, reg):
+        """Go back: the replicas being added leave, those being removed stay (in the order of
+        the current list, so not always the original order)."""
+        name = f"{key[0]}-{key[1]}"
+        if not reassignment_in_progress(reg):
+            raise errors.NoReassignmentInProgressError(f"{name} is not being reassigned")
+        replicas, isr, unclean = reverted_reassignment(reg.replicas, reg.isr, reg.adding_replicas)
+        if unclean and not self.topic_config(key[0], "unclean.leader.election.enable"):
+            raise errors.InvalidReplicaAssignmentError(
+                f"cannot cancel the reassignment of {name}: only replicas being added are in "
+                f"sync, so going back needs an unclean leader election")
+        new = self.change_assignment(key, reg, replicas, isr)
+        self.log_event(f"{name}: reassignment cancelled: replicas back to {list(new.replicas)}"
+                       + (" (UNCLEAN: records only the removed replicas had are lost)"
+                          if unclean else ""))
+        self.unclean_elections += unclean
+        self.log_leader_change(key, reg, new, "reassignment cancelled")
+
+    def list_partition_reassignments(self):
+        """ListPartitionReassignments: every partition being reassigned, with its replicas and
+        the replicas being added and removed."""
+        return {key: {"replicas": list(reg.replicas), "adding": list(reg.adding_replicas),
+                      "removing": list(reg.removing_replicas)}
+                for key, reg in sorted(self.partitions.items()) if reassignment_in_progress(reg)}
+
+    def validate_manual_partition_assignment(self, replicas, replication_factor=None):
+        """ReplicationControlManager.validateManualPartitionAssignment: a replica list names
+        registered brokers, each once (and as many as the partitions before it, if any)."""
+        if not isinstance(replicas, (list, tuple)) or not replicas:
+            raise errors.InvalidReplicaAssignmentError(
+                f"a replica list is a non-empty list of broker ids, not {replicas!r}")
+        for broker_id in replicas:
+            if type(broker_id) is not int or broker_id not in self.brokers:
+                raise errors.InvalidReplicaAssignmentError(
+                    f"the replica list {list(replicas)} names broker {broker_id!r}, but no "
+                    f"such broker is registered")
+            if replicas.count(broker_id) > 1:
+                raise errors.InvalidReplicaAssignmentError(
+                    f"the replica list {list(replicas)} names broker {broker_id} more than once")
+        if replication_factor is not None and len(replicas) != replication_factor:
+            raise errors.InvalidReplicaAssignmentError(
+                f"the replica list {list(replicas)} has {len(replicas)} replica(s), but the "
+                f"partitions before it have {replication_factor}")
+
+    def validate_topic_assignment(self, assignment):
+        """A new topic's manual assignment (CreateTopics with ``assignments``): one valid
+        replica list per partition, all of one length, each with a broker that is not fenced.
+        Returns it as tuples."""
+        for replicas in assignment:
+            self.validate_manual_partition_assignment(replicas, len(assignment[0]))
+            if not any(b in self.live_brokers() for b in replicas):
+                raise errors.InvalidReplicaAssignmentError(
+                    f"every broker of the replica list {list(replicas)} is fenced")
+        return [tuple(replicas) for replicas in assignment]
+
+    def change_assignment(self, key, reg, replicas, isr, adding=(), removing=()):
+        """What KRaft's PartitionChangeBuilder does when a partition's replicas change:
+        complete the reassignment if the ISR now allows it; keep the leader if it is still a
+        live in-sync replica, else elect the first live in-sync one; bump the leader epoch
+        when a replica leaves, so that it is fenced. Returns the new registration (``reg``
+        itself when nothing changes)."""
+        if adding or removing:
+            completed = completed_reassignment(replicas, isr, removing)
+            if completed is not None:
+                (replicas, isr), adding, removing = completed, (), ()
+        live = self.live_brokers()
+        leader = reg.leader
+        if leader not in isr or leader not in live:
+            leader = next((r for r in replicas if r in isr and r in live), -1)
+        new = reg._replace(replicas=tuple(replicas), isr=tuple(isr), leader=leader,
+                           adding_replicas=tuple(adding), removing_replicas=tuple(removing))
+        if new == reg:
+            return reg
+        replica_left = not set(reg.replicas) <= set(replicas)
+        new = new._replace(leader_epoch=reg.leader_epoch + (leader != reg.leader or replica_left),
+                           partition_epoch=reg.partition_epoch + 1)
+        self.append(PartitionRecord(key[0], key[1], new))
+        return new
+
+    def log_leader_change(self, key, reg, new, reason):
+        if new.leader == reg.leader:
+            return
+        name = f"{key[0]}-{key[1]}"
+        if reg.leader >= 0 and reg.leader not in new.replicas:
+            reason += f": broker {reg.leader} is no longer a replica"
+        if new.leader < 0:
+            self.log_event(f"{name} offline ({reason}): no live in-sync replica")
+        else:
+            self.log_event(f"{name}: broker {new.leader} elected leader ({reason}), "
+                           f"ISR {list(new.isr)}")
+
+
+# -- reassignment rules (Kafka's PartitionReassignmentReplicas and PartitionReassignmentRevert)
+def reassignment_in_progress(reg):
+    return bool(reg.adding_replicas or reg.removing_replicas)
+
+
+def reassignment_replicas(current, target):
+    """``(replicas, adding, removing)`` while moving from ``current`` to ``target``: the
+    target followed by the replicas being removed; ``adding`` and ``removing`` in broker id
+    order."""
+    removing = tuple(sorted(set(current) - set(target)))
+    adding = tuple(sorted(set(target) - set(current)))
+    return tuple(target) + removing, adding, removing
+
+
+def completed_reassignment(replicas, isr, removing):
+    """``maybeCompleteReassignment``: the ``(replicas, isr)`` a reassignment ends with, or None
+    while it cannot end: every target replica must be in the ISR first. The replicas being
+    removed then leave both lists."""
+    target = tuple(r for r in replicas if r not in removing)
+    new_isr = tuple(r for r in isr if r not in removing)
+    if not new_isr or not set(target) <= set(new_isr):
+        return None
+    return target, new_isr
+
+
+def reverted_reassignment(replicas, isr, adding):
+    """``PartitionReassignmentRevert``: the ``(replicas, isr, unclean)`` a cancelled
+    reassignment goes back to. The replicas being added leave both lists; if only they were
+    in sync, the first remaining replica becomes the ISR alone: an unclean election."""
+    original = tuple(r for r in replicas if r not in adding)
+    new_isr = tuple(r for r in isr if r not in adding)
+    if new_isr:
+        return original, new_isr, False
+    return original, original[:1], True

@@ -72,6 +72,17 @@ InvalidRecordError = _error(
     doc="The broker refused a record, e.g. one without a key sent to a compacted topic.")
 InvalidPartitionsError = _error("InvalidPartitionsError", "INVALID_PARTITIONS", 37)
 InvalidReplicationFactorError = _error("InvalidReplicationFactorError", "INVALID_REPLICATION_FACTOR", 38)
+InvalidReplicaAssignmentError = _error(
+    "InvalidReplicaAssignmentError", "INVALID_REPLICA_ASSIGNMENT", 39,
+    doc="A replica list is empty, names a broker twice, or names a broker that is not "
+        "registered.")
+NoReassignmentInProgressError = _error(
+    "NoReassignmentInProgressError", "NO_REASSIGNMENT_IN_PROGRESS", 85,
+    doc="A cancellation named a partition that is not being reassigned.")
+NewLeaderElectedError = _error(
+    "NewLeaderElectedError", "NEW_LEADER_ELECTED", 108,
+    doc="AlterPartition changed the partition, but completing its reassignment moved the "
+        "leadership away from the sender: it must learn the new leader from the metadata.")
 InvalidConfigurationError = _error("InvalidConfigurationError", "INVALID_CONFIG", 40,
                                    doc="A configuration value is unknown or out of its range.")
 TopicExistsError = _error("TopicExistsError", "TOPIC_ALREADY_EXISTS", 36)

@@ -9,12 +9,18 @@ from typing import NamedTuple
 
 
 class PartitionRegistration(NamedTuple):
-    """Kafka's ``PartitionRegistration``: one partition's replicas, ISR and leader."""
+    """Kafka's ``PartitionRegistration``: one partition's replicas, ISR and leader.
+
+    While a reassignment (KIP-455) runs, ``replicas`` is the target followed by the
+    replicas being removed, and ``adding_replicas``/``removing_replicas`` say which are
+    which; both are empty otherwise."""
     replicas: tuple
     isr: tuple
     leader: int             # broker id, or -1 while the partition is offline
-    leader_epoch: int       # bumped on every leader change
-    partition_epoch: int    # bumped on every change at all (leader or ISR)
+    leader_epoch: int       # bumped on every leader change, and when a replica is removed
+    partition_epoch: int    # bumped on every change at all (leader, ISR or replicas)
+    adding_replicas: tuple = ()
+    removing_replicas: tuple = ()
 
 
 class TopicRecord(NamedTuple):

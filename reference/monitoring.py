@@ -41,9 +41,11 @@ def describe_partition(cluster, topic, partition):
 
 
 def under_replicated_partitions(cluster):
-    """Partitions whose ISR is smaller than their replica set (Kafka's URP metric)."""
+    """Partitions whose ISR is smaller than their replica set (Kafka's URP metric). While a
+    partition is reassigned, the replicas still being added do not count (Kafka's
+    replicationFactor of an ongoing reassignment)."""
     return [key for key, reg in sorted(cluster.controller.partitions.items())
-            if len(reg.isr) < len(reg.replicas)]
+            if len(reg.isr) < len(reg.replicas) - len(reg.adding_replicas)]
 
 
 def offline_partitions(cluster):

@@ -1,4 +1,5 @@
-"""Where leaders sit, and why it matters: the ``hot-broker`` scenario, replayable by name.
+"""Where leaders sit, and why it matters: the ``hot-broker`` and ``skewed-assignment``
+scenarios, replayable by name.
 
 Every partition's leader does the work of its produce and fetch requests. Leadership moves
 when brokers restart (a restarted broker comes back as a follower), so after a rolling
@@ -11,10 +12,20 @@ which ``kafka-leader-election --election-type preferred`` (or the controller its
     from kafkadojo.reference.placement import run_scenario
     print(run_scenario("hot-broker", fixed=False).report())
 
+A preferred leader election cannot help when the assignment itself is skewed: in the
+``skewed-assignment`` scenario a topic was created with a hand-made replica assignment
+that puts broker 0 first in every list, so broker 0 is every partition's preferred leader.
+The fix is to change the assignment: a partition reassignment (KIP-455,
+``kafka-reassign-partitions``) rotates the replica lists so that each broker comes first in
+an equal share, and a preferred leader election then moves the leaders.
+
+    print(run_scenario("skewed-assignment", fixed=False).report())
+
 Simplifications, said plainly: request handler time is the engine's model (a fixed cost per
 request and a cost per byte appended), not measured; the controller does not rebalance
 leaders by itself (``auto.leader.rebalance.enable`` is not modelled): the fix is the
-explicit election; partition reassignment is not modelled yet.
+explicit election; a reassignment's new replicas copy the log as fast as followers fetch
+(no ``leader.replication.throttled.rate``).
 """
 
 from dataclasses import dataclass, field
@@ -94,7 +105,57 @@ def hot_broker(fixed=True, seed=2, partitions=6):
     return result
 
 
-SCENARIOS = {"hot-broker": hot_broker}
+def skewed_assignment(fixed=True, seed=2, partitions=6):
+    """A topic created with broker 0 first in every replica list: it leads every partition,
+    and a preferred leader election leaves it so. The fix is a reassignment that rotates
+    the lists (each broker first in an equal share), then a preferred leader election."""
+    result = PlacementResult("skewed-assignment", fixed,
+                             "Three brokers, six partitions created with a replica assignment "
+                             "that puts broker 0 first in every list; then producers write "
+                             "3.6 MB/s spread evenly over the partitions (one request handler "
+                             "thread a broker). " + (
+                                 "A reassignment rotates the replica lists first, then a "
+                                 "preferred leader election." if fixed else
+                                 "A preferred leader election is all anyone tries."))
+    cluster = result.cluster = Cluster(brokers=3, seed=seed, config={"num.io.threads": 1})
+    brokers = len(cluster.brokers)
+    skewed = {p: [0, 1, 2] if p % 2 == 0 else [0, 2, 1] for p in range(partitions)}
+    cluster.create_topic(TOPIC, replica_assignment=skewed, config={"min.insync.replicas": 2})
+    say = lambda text: result.steps.append((cluster.now, text))      # noqa: E731
+    say(f"created with broker 0 first everywhere: leaders per broker "
+        f"{leaders_per_broker(cluster, TOPIC)}")
+    if fixed:
+        cluster.alter_partition_reassignments(
+            {(TOPIC, p): _first(replicas, p % brokers) for p, replicas in skewed.items()})
+        cluster.run_until_reassigned()
+        say(f"reassignment done: preferred replicas per broker "
+            f"{_preferred_per_broker(cluster)}, leaders per broker "
+            f"{leaders_per_broker(cluster, TOPIC)}")
+    moved = cluster.elect_preferred_leaders()
+    say(f"preferred leader election moved {len(moved)} leader(s): "
+        f"{leaders_per_broker(cluster, TOPIC)}")
+    producer = cluster.producer("load", linger_ms=5)
+    result.idle = _load(cluster, producer, 10, partitions)
+    result.leaders = leaders_per_broker(cluster, TOPIC)
+    say("10 s of load")
+    return result
+
+
+def _first(replicas, broker):
+    """The replica list rotated so that ``broker`` comes first (the same brokers, so the
+    reassignment moves no data and completes at once)."""
+    i = replicas.index(broker)
+    return replicas[i:] + replicas[:i]
+
+
+def _preferred_per_broker(cluster):
+    counts = {broker.node_id: 0 for broker in cluster.brokers}
+    for _, partition in cluster.partitions(TOPIC):
+        counts[cluster.registration(TOPIC, partition).replicas[0]] += 1
+    return counts
+
+
+SCENARIOS = {"hot-broker": hot_broker, "skewed-assignment": skewed_assignment}
 
 
 def run_scenario(name, fixed=False, seed=2):

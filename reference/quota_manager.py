@@ -1,7 +1,8 @@
 """Client quotas: how a broker keeps one client from taking everything (Kafka 3.9's
 ``ClientQuotaManager``, its ``DefaultQuotaCallback``, and the metrics library's ``Rate``).
 
-A quota is a byte rate (``producer_byte_rate``, ``consumer_byte_rate``) set for an *entity*:
+A quota is a byte rate (``producer_byte_rate``, ``consumer_byte_rate``), or a share of
+request handler time (``request_percentage``: ClientRequestQuotaManager), set for an *entity*:
 a user, a client id, a (user, client id) pair, or their ``<default>``s. For a request the
 broker first decides whose rate it counts in (``quota_metric_tags``): a quota set for a
 user is shared by all that user's clients; a ``<default>`` quota gives each user (or
@@ -32,7 +33,7 @@ from . import errors
 
 DEFAULT = "<default>"
 UNLIMITED = float(2**63 - 1)        # Long.MAX_VALUE: no quota
-QUOTA_NAMES = ("producer_byte_rate", "consumer_byte_rate")
+QUOTA_NAMES = ("producer_byte_rate", "consumer_byte_rate", "request_percentage")
 
 
 def quota_limit(quotas, user_tag, client_tag):
@@ -171,7 +172,7 @@ class ClientQuotaManager:
                 if self.quota_name in values}
 
     def record(self, user, client_id, value, now):
-        """Record ``value`` bytes and answer how long to throttle (0: within the quota).
+        """Record ``value`` (bytes) and answer how long to throttle (0: within the quota).
         The value counts even when it takes the client over its quota."""
         quotas = self.quotas()
         if not quotas:
@@ -189,7 +190,10 @@ class ClientQuotaManager:
         if type(delay) is not int or delay < 0:
             raise errors.InvalidRequestError(f"throttle_time_ms answered {delay!r}: a "
                                              f"throttle time is a whole number of ms >= 0")
-        return Throttle(delay, measured, bound)
+        return Throttle(self.bounded(delay), measured, bound)
+
+    def bounded(self, delay):
+        return delay
 
     def unrecord(self, user, client_id, value, now):
         """A throttled fetch returned nothing: its bytes come off the rate."""
@@ -205,3 +209,22 @@ class ClientQuotaManager:
             raise errors.InvalidRequestError(f"quota_metric_tags answered {tags!r}, not a "
                                              f"(user tag, client tag) pair of strings")
         return tuple(tags)
+
+
+class ClientRequestQuotaManager(ClientQuotaManager):
+    """Request quotas (``request_percentage``, KIP-124): a share of the broker's request
+    handler time, in percent of one thread (200 = two threads' worth). What is recorded is
+    a request's handler time as a percentage-second (``percentage``), so the rate is the
+    percentage of a thread the client kept busy. One spike is throttled for at most one
+    quota window (``QuotaUtils.boundedThrottleTime``): the time spent is already spent."""
+
+    def __init__(self, broker):
+        super().__init__(broker, "request_percentage")
+
+    @staticmethod
+    def percentage(handler_ms):
+        """Kafka's nanosToPercentage, from milliseconds: 10 ms of a thread is 1 (%·s)."""
+        return handler_ms * 100 / 1000
+
+    def bounded(self, delay):
+        return min(delay, self.broker.config["quota.window.size.seconds"] * 1000)

@@ -9,8 +9,8 @@ there is no second copy of a solution anywhere.
 from dataclasses import dataclass, fields, replace
 from typing import Callable
 
-from . import (assignors, authorizer, cleaner, consumer, delivery, election, isr, log,
-               monitoring, partitioner, producer_state, quota_manager, replication, scram,
+from . import (assignors, auth_helper, authorizer, cleaner, consumer, delivery, election, isr,
+               log, monitoring, partitioner, producer_state, quota_manager, replication, scram,
                transaction_coordinator)
 
 
@@ -32,8 +32,9 @@ class Seams:
     transition_allowed: Callable = transaction_coordinator.transition_allowed
     transaction_partition: Callable = transaction_coordinator.transaction_partition
     read_committed_batches: Callable = consumer.read_committed_batches
-    # security (authorizer.py, scram.py)
+    # security (authorizer.py, auth_helper.py, scram.py)
     authorize: Callable = authorizer.authorize
+    required_acls: Callable = auth_helper.required_acls
     scram_credential: Callable = scram.scram_credential
     verify_client_proof: Callable = scram.verify_client_proof
     # quotas (quota_manager.py)

@@ -5,8 +5,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from kafkadojo.reference.quota_manager import (DEFAULT, ClientQuotaManager, Rate,
-                                               quota_limit, quota_metric_tags, throttle_time_ms)
+from kafkadojo.reference.quota_manager import (DEFAULT, ClientQuotaManager,
+                                               ClientRequestQuotaManager, Rate, quota_limit,
+                                               quota_metric_tags, throttle_time_ms)
 from kafkadojo.reference.seams import REFERENCE
 
 
@@ -131,3 +132,36 @@ def test_no_quota_anywhere_records_nothing():
     manager = ClientQuotaManager(_Broker(), "producer_byte_rate")
     assert manager.record("alice", "c", 10**9, 0).throttle_time_ms == 0
     assert manager.rates == {}
+
+
+# -- ClientRequestQuotaManagerTest -------------------------------------------------------------
+def test_request_percentage_quota_violation():
+    """ClientRequestQuotaManagerTest.testRequestPercentageQuotaViolation: a quota of 1% of a
+    thread (10 ms a second); 4 ms a second is within it; a spike of 67.1 ms makes
+    (40 + 67.1) / 10.5 s = 10.2 ms a second: (10.2 - 10) / 10 * 10.5 s = 210 ms; a spike of
+    500 ms is throttled for one window at most (boundedThrottleTime), until it rolls over."""
+    quotas = {("ANONYMOUS", "test-client"): {"request_percentage": 1.0}}
+    manager = ClientRequestQuotaManager(_Broker(quotas=quotas))
+    percent = manager.percentage
+    assert percent(4) == pytest.approx(0.4)         # millisToPercent(4)
+
+    def record(value, now):
+        return manager.record("ANONYMOUS", "test-client", value, now).throttle_time_ms
+    now = 0
+    for _ in range(10):
+        assert record(percent(4), now) == 0
+        now += 1000
+    now += 500
+    throttle = record(percent(67.1), now)
+    assert throttle == 210
+    now += throttle
+    for _ in range(11):
+        record(percent(4), now)
+        now += 1000
+    assert record(0, now) == 0                      # the bursty sample has rolled over
+    assert record(percent(500), now) == 1000        # bounded by one window
+    for _ in range(10):
+        now += 1000
+        assert record(0, now) == 1000
+    now += 1000
+    assert record(0, now) == 0

@@ -235,3 +235,65 @@ def test_the_quota_picture_holds_the_noisy_producer_and_spares_the_quiet_one():
 def test_a_broken_throttle_rule_stops_the_quota_picture_with_one_line():
     assert_short_message(pictures.draw_quotas(10, {"throttle_time_ms": broken}),
                          "throttle_time_ms")
+
+
+def test_the_hot_broker_story_shows_a_rolling_restarts_hot_broker_cooled_by_an_election():
+    story = pictures.hot_broker_story()
+    before, after = story["before"], story["after"]
+    assert max(before["busy"].values()) >= 1.5 * max(after["busy"].values())
+    assert before["hot"] == [0] and after["hot"] == []
+    assert before["leaders"] == {0: 4, 1: 2, 2: 0}
+    assert after["leaders"] == {0: 2, 1: 2, 2: 2}                     # spread again
+    assert all(preferred for led in after["led"].values() for *_, preferred in led)
+    assert [p for _, p, preferred in before["led"][0] if not preferred] == [2, 5]
+    assert abs(before["average"] - after["average"]) < 0.01           # the average hides it
+    assert before["gap"] > 0.15 and after["gap"] < 0.03
+
+
+def test_the_hot_broker_picture_draws_both_runs_side_by_side_with_a_legend():
+    import re
+    drawn = pictures.draw_hot_brokers(pictures.hot_broker_story())
+    assert drawn.startswith("<svg") and drawn.count("<svg") == 1
+    titles = re.findall(r"<text x='(\d+)' y='14' font-weight='bold'>([^<]+)</text>", drawn)
+    assert [title for _, title in titles] == ["before: after a rolling restart, no election",
+                                              "after: a preferred leader election"]
+    assert int(titles[0][0]) < int(titles[1][0])                      # side by side
+    boxes = re.findall(r"rx='3' fill='([^']+)'><title>clicks-(\d+): broker (\d+) is", drawn)
+    assert len(boxes) == 12 and [b for _, _, b in boxes[:6]] == ["0"] * 4 + ["1"] * 2
+    assert sum(color == pictures.UNCOMMITTED for color, _, _ in boxes) == 2
+    hot_bars = re.findall(rf"fill='{pictures.LOST}'><title>broker (\d+): request handlers "
+                          r"(\d+)% busy", drawn)
+    assert hot_bars == [("0", "26")]
+    assert drawn.count(">cluster average 13%</text>") == 2            # one under each run
+    for meaning in ("led by its preferred replica", "led by another replica",
+                    "request handlers busy", "a hot broker"):
+        assert f">{meaning}</text>" in drawn
+    assert "broker 0 is hot" in drawn and "no hot broker" in drawn
+    assert "preferred leader election moved 2 leader(s)" in drawn     # what happened
+
+
+def test_the_hot_broker_picture_is_a_widget_and_takes_another_placement_scenario(monkeypatch):
+    from kafkadojo.reference import placement
+    widget = pictures.show_hot_brokers()
+    assert "broker 0 is hot" in widget.children[-1].value
+    monkeypatch.setitem(placement.SCENARIOS, "another", placement.hot_broker)
+    story = pictures.hot_broker_story(scenario="another")
+    assert story["before"]["title"] == "before: without the fix" and story["after"]["hot"] == []
+
+
+def test_the_quotas_notebook_shows_the_hot_broker_picture_after_the_quota_pictures():
+    import json
+
+    from kafkadojo.exercises import notebooks
+    cells = json.loads(notebooks.path_for("quotas").read_text())["cells"]
+    ids = [c["metadata"].get("nbgrader", {}).get("grade_id") for c in cells]
+    picture = cells[ids.index("picture_hot_brokers")]
+    assert "".join(picture["source"]) == "pictures.show_hot_brokers()"
+    assert picture["metadata"]["nbgrader"]["locked"]
+    assert ids.index("picture_buggy") < ids.index("picture_hot_brokers") < \
+        ids.index("quotas-quotas-questions")
+    prose = "".join("".join(c["source"]) for c in cells[:ids.index("picture_hot_brokers")]
+                    if c["cell_type"] == "markdown")
+    for term in ("RequestHandlerAvgIdlePercent", "--election-type preferred",
+                 "auto.leader.rebalance.enable", "comes back as a\nfollower"):
+        assert term in prose

@@ -84,6 +84,8 @@ def test_bad_quota_settings_are_refused():
     cluster = cluster_with()
     with pytest.raises(errors.InvalidRequestError, match="positive"):
         cluster.alter_client_quotas({"user": "alice"}, {"producer_byte_rate": -5})
+    with pytest.raises(errors.InvalidRequestError, match="percent of a request handler"):
+        cluster.alter_client_quotas({"user": "alice"}, {"request_percentage": 0})
     with pytest.raises(errors.InvalidRequestError, match="unknown quota"):
         cluster.alter_client_quotas({"user": "alice"}, {"producer_rate": 5})
     with pytest.raises(errors.InvalidRequestError, match="user and/or a client-id"):
@@ -106,3 +108,42 @@ def test_under_load_every_group_gets_its_quota_and_wrong_rules_show():
     harsh = REFERENCE.with_rules(throttle_time_ms=lambda rate, bound, window_ms: max(
         0, math.floor((rate - bound) * window_ms + 0.5)))
     assert run_quotas(0, harsh).anomalies[0][0] == "over-throttled"
+
+
+def _chatty_seconds(cluster, requests=1000):
+    producer = cluster.producer("chatty", linger_ms=0, enable_idempotence=False,
+                                max_in_flight_requests_per_connection=1)
+    start = cluster.now
+    for _ in range(requests):
+        producer.send("t", b"tiny", partition=0).get()
+    return producer, (cluster.now - start) / 1000
+
+
+def test_a_request_percentage_quota_holds_a_chatty_client_to_its_share_of_handler_time():
+    """request_percentage (KIP-124): a client sending many small requests is held to its
+    share of a request handler thread, however few bytes they carry; a throttle is at most
+    one quota window (boundedThrottleTime)."""
+    _, unlimited = _chatty_seconds(cluster_with())
+    cluster = cluster_with("request_percentage", 0.2, entity={"client-id": "chatty"})
+    producer, limited = _chatty_seconds(cluster)
+    # 1000 requests of about 0.05 ms each: 50 ms of handler time. At 0.2% of a thread (2 ms a
+    # second) that is 25 s, less the 20 ms the ten-window rate lets through at once
+    assert unlimited < 5
+    assert 12 <= limited <= 30, limited
+    assert producer.throttled_until
+    rates = cluster.brokers[0].request_quotas.rates
+    assert list(rates) == [("", "chatty")]              # counted in the chatty client's rate
+    assert not cluster.brokers[0].produce_quotas.rates  # no byte rate quota: nothing counted
+
+
+def test_a_request_throttle_lasts_at_most_one_quota_window():
+    cluster = cluster_with("request_percentage", 0.01, entity={"client-id": "chatty"})
+    producer = cluster.producer("chatty", linger_ms=0, enable_idempotence=False)
+    waits = []
+    for _ in range(300):                                # about 30 ms of handler time
+        producer.send("t", VALUE, partition=0)
+    for _ in range(200):
+        cluster.run_for(50)
+        waits.append(max(producer.throttled_until.values(), default=0) - cluster.now)
+    assert max(waits) > 500                             # throttled, and for long
+    assert max(waits) <= 1000                           # quota.window.size.seconds at most

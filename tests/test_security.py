@@ -183,3 +183,96 @@ def test_bad_security_configs_are_refused():
         cluster.upsert_scram_credential("alice", "pw", iterations=100)
     with pytest.raises(errors.InvalidConfigurationError, match="no authorizer"):
         cluster.create_acls([allow("alice", "READ", "orders")])
+
+
+def test_an_admin_client_needs_create_and_alter_on_the_cluster(cluster):
+    """CreateTopics needs CREATE on the topic or on the cluster; CreateAcls and DeleteAcls
+    ALTER on the cluster, DescribeAcls DESCRIBE, AlterClientQuotas ALTER_CONFIGS
+    (AuthorizerIntegrationTest.requestKeysToAcls)."""
+    alice = cluster.admin(**login("alice"))
+    with pytest.raises(errors.TopicAuthorizationFailedError):
+        alice.create_topic("alice.events")
+    assert "alice.events" not in cluster.controller.topics
+    cluster.create_acls([allow("alice", "CREATE", "alice.", pattern="PREFIXED")])
+    alice.create_topic("alice.events", partitions=2)
+    assert cluster.controller.topics["alice.events"].num_partitions == 2
+    with pytest.raises(errors.TopicAuthorizationFailedError):
+        alice.create_topic("bob.events")
+    for call in (lambda: alice.create_acls([allow("alice", "ALL", "bob.", pattern="PREFIXED")]),
+                 lambda: alice.describe_acls(),
+                 lambda: alice.alter_client_quotas({"user": "alice"},
+                                                   {"producer_byte_rate": 1e9})):
+        with pytest.raises(errors.ClusterAuthorizationFailedError):
+            call()
+    assert not cluster.client_quotas
+    cluster.create_acls([allow("bob", "CREATE", "kafka-cluster", "CLUSTER"),
+                         allow("bob", "DESCRIBE", "kafka-cluster", "CLUSTER")])
+    bob = cluster.admin(**login("bob"))
+    bob.create_topic("anything")                # CREATE on the cluster covers every topic
+    assert len(bob.describe_acls()) == len(cluster.describe_acls())
+    with pytest.raises(errors.ClusterAuthorizationFailedError):
+        bob.delete_acls(None)
+    admin = cluster.admin(**login("admin"))     # a super user
+    admin.create_acls([allow("alice", "ALL", "bob.", pattern="PREFIXED")])
+    with pytest.raises(errors.SaslAuthenticationFailedError):
+        cluster.admin(**login("alice", "guess")).describe_acls()
+
+
+def test_a_transactional_produce_checks_the_transactional_id_first():
+    """KafkaApis.handleProduceRequest: WRITE on the transactional.id before the topics; a
+    principal denied both hears about the transactional.id."""
+    from kafkadojo.reference.seams import REFERENCE
+    calls = []
+
+    def required_acls(api, topics=(), group_id=None, transactional_id=None):
+        checks = REFERENCE.required_acls(api, topics, group_id, transactional_id)
+        calls.append((api, checks))
+        return checks
+    cluster = Cluster(brokers=1, seed=3, config=SECURE,
+                      seams=REFERENCE.with_rules(required_acls=required_acls))
+    cluster.upsert_scram_credential("alice", "alice-secret")
+    cluster.create_topic("orders", partitions=1, replication_factor=1)
+    broker = cluster.brokers[0]
+    producer = cluster.producer(**login("alice"))
+    producer.send("orders", b"x", partition=0)          # authenticates alice with the broker
+    cluster.run_for(2_000)
+    refusal = broker.refusal(producer, "Produce", ["orders"], transactional_id="tx")
+    assert isinstance(refusal, errors.TransactionalIdAuthorizationFailedError)
+    assert ("Produce", [("WRITE", "TRANSACTIONAL_ID", "tx"), ("WRITE", "TOPIC", "orders")]) \
+        in calls
+    cluster.create_acls([allow("alice", "WRITE", "tx", "TRANSACTIONAL_ID")])
+    refusal = broker.refusal(producer, "Produce", ["orders"], transactional_id="tx")
+    assert isinstance(refusal, errors.TopicAuthorizationFailedError)
+    assert "WRITE on topic 'orders'" in str(refusal)
+
+
+def test_a_learners_required_acls_runs_the_cluster():
+    """The broker asks the seam: a rule that lets a commit only DESCRIBE its topics lets a
+    principal that may not read a topic commit offsets in it."""
+    from kafkadojo.reference.auth_helper import required_acls
+    from kafkadojo.reference.seams import REFERENCE
+
+    def commit_only_describes(api, topics=(), group_id=None, transactional_id=None):
+        if api == "OffsetCommit":
+            return [("READ", "GROUP", group_id)] + [("DESCRIBE", "TOPIC", t) for t in topics]
+        return required_acls(api, topics, group_id, transactional_id)
+
+    def refusal_for(seams):
+        cluster = Cluster(brokers=1, seed=3, config=SECURE, seams=seams)
+        cluster.upsert_scram_credential("alice", "alice-secret")
+        cluster.create_topic("orders", partitions=1, replication_factor=1)
+        cluster.create_acls([allow("alice", "READ", "billing", "GROUP"),
+                             allow("alice", "DESCRIBE", "orders")])
+        consumer = cluster.consumer(**login("alice"))
+        consumer.assign([("orders", 0)])
+        with pytest.raises(errors.TopicAuthorizationFailedError):   # Fetch needs READ
+            consumer.poll(1_000)
+        return cluster.brokers[0].refusal(consumer, "OffsetCommit", ["orders"], "billing")
+    assert isinstance(refusal_for(REFERENCE), errors.TopicAuthorizationFailedError)
+    assert refusal_for(REFERENCE.with_rules(required_acls=commit_only_describes)) is None
+
+
+def test_required_acls_refuses_an_unknown_request():
+    from kafkadojo.reference.auth_helper import required_acls
+    with pytest.raises(ValueError, match="unknown request 'Produc'"):
+        required_acls("Produc", ["t"])

@@ -5,7 +5,7 @@ import base64
 
 from hypothesis import strategies as st
 
-from kafkadojo.reference import authorizer, scram
+from kafkadojo.reference import auth_helper, authorizer, scram
 from kafkadojo.reference.seams import REFERENCE
 from kafkadojo.reference.workload import run_acls
 
@@ -240,6 +240,111 @@ def in_a_secure_cluster(learner, seam):
                             "what the ACLs allow", 1)
 def authorize_in_the_engine(learner):
     return in_a_secure_cluster(learner, "authorize")
+
+
+# -- required_acls -------------------------------------------------------------------------------
+CLUSTER = ("CLUSTER", "kafka-cluster")
+TXN_WRITE = ("WRITE", "TRANSACTIONAL_ID", "transactional.id")
+# AuthorizerIntegrationTest.requestKeysToAcls (Kafka 3.9): the ACLs each request needs, for
+# topic "topic", group "my-group" and transactional.id "transactional.id"; the order is
+# KafkaApis's (the transactional.id first, then the group, then the topics)
+REQUIRED_CASES = [
+    (("Metadata", ["topic"]), [("DESCRIBE", "TOPIC", "topic")]),
+    (("Produce", ["topic"]), [("WRITE", "TOPIC", "topic")]),
+    (("Produce", ["topic"], None, "transactional.id"), [TXN_WRITE, ("WRITE", "TOPIC", "topic")]),
+    (("Fetch", ["topic"]), [("READ", "TOPIC", "topic")]),
+    (("ListOffsets", ["topic"]), [("DESCRIBE", "TOPIC", "topic")]),
+    (("OffsetCommit", ["topic"], "my-group"),
+     [("READ", "GROUP", "my-group"), ("READ", "TOPIC", "topic")]),
+    (("OffsetFetch", ["topic"], "my-group"),
+     [("DESCRIBE", "GROUP", "my-group"), ("DESCRIBE", "TOPIC", "topic")]),
+    (("FindCoordinator", [], "my-group"), [("DESCRIBE", "GROUP", "my-group")]),
+    (("FindCoordinator", [], None, "transactional.id"),
+     [("DESCRIBE", "TRANSACTIONAL_ID", "transactional.id")]),
+    (("JoinGroup", [], "my-group"), [("READ", "GROUP", "my-group")]),
+    (("SyncGroup", [], "my-group"), [("READ", "GROUP", "my-group")]),
+    (("Heartbeat", [], "my-group"), [("READ", "GROUP", "my-group")]),
+    (("LeaveGroup", [], "my-group"), [("READ", "GROUP", "my-group")]),
+    (("DeleteGroups", [], "my-group"), [("DELETE", "GROUP", "my-group")]),
+    (("CreateTopics", ["topic"]), [("CREATE", "TOPIC", "topic")]),
+    (("InitProducerId", [], None, "transactional.id"), [TXN_WRITE]),
+    (("InitProducerId", []), [("IDEMPOTENT_WRITE", *CLUSTER)]),
+    (("AddPartitionsToTxn", ["topic"], None, "transactional.id"),
+     [TXN_WRITE, ("WRITE", "TOPIC", "topic")]),
+    (("AddOffsetsToTxn", [], "my-group", "transactional.id"),
+     [TXN_WRITE, ("READ", "GROUP", "my-group")]),
+    (("EndTxn", [], None, "transactional.id"), [TXN_WRITE]),
+    (("TxnOffsetCommit", ["topic"], "my-group", "transactional.id"),
+     [TXN_WRITE, ("READ", "GROUP", "my-group"), ("READ", "TOPIC", "topic")]),
+    (("CreateAcls", []), [("ALTER", *CLUSTER)]),
+    (("DescribeAcls", []), [("DESCRIBE", *CLUSTER)]),
+    (("DeleteAcls", []), [("ALTER", *CLUSTER)]),
+    (("AlterClientQuotas", []), [("ALTER_CONFIGS", *CLUSTER)]),
+    (("DescribeClientQuotas", []), [("DESCRIBE_CONFIGS", *CLUSTER)]),
+    # every topic of a request is checked, in the request's order
+    (("Fetch", ["b", "a", "c"]), [("READ", "TOPIC", "b"), ("READ", "TOPIC", "a"),
+                                  ("READ", "TOPIC", "c")]),
+    (("Produce", [], None, None), []),
+]
+REQUIRED_MISTAKES = (
+    ("commit-only-describes", mutant(auth_helper.required_acls, (
+        '        return [("READ", "GROUP", group_id)] + on_topics("READ")',
+        '        return [("READ", "GROUP", group_id)] + on_topics("DESCRIBE")'))),
+    ("offset-fetch-reads", mutant(auth_helper.required_acls, (
+        '        return [("DESCRIBE", "GROUP", group_id)] + on_topics("DESCRIBE")',
+        '        return [("READ", "GROUP", group_id)] + on_topics("READ")'))),
+    ("topic-before-transactional-id", mutant(auth_helper.required_acls, (
+        '        return checks + on_topics("WRITE")', '        return on_topics("WRITE") + checks'))),
+    ("group-before-transactional-id", mutant(auth_helper.required_acls, (
+        '        return write_transactional_id() + [("READ", "GROUP", group_id)] + on_topics("READ")',
+        '        return [("READ", "GROUP", group_id)] + write_transactional_id() + on_topics("READ")'))),
+    ("first-topic-only", mutant(auth_helper.required_acls, (
+        '        return [(operation, "TOPIC", topic) for topic in topics]',
+        '        return [(operation, "TOPIC", topic) for topic in topics[:1]]'))),
+)
+name_required = known_mistakes(*REQUIRED_MISTAKES)
+
+# what each request carries besides its topics: (group_id, transactional_id) choices
+TOPIC_NAMES = ["orders", "tenantA.orders", "payments", "__consumer_offsets", "t"]
+CARRIES = {"FindCoordinator": "group-or-transaction", "JoinGroup": "group",
+           "SyncGroup": "group", "Heartbeat": "group", "LeaveGroup": "group",
+           "DeleteGroups": "group", "OffsetCommit": "group", "OffsetFetch": "group",
+           "AddOffsetsToTxn": "both", "TxnOffsetCommit": "both", "EndTxn": "transaction",
+           "AddPartitionsToTxn": "transaction", "Produce": "maybe-transaction",
+           "InitProducerId": "maybe-transaction"}
+
+
+@st.composite
+def required_args(draw):
+    api = draw(st.sampled_from(auth_helper.CLIENT_APIS))
+    topics = draw(st.lists(st.sampled_from(TOPIC_NAMES), max_size=3, unique=True))
+    group, txn = draw(st.sampled_from(["g", "billing"])), draw(st.sampled_from(["tx", "t1"]))
+    carries = CARRIES.get(api)
+    if carries == "group-or-transaction":
+        carries = draw(st.sampled_from(["group", "transaction"]))
+    if carries == "maybe-transaction":
+        carries = draw(st.sampled_from([None, "transaction"]))
+    return (api, topics, group if carries in ("group", "both") else None,
+            txn if carries in ("transaction", "both") else None)
+
+
+@prop("security.required_acls", "checks what KafkaApis checks in AuthorizerIntegrationTest's "
+                                "requests", 1)
+def required_examples(learner):
+    return examples(learner, "required_acls", REQUIRED_CASES, anomaly="wrong-acl-checks",
+                    diagnose=name_required)
+
+
+@prop("security.required_acls", "agrees with KafkaApis on any request", 1)
+def required_differential(learner):
+    return differential(learner, "required_acls", auth_helper.required_acls, required_args(),
+                        examples=300, anomaly="wrong-acl-checks", diagnose=name_required)
+
+
+@prop("security.required_acls", "inside a secured cluster, every user reads and writes "
+                                "exactly what the ACLs allow", 1)
+def required_in_the_engine(learner):
+    return in_a_secure_cluster(learner, "required_acls")
 
 
 # -- SCRAM -----------------------------------------------------------------------------------------
