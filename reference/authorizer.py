@@ -131,6 +131,41 @@ def authorize(acls, super_users, allow_everyone_if_no_acl_found, principal, host
 
 
 # -- administering ACLs (CreateAcls, DescribeAcls, DeleteAcls) ---------------------------------
+def authorize_by_resource_type(acls, super_users, allow_everyone_if_no_acl_found, principal,
+                               host, operation, resource_type, authorize=authorize):
+    """Whether ``principal`` may do ``operation`` on *some* resource of ``resource_type``
+    (Kafka's ``Authorizer.authorizeByResourceType``, KIP-679: an idempotent producer needs
+    WRITE on some topic). Super users (asked as ``authorize`` on a made-up name) may. Then
+    only ACLs for this principal or everyone, this host or any, and this operation or ALL
+    count, with no implied operations: a DENY of every name (LITERAL ``*``) refuses at once;
+    an ALLOW of ``*`` allows; any other ALLOW allows unless a DENY shadows it: the same
+    LITERAL name, or a DENY prefix that its name starts with."""
+    if authorize(acls, super_users, allow_everyone_if_no_acl_found, principal, host,
+                 operation, resource_type, "hardcode") == ALLOWED:
+        return ALLOWED
+    denied_names, denied_prefixes, allowed, allows_every_name = set(), set(), [], False
+    for acl_type, name, pattern, acl_principal, acl_host, acl_operation, permission in acls:
+        if (acl_type != resource_type or acl_host not in (host, WILDCARD)
+                or acl_principal not in (principal, WILDCARD_PRINCIPAL)
+                or acl_operation not in (operation, "ALL")):
+            continue
+        if permission == "DENY":
+            if pattern == "LITERAL" and name == WILDCARD:
+                return DENIED
+            (denied_names if pattern == "LITERAL" else denied_prefixes).add(name)
+        else:
+            allows_every_name = allows_every_name or name == WILDCARD
+            allowed.append((pattern, name))
+    if allows_every_name:
+        return ALLOWED
+    for pattern, name in allowed:
+        shadowed = (pattern == "LITERAL" and name in denied_names) or any(
+            name[:end] in denied_prefixes for end in range(1, len(name) + 1))
+        if not shadowed:
+            return ALLOWED
+    return DENIED
+
+
 def validate_acl(acl):
     """The checks a new ACL passes, in Kafka's order (the broker's ``AclApis``, then the
     controller's ``AclControlManager.validateNewAcl``): the ACL, or InvalidRequestError with
@@ -230,3 +265,9 @@ class StandardAuthorizer:
                                              f"ALLOWED or DENIED")
         self.decisions.append((principal, host, operation, (resource_type, name), decision))
         return decision == ALLOWED
+
+    def authorize_by_resource_type(self, principal, host, operation, resource_type):
+        """May ``principal`` do ``operation`` on some resource of the type? (KIP-679)"""
+        return authorize_by_resource_type(
+            tuple(self.acls), self.super_users, self.allow_everyone_if_no_acl_found, principal,
+            host, operation, resource_type, authorize=self.seams.authorize) == ALLOWED

@@ -1031,16 +1031,10 @@ class Broker:
 
     def may_write_some_topic(self, requester):
         """KIP-679: an idempotent producer needs IDEMPOTENT_WRITE on the cluster, or WRITE on
-        any topic (``authorizeByResourceType``; the engine does not look for DENY ACLs that
-        would shadow every such ALLOW)."""
-        authorizer = self.cluster.authorizer
-        if authorizer is None:
-            return True
+        some topic that no DENY shadows (``authorizeByResourceType``)."""
         principal = self.authenticator.principal_of(requester)
-        return principal is not None and (principal in authorizer.super_users or any(
-            acl.resource_type == "TOPIC" and acl.permission == "ALLOW"
-            and acl.operation in ("WRITE", "ALL") and acl.principal in (principal, "User:*")
-            for acl in authorizer.acls))
+        return principal is not None and self.cluster.authorizer.authorize_by_resource_type(
+            principal, requester.host, "WRITE", "TOPIC")
 
     def handle_fetch(self, requester, topic, index, fetch_offset, current_leader_epoch,
                      replica_id, max_wait_ms, max_bytes, respond, read_committed=False):

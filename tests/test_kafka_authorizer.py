@@ -4,7 +4,8 @@ StandardAuthorizerTest (KRaft's authorizer) and AuthorizerTest (run there agains
 import pytest
 
 from kafkadojo.reference.authorizer import (ALLOWED, DENIED, OPERATIONS, AclBinding, AclFilter,
-                                            StandardAuthorizer, acl_matches, authorize)
+                                            StandardAuthorizer, acl_matches, authorize,
+                                            authorize_by_resource_type)
 from kafkadojo.reference.seams import REFERENCE
 
 LOCAL = "127.0.0.1"         # InetAddress.getLocalHost(), wherever the Java test runs
@@ -274,3 +275,117 @@ def test_get_acls_principal():
     authorizer.create_acls([alice, everyone])
     assert authorizer.describe_acls(AclFilter(principal="User:alice")) == [alice]
     assert authorizer.describe_acls(AclFilter(principal="User:*")) == [everyone]
+
+
+# -- AuthorizerTest: authorizeByResourceType (KIP-679) ------------------------------------------
+U1, U2, H1, H2 = "User:user1", "User:user2", "192.168.1.1", "192.168.1.2"
+
+
+def by_type(acls, principal, host, operation, resource_type, super_users=(),
+            allow_if_none=False):
+    return authorize_by_resource_type(tuple(acls), frozenset(super_users), allow_if_none,
+                                      principal, host, operation, resource_type) == ALLOWED
+
+
+def test_authorize_by_resource_type_deny_takes_precedence():
+    """AuthorizerTest.testAuthorizeByResourceTypeDenyTakesPrecedence"""
+    acls = [acl("TOPIC", "sb1", "LITERAL", U1, H1, "WRITE", "ALLOW")]
+    assert by_type(acls, U1, H1, "WRITE", "TOPIC")
+    acls.append(acl("TOPIC", "sb1", "LITERAL", U1, H1, "WRITE", "DENY"))
+    assert not by_type(acls, U1, H1, "WRITE", "TOPIC")
+
+
+def test_authorize_by_resource_type_prefixed_resource_deny_dominate():
+    """AuthorizerTest.testAuthorizeByResourceTypePrefixedResourceDenyDominate"""
+    def group(name, permission):
+        return acl("GROUP", name, "PREFIXED", U1, H1, "READ", permission)
+    steps = [(group("abcde", "ALLOW"), True), (group("abcd", "DENY"), False),
+             (group("abc", "ALLOW"), True), (group("a", "DENY"), False),
+             (group("ab", "ALLOW"), False)]
+    acls = []
+    for added, expected in steps:
+        acls.append(added)
+        assert by_type(acls, U1, H1, "READ", "GROUP") is expected, added
+
+
+def test_authorize_by_resource_type_wildcard_resource_deny_dominate():
+    """AuthorizerTest.testAuthorizeByResourceTypeWildcardResourceDenyDominate"""
+    steps = [(acl("GROUP", "hello", "PREFIXED", U1, H1, "WRITE", "ALLOW"), True),
+             (acl("GROUP", "*", "LITERAL", U1, H1, "WRITE", "DENY"), False),
+             (acl("GROUP", "*", "LITERAL", U1, H1, "WRITE", "ALLOW"), False),
+             (acl("GROUP", "aloha", "LITERAL", U1, H1, "WRITE", "ALLOW"), False)]
+    acls = []
+    for added, expected in steps:
+        acls.append(added)
+        assert by_type(acls, U1, H1, "WRITE", "GROUP") is expected, added
+
+
+def test_authorize_by_resource_type_isolation_unrelated_deny_wont_dominate_allow():
+    """AuthorizerTest.testAuthorizeByResourceTypeIsolationUnrelatedDenyWontDominateAllow"""
+    acls = [acl("TOPIC", "sb1", "LITERAL", U1, H1, "READ", "DENY"),
+            acl("TOPIC", "sb1", "LITERAL", U2, H1, "READ", "DENY"),
+            acl("TOPIC", "sb1", "LITERAL", U1, H2, "WRITE", "DENY"),
+            acl("TOPIC", "sb1", "LITERAL", U2, H2, "READ", "DENY"),
+            acl("TOPIC", "sb1", "LITERAL", U1, H2, "READ", "ALLOW"),
+            acl("TOPIC", "sb2", "LITERAL", U1, H2, "READ", "DENY"),
+            acl("GROUP", "s", "PREFIXED", U1, H2, "READ", "DENY")]
+    for resource_type in ("TOPIC", "GROUP", "TRANSACTIONAL_ID", "CLUSTER"):
+        assert not by_type(acls, U1, H1, "READ", resource_type)
+    assert by_type(acls, U1, H2, "READ", "TOPIC")
+
+
+def test_authorize_by_resource_type_with_all_operation_ace():
+    """AuthorizerTest.testAuthorizeByResourceTypeWithAllOperationAce"""
+    assert not by_type([], U1, H1, "READ", "TOPIC")
+    acls = [acl("TOPIC", "sb1", "LITERAL", U1, H1, "WRITE", "DENY"),
+            acl("TOPIC", "sb1", "LITERAL", U1, H1, "ALL", "ALLOW")]
+    assert by_type(acls, U1, H1, "READ", "TOPIC")
+    acls.append(acl("TOPIC", "sb1", "LITERAL", U1, H1, "ALL", "DENY"))
+    assert not by_type(acls, U1, H1, "READ", "TOPIC")
+
+
+def test_authorize_by_resource_type_with_all_host_ace():
+    """AuthorizerTest.testAuthorizeByResourceTypeWithAllHostAce"""
+    acls = [acl("TOPIC", "sb1", "LITERAL", U1, H1, "READ", "ALLOW")]
+    assert by_type(acls, U1, H1, "READ", "TOPIC")
+    acls.append(acl("TOPIC", "sb1", "LITERAL", U1, "*", "READ", "DENY"))
+    assert not by_type(acls, U1, H1, "READ", "TOPIC")
+    acls.append(acl("TOPIC", "sb2", "LITERAL", U1, H1, "READ", "DENY"))
+    assert not by_type(acls, U1, H1, "READ", "TOPIC")
+    assert not by_type(acls, U1, H2, "READ", "TOPIC")
+    acls.append(acl("TOPIC", "sb2", "LITERAL", U1, "*", "READ", "ALLOW"))
+    assert by_type(acls, U1, H2, "READ", "TOPIC")
+    acls.append(acl("TOPIC", "sb2", "LITERAL", U1, "*", "READ", "DENY"))
+    assert not by_type(acls, U1, H2, "READ", "TOPIC")
+
+
+def test_authorize_by_resource_type_with_all_principal_ace():
+    """AuthorizerTest.testAuthorizeByResourceTypeWithAllPrincipalAce"""
+    acls = [acl("TOPIC", "sb1", "LITERAL", U1, H1, "READ", "ALLOW")]
+    assert by_type(acls, U1, H1, "READ", "TOPIC")
+    acls.append(acl("TOPIC", "sb1", "LITERAL", "User:*", H1, "READ", "DENY"))
+    assert not by_type(acls, U1, H1, "READ", "TOPIC")
+    acls.append(acl("TOPIC", "sb2", "LITERAL", U1, H1, "READ", "DENY"))
+    assert not by_type(acls, U1, H1, "READ", "TOPIC")
+    assert not by_type(acls, U2, H1, "READ", "TOPIC")
+    acls.append(acl("TOPIC", "sb2", "LITERAL", "User:*", H1, "READ", "ALLOW"))
+    assert by_type(acls, U2, H1, "READ", "TOPIC")
+    acls.append(acl("TOPIC", "sb2", "LITERAL", "User:*", H1, "READ", "DENY"))
+    assert not by_type(acls, U2, H1, "READ", "TOPIC")
+
+
+def test_authorize_by_resource_type_super_user_has_access():
+    """AuthorizerTest.testAuthorzeByResourceTypeSuperUserHasAccess (sic)"""
+    acls = [acl(resource_type, "*", "LITERAL", "User:*", "*", "ALL", "DENY")
+            for resource_type in ("TOPIC", "CLUSTER", "GROUP", "TRANSACTIONAL_ID")]
+    for resource_type in ("TOPIC", "CLUSTER", "GROUP", "TRANSACTIONAL_ID"):
+        assert by_type(acls, "User:superuser1", "192.0.4.4", "READ", resource_type,
+                       super_users=("User:superuser1",))
+        assert not by_type(acls, U1, "192.0.4.4", "READ", resource_type)
+
+
+def test_authorize_by_resource_type_enable_allow_everyone():
+    """AuthorizerTest's testAuthorizeByResourceTypeEnableAllowEveryOne: with
+    allow.everyone.if.no.acl.found and no ACLs, anyone may read some topic."""
+    assert by_type([], U1, H1, "READ", "TOPIC", allow_if_none=True)
+    assert not by_type([], U1, H1, "READ", "TOPIC")

@@ -276,3 +276,17 @@ def test_required_acls_refuses_an_unknown_request():
     from kafkadojo.reference.auth_helper import required_acls
     with pytest.raises(ValueError, match="unknown request 'Produc'"):
         required_acls("Produc", ["t"])
+
+
+def test_a_deny_prefix_that_shadows_every_write_refuses_idempotence(cluster):
+    """AuthorizerIntegrationTest.testAuthorizeByResourceTypePrefixedResourceDenyDominate:
+    WRITE on a topic lets an idempotent producer in only if no DENY shadows it; here a DENY
+    on the prefix "o" shadows the ALLOW on "orders", so InitProducerId is refused."""
+    cluster.upsert_scram_credential("dave", "dave-secret")
+    cluster.create_acls([allow("dave", "WRITE", "orders"),
+                         AclBinding("TOPIC", "o", "PREFIXED", "User:dave", "*", "WRITE", "DENY")])
+    future = cluster.producer(**login("dave")).send("orders", b"d", partition=0)
+    cluster.run_for(5_000)
+    assert isinstance(future.error, errors.ClusterAuthorizationFailedError)
+    cluster.create_acls([allow("dave", "WRITE", "payments")])   # an unshadowed ALLOW
+    assert cluster.producer(**login("dave")).send("payments", b"d", partition=0).get() >= 0
