@@ -66,6 +66,10 @@ class Cluster:
         self.network = Network(self.sim, min_latency_ms, max_latency_ms, drop_rate)
         self.broker_config = merged(BROKER_DEFAULTS, config, "broker")
         validate_cleaner_configs(self.broker_config, "broker config")
+        interval = self.broker_config["leader.imbalance.check.interval.seconds"]
+        require(isinstance(interval, int) and not isinstance(interval, bool) and interval >= 1,
+                f"leader.imbalance.check.interval.seconds must be an integer >= 1, "
+                f"got {interval!r}")
         self.seams = seams or REFERENCE
         self.authorizer = None          # the cluster's ACLs, when authorizer.class.name is set
         if self.broker_config["authorizer.class.name"]:

@@ -71,6 +71,9 @@ BROKER_DEFAULTS = {
     "allow.everyone.if.no.acl.found": False,
     # request handlers: how busy they are (monitoring.request_handler_idle_ratio)
     "num.io.threads": 8,
+    # the controller moves leaders back to their preferred replicas now and then
+    "auto.leader.rebalance.enable": True,
+    "leader.imbalance.check.interval.seconds": 300,
     # client quotas (quota_manager.py)
     "quota.window.num": 11,
     "quota.window.size.seconds": 1,

@@ -59,6 +59,17 @@ class Controller:
             self.fence_expired_sessions()
             self.sim.schedule(SESSION_CHECK_INTERVAL_MS, check)
         self.sim.schedule(SESSION_CHECK_INTERVAL_MS, check)
+        if self.config["auto.leader.rebalance.enable"]:
+            self.sim.schedule(self.config["leader.imbalance.check.interval.seconds"] * 1000,
+                              self.rebalance_leaders)
+
+    def rebalance_leaders(self):
+        """auto.leader.rebalance.enable: every leader.imbalance.check.interval.seconds, a
+        preferred leader election for every partition led by another replica (KRaft's
+        controller ignores leader.imbalance.per.broker.percentage)."""
+        self.elect_preferred_leaders(reason="auto leader rebalance")
+        self.sim.schedule(self.config["leader.imbalance.check.interval.seconds"] * 1000,
+                          self.rebalance_leaders)
 
     def allocate_producer_id(self):
         """A producer id no other producer has had (Kafka hands brokers blocks of 1,000 from
@@ -203,7 +214,7 @@ class Controller:
             if reg.leader == -1 and broker_id in reg.replicas:
                 self.elect(key, reg, reg.isr, live, reason=f"broker {broker_id} returned")
 
-    def elect_preferred_leaders(self, partitions=None):
+    def elect_preferred_leaders(self, partitions=None, reason="preferred leader election"):
         """ElectLeaders (PREFERRED): each partition whose preferred replica (the first of its
         assignment) is alive and in the ISR, but not leading, gets it back as leader.
         Returns the partitions whose leader moved."""
@@ -216,7 +227,7 @@ class Controller:
             if reg.leader != preferred and preferred in reg.isr and preferred in live:
                 self.change(key, reg, leader=preferred)
                 self.log_event(f"{key[0]}-{key[1]}: preferred replica {preferred} elected "
-                               f"leader again (was {reg.leader})")
+                               f"leader again (was {reg.leader}; {reason})")
                 moved.append(key)
         return moved
 

@@ -22,9 +22,10 @@ an equal share, and a preferred leader election then moves the leaders.
     print(run_scenario("skewed-assignment", fixed=False).report())
 
 Simplifications, said plainly: request handler time is the engine's model (a fixed cost per
-request and a cost per byte appended), not measured; the controller does not rebalance
-leaders by itself (``auto.leader.rebalance.enable`` is not modelled): the fix is the
-explicit election; a reassignment's new replicas copy the log as fast as followers fetch
+request and a cost per byte appended), not measured; the controller's own rebalance
+(``auto.leader.rebalance.enable``, on by default) runs only every
+``leader.imbalance.check.interval.seconds`` (300), so these scenarios, shorter than that,
+show the imbalance and the explicit election that ends it; a reassignment's new replicas copy the log as fast as followers fetch
 (no ``leader.replication.throttled.rate``).
 """
 
@@ -81,7 +82,8 @@ def hot_broker(fixed=True, seed=2, partitions=6):
                              "assignments. Brokers 1 and 2 restart one after the other; then "
                              "producers write 3.6 MB/s spread evenly over the partitions (one request handler thread a broker). "
                              + ("A preferred leader election comes first." if fixed else
-                                "Nobody moves the leaders back."))
+                                "Nobody moves the leaders back (the controller's own "
+                                "check comes every 5 minutes)."))
     cluster = result.cluster = Cluster(brokers=3, seed=seed, config={"num.io.threads": 1})
     cluster.create_topic(TOPIC, partitions=partitions, replication_factor=3,
                          config={"min.insync.replicas": 2})

@@ -181,3 +181,25 @@ def test_a_skewed_assignment_needs_a_reassignment_before_the_preferred_election(
     assert fixed.leaders == {0: 2, 1: 2, 2: 2} and fixed.hottest_gap < 0.03, fixed.report()
     assert "preferred replicas per broker {0: 2, 1: 2, 2: 2}" in fixed.report()
     assert "preferred leader election moved 4 leader(s)" in fixed.report()
+
+
+def test_the_controller_moves_leaders_back_every_imbalance_check():
+    """auto.leader.rebalance.enable (on by default): every
+    leader.imbalance.check.interval.seconds the controller elects the preferred replica of
+    every partition it leads not (QuorumController.maybeBalancePartitionLeaders)."""
+    def leaders_after_restart(config):
+        cluster = Cluster(brokers=3, seed=2, config=config)
+        cluster.create_topic("t", partitions=3, replication_factor=3)
+        cluster.crash(0)
+        cluster.run_for(15_000)
+        cluster.restart(0)
+        cluster.run_for(15_000)
+        before = leaders_per_broker(cluster, "t")
+        cluster.run_for(60_000)
+        return before, leaders_per_broker(cluster, "t")
+    before, after = leaders_after_restart({"leader.imbalance.check.interval.seconds": 60})
+    assert before[0] == 0 and after == {0: 1, 1: 1, 2: 1}
+    before, after = leaders_after_restart({"auto.leader.rebalance.enable": False})
+    assert before[0] == 0 and after[0] == 0
+    with pytest.raises(errors.InvalidConfigurationError, match="leader.imbalance"):
+        Cluster(brokers=1, config={"leader.imbalance.check.interval.seconds": 0})
