@@ -42,21 +42,32 @@ class Admin(Client):
         self.authorize_with_broker("AlterClientQuotas")
         self.cluster.alter_client_quotas(entity, quotas)
 
+    def list_topics(self):
+        """ListTopics (a Metadata request for every topic): the names this principal may
+        DESCRIBE, sorted; the others are left out, as if they did not exist."""
+        _, topics = self.ask("Metadata", lambda broker: broker.handle_metadata, None)
+        return sorted(topics)
+
     def authorize_with_broker(self, api, topics=()):
         """Send the request to a live broker and wait for its answer: raise the error it
         gives (an ACL refused, authentication failed, no answer in ``request.timeout.ms``)."""
+        refusal = self.ask(api, lambda broker: broker.handle_admin_request, api, list(topics))
+        if refusal is not None:
+            raise refusal
+
+    def ask(self, api, handler, *args):
+        """Send ``handler(broker)(self, *args, respond)`` to a live broker and wait for the
+        answer."""
         answers = []
         brokers = [b for b in self.cluster.brokers if b.alive]
         if not brokers:
             raise errors.RequestTimedOutError("no broker is up")
         broker = brokers[self.sim.rng.randrange(len(brokers))]
-        self.net.send(self, broker, broker.handle_admin_request, self, api, list(topics),
-                      answers.append)
+        self.net.send(self, broker, handler(broker), self, *args, answers.append)
         timeout = self.config["request.timeout.ms"]
         self.cluster.run_for(timeout, until=lambda: answers or self.authentication_error)
         if self.authentication_error is not None:
             raise self.authentication_error
         if not answers:
             raise errors.RequestTimedOutError(f"{api}: no answer within {timeout} ms")
-        if answers[0] is not None:
-            raise answers[0]
+        return answers[0]

@@ -873,14 +873,16 @@ def _scram_login(user, password):
                                 f'required username="{user}" password="{password}";'}
 
 
-def run_acls(seed, seams=None, attempts=12, event_budget=None):
+def run_acls(seed, seams=None, attempts=12, event_budget=None, groups=False):
     """ACLs and SCRAM at work: three users, tenant topics and a shared one, ACLs drawn at
     random (prefixed and literal, ALLOW and DENY, READ, WRITE and ALL, some for User:*); each
     user in turn tries to write to or read from a topic, authenticating with SCRAM first
-    (now and then with a wrong password). Every attempt is judged against what Kafka's rules
-    decide for the same ACLs: ``unauthorized-access`` (it worked, the ACLs deny it),
-    ``authorized-refused`` (refused, the ACLs allow it), ``impostor-accepted`` (a wrong
-    password got in), ``user-refused`` (the right one did not)."""
+    (now and then with a wrong password). With ``groups``, ACLs on consumer groups too, and
+    two more kinds of attempt: join a group to consume a topic, and list the topics. Every
+    attempt is judged against what Kafka's rules decide for the same ACLs:
+    ``unauthorized-access`` (it worked, the ACLs deny it), ``authorized-refused`` (refused,
+    the ACLs allow it), ``impostor-accepted`` (a wrong password got in), ``user-refused``
+    (the right one did not)."""
     from .authorizer import AclBinding, authorize
     rng = random.Random(seed)
     cluster = Cluster(brokers=3, seed=seed, seams=seams, event_budget=event_budget,
@@ -897,7 +899,13 @@ def run_acls(seed, seams=None, attempts=12, event_budget=None):
             for permission in ("ALLOW", "ALLOW", "ALLOW", "DENY")]
     pool += [AclBinding("TOPIC", "*", "LITERAL", "User:carol", "*", operation, permission)
              for operation in ("READ", "WRITE") for permission in ("ALLOW", "DENY")]
-    acls = rng.sample(pool, rng.randint(8, 16))
+    if groups:
+        pool += [AclBinding("GROUP", name, "PREFIXED", principal, "*", operation, permission)
+                 for name in ("tenantA.", "tenantB.", "shared")
+                 for principal in ("User:alice", "User:bob", "User:carol", "User:*")
+                 for operation in ("READ", "ALL", "DESCRIBE")
+                 for permission in ("ALLOW", "ALLOW", "ALLOW", "DENY")]
+    acls = rng.sample(pool, rng.randint(8, 16) * (2 if groups else 1))
     cluster.create_acls(acls)
     found, tried = [], []
     for number in range(attempts):
@@ -907,10 +915,48 @@ def run_acls(seed, seams=None, attempts=12, event_budget=None):
         login = _scram_login(user, "guess" if impostor else f"{user}-pw")
         principal = f"User:{user}"
 
-        def allowed(operation):
+        def allowed(operation, resource_type="TOPIC", name=None):
             return authorize(tuple(acls), frozenset({"User:admin"}), False, principal,
-                             "*", operation, "TOPIC", topic) == "ALLOWED"
-        if rng.random() < 0.5:
+                             "*", operation, resource_type, name or topic) == "ALLOWED"
+        kind = rng.random() if groups else 1.0
+        if groups and kind < 0.3:
+            group = f"{rng.choice(['tenantA.', 'tenantB.', 'shared'])}app-{number}"
+            action = f"join {group} to consume"
+            expected = (allowed("READ", "GROUP", group) and allowed("DESCRIBE", "GROUP", group)
+                        and allowed("READ") and allowed("DESCRIBE"))
+            consumer = cluster.consumer(f"j{number}", group_id=group,
+                                        auto_offset_reset="earliest", **login)
+            consumer.subscribe([topic])
+            error = None
+            try:
+                for _ in range(12):
+                    consumer.poll(500)
+                    if consumer.assignment:
+                        break
+            except errors.KafkaError as failure:
+                error = failure
+            if error is None and not consumer.assignment:
+                error = errors.RequestTimedOutError("no partition assigned within 6 s")
+        elif groups and kind < 0.45:
+            action, topic = "list the topics", "(all)"
+            visible = sorted(t for t in cluster.controller.topics
+                             if allowed("DESCRIBE", name=t))
+            error = None
+            try:
+                listed = cluster.admin(f"l{number}", **login).list_topics()
+            except errors.KafkaError as failure:
+                error = failure
+            if error is None and listed != visible:
+                shown = sorted(set(listed) - set(visible))
+                detail = (f"it saw {shown}, which the ACLs hide" if shown else
+                          f"it did not see {sorted(set(visible) - set(listed))}, which the "
+                          f"ACLs let it describe")
+                found.append(("unauthorized-access" if shown else "authorized-refused",
+                              f"User:{user} listed {listed}: {detail}"))
+                tried.append((user, action, topic, "ok", f"sees {visible}"))
+                break
+            expected = True
+        elif rng.random() < 0.5:
             action, expected = "write", allowed("WRITE") and allowed("DESCRIBE")
             producer = cluster.producer(f"w{number}", enable_idempotence=False, **login)
             future = producer.send(topic, b"from %s" % user.encode(), partition=0)
@@ -932,8 +978,9 @@ def run_acls(seed, seams=None, attempts=12, event_budget=None):
         if impostor:
             # what the brokers decided, not what the client saw (a real client also checks
             # the broker's signature, which an attacker need not do)
+            client_id = {"write": "w", "read": "r", "list the topics": "l"}.get(action, "j")
             fooled = [b.node_id for b in cluster.brokers
-                      if b.authenticator.principals.get(f"{action[0]}{number}") == principal]
+                      if b.authenticator.principals.get(f"{client_id}{number}") == principal]
             if fooled or not isinstance(error, errors.SaslAuthenticationFailedError):
                 found.append(("impostor-accepted", f"{who} with a wrong password was "
                                                    f"authenticated by broker(s) {fooled}"))
@@ -946,7 +993,9 @@ def run_acls(seed, seams=None, attempts=12, event_budget=None):
             found.append(("unauthorized-access", f"{who} could {action} {topic}, which the "
                                                  f"ACLs deny"))
         elif expected and isinstance(error, (errors.TopicAuthorizationFailedError,
-                                             errors.ClusterAuthorizationFailedError)):
+                                             errors.GroupAuthorizationFailedError,
+                                             errors.ClusterAuthorizationFailedError,
+                                             errors.RequestTimedOutError)):
             found.append(("authorized-refused", f"{who} could not {action} {topic}, which "
                                                 f"the ACLs allow: {outcome}"))
         if found:

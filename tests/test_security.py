@@ -290,3 +290,34 @@ def test_a_deny_prefix_that_shadows_every_write_refuses_idempotence(cluster):
     assert isinstance(future.error, errors.ClusterAuthorizationFailedError)
     cluster.create_acls([allow("dave", "WRITE", "payments")])   # an unshadowed ALLOW
     assert cluster.producer(**login("dave")).send("payments", b"d", partition=0).get() >= 0
+
+
+def test_random_acls_are_obeyed_in_writes_reads_joins_and_listings():
+    """run_acls over random ACLs, logins and attempts: with Kafka's rules every attempt does
+    what the ACLs allow; a rule that asks READ where Metadata needs DESCRIBE hides topics a
+    principal may describe, and one that asks DESCRIBE where Fetch needs READ lets a
+    principal read what it may only describe."""
+    from kafkadojo.reference.auth_helper import required_acls
+    from kafkadojo.reference.seams import REFERENCE
+    from kafkadojo.reference.workload import run_acls
+    kinds = set()
+    for seed in range(10):
+        outcome = run_acls(seed, groups=True)
+        assert outcome.valid, outcome.report()
+        kinds |= {action.split()[0] for _, action, *_ in outcome.attempts}
+    assert kinds == {"write", "read", "join", "list"}
+
+    def asking(api_name, operation):
+        def rule(api, topics=(), group_id=None, transactional_id=None):
+            if api == api_name:
+                return [(operation, "TOPIC", topic) for topic in topics]
+            return required_acls(api, topics, group_id, transactional_id)
+        return rule
+    metadata_reads = run_acls(0, REFERENCE.with_rules(required_acls=asking("Metadata",
+                                                                           "READ")),
+                              groups=True)
+    kind, detail = metadata_reads.anomalies[0]       # READ is not DESCRIBE, either way
+    assert kind in ("authorized-refused", "unauthorized-access") and " listed " in detail
+    fetch_describes = run_acls(0, REFERENCE.with_rules(required_acls=asking("Fetch",
+                                                                            "DESCRIBE")))
+    assert fetch_describes.anomalies[0][0] == "unauthorized-access"

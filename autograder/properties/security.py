@@ -215,16 +215,16 @@ def authorize_differential(learner):
 ACL_SEEDS = 20
 
 
-def in_a_secure_cluster(learner, seam):
+def in_a_secure_cluster(learner, seam, groups=False):
     seams = REFERENCE.with_rules(**{seam: remembered(learner.function(seam))})
     for seed in range(ACL_SEEDS):
         replay = (">>> from kafkadojo.reference.workload import run_acls\n"
                   ">>> from kafkadojo.reference.seams import REFERENCE\n"
-                  f">>> print(run_acls({seed}, REFERENCE.with_rules({seam}=YOUR_FUNCTION))"
-                  ".report())")
+                  f">>> print(run_acls({seed}, REFERENCE.with_rules({seam}=YOUR_FUNCTION)"
+                  f"{', groups=True' if groups else ''}).report())")
         where = f"ACL seed {seed} (of the {ACL_SEEDS} tried)"
         try:
-            outcome = run_acls(seed, seams=seams, event_budget=EVENT_BUDGET)
+            outcome = run_acls(seed, seams=seams, event_budget=EVENT_BUDGET, groups=groups)
         except Exception as error:      # noqa: BLE001 - judged by engine_failure
             return engine_failure(error, where, replay)
         if not outcome.valid:
@@ -341,10 +341,10 @@ def required_differential(learner):
                         examples=300, anomaly="wrong-acl-checks", diagnose=name_required)
 
 
-@prop("security.required_acls", "inside a secured cluster, every user reads and writes "
-                                "exactly what the ACLs allow", 1)
+@prop("security.required_acls", "inside a secured cluster, every user reads, writes, joins "
+                                "and lists exactly what the ACLs allow", 1)
 def required_in_the_engine(learner):
-    return in_a_secure_cluster(learner, "required_acls")
+    return in_a_secure_cluster(learner, "required_acls", groups=True)
 
 
 # -- SCRAM -----------------------------------------------------------------------------------------
