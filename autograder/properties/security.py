@@ -3,6 +3,7 @@ the broker's check of a proof)."""
 
 import base64
 
+import scramp
 from hypothesis import strategies as st
 
 from kafkadojo.reference import auth_helper, authorizer, scram
@@ -378,11 +379,31 @@ def credential_args(draw):
             draw(st.sampled_from(sorted(scram.MECHANISMS))))
 
 
-@prop("security.scram_credential", "derives RFC 7677's keys and ScramFormatter's on any "
-                                   "password", 1)
+def scramp_credential(password, salt, iterations, mechanism):
+    """The keys the scramp package derives: an oracle written apart from Kafka and from the
+    engine (it applies SASLprep, which changes nothing in printable ASCII)."""
+    salt, stored_key, server_key, iterations = scramp.ScramMechanism(
+        mechanism).make_auth_info(password, iteration_count=iterations, salt=salt)
+    return scram.ScramCredential(salt, stored_key, server_key, iterations)
+
+
+@st.composite
+def ascii_credential_args(draw):
+    password = draw(st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=1,
+                            max_size=12))
+    return (password, draw(st.binary(min_size=12, max_size=16)),
+            draw(st.sampled_from([4096, 4097, 4200])), draw(st.sampled_from(sorted(
+                scram.MECHANISMS))))
+
+
+@prop("security.scram_credential", "derives RFC 7677's keys, ScramFormatter's and scramp's "
+                                   "on any password", 1)
 def credential_examples(learner):
     return (examples(learner, "scram_credential", CREDENTIAL_CASES, anomaly="wrong-keys",
                      diagnose=name_credential)
+            or differential(learner, "scram_credential", scramp_credential,
+                            ascii_credential_args(), examples=30, anomaly="wrong-keys",
+                            diagnose=name_credential)
             or differential(learner, "scram_credential", scram.scram_credential,
                             credential_args(), examples=40, anomaly="wrong-keys",
                             diagnose=name_credential))
