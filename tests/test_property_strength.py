@@ -346,6 +346,14 @@ def read_committed_batches(batches, aborted_transactions):
     # drops the markers, keeps every data batch: aborted records are returned
     return [batch[0] for batch in batches if batch[4] is None]
 '''
+THROTTLE_IN_SECONDS = '''
+import math
+
+
+def throttle_time_ms(rate, bound, window_ms):
+    # the window in seconds: a throttle a thousand times too short
+    return max(0, math.floor((rate - bound) / bound * (window_ms / 1000) + 0.5))
+'''
 TRANSACTION_MUTANTS = [
     ("transactions.last_stable_offset", LSO_IS_THE_HW),
     ("transactions.read_committed_batches", KEEPS_ABORTED_BATCHES),
@@ -492,6 +500,7 @@ TARGETED = {
     "idempotence.check_append": [ALWAYS_APPEND],
     "transactions.last_stable_offset": [LSO_IS_THE_HW],
     "transactions.read_committed_batches": [KEEPS_ABORTED_BATCHES],
+    "quotas.throttle_time_ms": [THROTTLE_IN_SECONDS],
 }
 
 
