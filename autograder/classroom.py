@@ -95,6 +95,16 @@ class ClassResult:
     isolation: str = ""         # what isolated this learner's code (sandbox.Isolation.describe)
 
 
+def _expected_cost(submission):
+    """How long a submission takes to grade, roughly: its assignment's number of hidden
+    properties (an unknown assignment counts as none)."""
+    from .properties import load_all, properties_for
+    load_all()
+    if submission.assignment not in ASSIGNMENTS:
+        return 0
+    return sum(len(properties_for(e.id)) for e in exercises_for(submission.assignment))
+
+
 def grade_class(submissions, jobs=None, progress=sys.stderr):
     """Grade every submission; returns (results, seconds) once every grading process has
     exited. A worker that dies (OOM killer, a signal) breaks the whole pool: the
@@ -105,6 +115,8 @@ def grade_class(submissions, jobs=None, progress=sys.stderr):
     results, died = [], []
     # Fewer submissions than cores: the cores left over judge a submission's exercises at once.
     each = max(1, jobs // max(1, len(submissions)))
+    # The longest first, so that no core is left waiting on a long one at the end.
+    submissions = sorted(submissions, key=_expected_cost, reverse=True)
     with ProcessPoolExecutor(max_workers=min(jobs, max(1, len(submissions)))) as pool:
         futures = {pool.submit(_grade_one, s, each): s for s in submissions}
         for future in as_completed(futures):

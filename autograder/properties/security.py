@@ -402,10 +402,10 @@ def credential_examples(learner):
     return (examples(learner, "scram_credential", CREDENTIAL_CASES, anomaly="wrong-keys",
                      diagnose=name_credential)
             or differential(learner, "scram_credential", scramp_credential,
-                            ascii_credential_args(), examples=30, anomaly="wrong-keys",
+                            ascii_credential_args(), examples=10, anomaly="wrong-keys",
                             diagnose=name_credential)
             or differential(learner, "scram_credential", scram.scram_credential,
-                            credential_args(), examples=40, anomaly="wrong-keys",
+                            credential_args(), examples=30, anomaly="wrong-keys",
                             diagnose=name_credential))
 
 
