@@ -1,6 +1,7 @@
 """``make demo``: a leader crash on a three-broker cluster, KIP-101's data loss and its fix,
 then a consumer group: eager and cooperative rebalances, and what a crash costs each
-delivery guarantee."""
+delivery guarantee; then one line each from the later chapters: a zombie fenced by
+transactions, a tenant boundary that leaks, a hot broker cooled by a leader election."""
 
 from .cluster import Cluster
 from .delivery import run_delivery
@@ -47,8 +48,34 @@ def main(seed=7):
         print(run_group(seed=4, strategy=strategy, faults=("join", "leave"),
                         duration_ms=90_000).report().splitlines()[0])
     print("\nA crash just after processing one record, for each guarantee:\n")
-    for guarantee in ("at-most-once", "at-least-once"):
+    for guarantee in ("at-most-once", "at-least-once", "exactly-once"):
         outcome = run_delivery(guarantee, crash_at=[(1, "after")])
         print(f"  {guarantee:<14} lost {len(outcome.lost)}, duplicated {len(outcome.duplicated)}"
               f"   (replay: run_delivery({guarantee!r}, crash_at=[(1, 'after')]))")
+        if guarantee == "exactly-once":
+            print(f"  {'':<14} in its output topic: lost {len(outcome.outputs_lost)}, "
+                  f"duplicated {len(outcome.outputs_duplicated)} (above: a sink outside "
+                  f"Kafka, which no transaction covers)")
+    print("\n" + "-" * 78 + "\n")
+    later_chapters()
     return 0
+
+
+def later_chapters():
+    from .placement import run_scenario as placement
+    from .tenancy import run_scenario as tenancy
+    from .transaction_scenarios import run_scenario as transactions
+    print("Later chapters, one line each (each replays by name, broken and fixed):\n")
+    for fixed in (False, True):
+        zombie = transactions("zombie-fenced", fixed=fixed)
+        print(f"  zombie-fenced ({'with' if fixed else 'without'} a transactional.id): "
+              f"{'; '.join(kind for kind, _ in zombie.anomalies) or 'no anomaly'}")
+    for fixed in (False, True):
+        boundary = tenancy("tenant-boundary", fixed=fixed)
+        print(f"  tenant-boundary ({'prefix with' if fixed else 'prefix without'} its dot): "
+              f"{len(boundary.wrong)} attempt(s) not as intended")
+    for fixed in (False, True):
+        hot = placement("hot-broker", fixed=fixed)
+        idle = ", ".join(f"{broker}: {ratio:.0%}" for broker, ratio in sorted(hot.idle.items()))
+        print(f"  hot-broker ({'after' if fixed else 'without'} a preferred leader election): "
+              f"leaders {hot.leaders}, request handlers idle {idle}")

@@ -78,3 +78,17 @@ def test_unknown_scenario_names_the_known_ones():
     with pytest.raises(KeyError) as raised:
         run_scenario("kip-999")
     assert "kip-101-case-1" in str(raised.value)
+
+
+def test_the_engine_demo_tells_each_chapter(capsys):
+    """``kafkadojo demo --engine``: the leader crash, KIP-101, the group, the guarantees, and
+    one line from each later chapter, every one with its broken and fixed outcome."""
+    from kafkadojo.reference.demo import main
+    assert main() == 0
+    out = capsys.readouterr().out
+    assert "in its output topic: lost 0, duplicated 0" in out
+    assert "zombie-fenced (without a transactional.id): duplicate" in out
+    assert "zombie-fenced (with a transactional.id): no anomaly" in out
+    assert "tenant-boundary (prefix without its dot): 1 attempt(s) not as intended" in out
+    assert "tenant-boundary (prefix with its dot): 0 attempt(s)" in out
+    assert "leaders {0: 2, 1: 2, 2: 2}" in out
