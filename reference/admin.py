@@ -15,7 +15,11 @@ error the broker answered.
 
 from . import errors
 from .client import Client
+from .coordinator import OFFSETS_TOPIC
+from .transaction_coordinator import TRANSACTION_STATE_TOPIC
 from .config import ADMIN_DEFAULTS, merged
+
+INTERNAL_TOPICS = (OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC)
 
 
 class Admin(Client):
@@ -42,11 +46,13 @@ class Admin(Client):
         self.authorize_with_broker("AlterClientQuotas")
         self.cluster.alter_client_quotas(entity, quotas)
 
-    def list_topics(self):
+    def list_topics(self, list_internal=False):
         """ListTopics (a Metadata request for every topic): the names this principal may
-        DESCRIBE, sorted; the others are left out, as if they did not exist."""
+        DESCRIBE, sorted; the others are left out, as if they did not exist. Internal topics
+        (``__consumer_offsets``, ``__transaction_state``) only with ``list_internal``, as
+        ``ListTopicsOptions.listInternal`` says."""
         _, topics = self.ask("Metadata", lambda broker: broker.handle_metadata, None)
-        return sorted(topics)
+        return sorted(t for t in topics if list_internal or t not in INTERNAL_TOPICS)
 
     def authorize_with_broker(self, api, topics=()):
         """Send the request to a live broker and wait for its answer: raise the error it

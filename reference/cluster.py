@@ -216,6 +216,12 @@ class Cluster:
         return self._require_authorizer().describe_acls(acl_filter or AclFilter())
 
     def delete_acls(self, acl_filter):
+        """DeleteAcls: removes and returns the ACLs ``acl_filter`` selects
+        (``AclFilter()`` selects every one)."""
+        if not isinstance(acl_filter, AclFilter):
+            raise errors.InvalidRequestError(
+                f"delete_acls takes an AclFilter (AclFilter() matches every ACL), not "
+                f"{acl_filter!r}")
         return self._require_authorizer().delete_acls(acl_filter)
 
     # -- topics and clients ------------------------------------------------------------------

@@ -940,7 +940,7 @@ def run_acls(seed, seams=None, attempts=12, event_budget=None, groups=False):
         elif groups and kind < 0.45:
             action, topic = "list the topics", "(all)"
             visible = sorted(t for t in cluster.controller.topics
-                             if allowed("DESCRIBE", name=t))
+                             if allowed("DESCRIBE", name=t) and not t.startswith("__"))
             error = None
             try:
                 listed = cluster.admin(f"l{number}", **login).list_topics()

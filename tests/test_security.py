@@ -4,7 +4,7 @@ principals, and the ACLs every request is checked against."""
 import pytest
 
 from kafkadojo.reference import errors
-from kafkadojo.reference.authorizer import AclBinding
+from kafkadojo.reference.authorizer import AclBinding, AclFilter
 from kafkadojo.reference.cluster import Cluster
 
 SECURE = {"listeners": "SASL_PLAINTEXT://:9092", "sasl.enabled.mechanisms": "SCRAM-SHA-256",
@@ -211,11 +211,15 @@ def test_an_admin_client_needs_create_and_alter_on_the_cluster(cluster):
     bob.create_topic("anything")                # CREATE on the cluster covers every topic
     assert len(bob.describe_acls()) == len(cluster.describe_acls())
     with pytest.raises(errors.ClusterAuthorizationFailedError):
-        bob.delete_acls(None)
+        bob.delete_acls(AclFilter())
     admin = cluster.admin(**login("admin"))     # a super user
     admin.create_acls([allow("alice", "ALL", "bob.", pattern="PREFIXED")])
     with pytest.raises(errors.SaslAuthenticationFailedError):
         cluster.admin(**login("alice", "guess")).describe_acls()
+    with pytest.raises(errors.InvalidRequestError, match="AclFilter"):
+        admin.delete_acls(None)
+    assert "__consumer_offsets" not in admin.list_topics()     # listInternal is off
+    assert admin.list_topics() == sorted(cluster.controller.topics)
 
 
 def test_a_transactional_produce_checks_the_transactional_id_first():
