@@ -8,6 +8,7 @@
     kafkadojo grade SUBMITTED_DIR       grade a class in parallel (CSV, JSON, Gradescope)
     kafkadojo gradescope replication    build Gradescope's autograder.zip for an assignment
     kafkadojo samples DIR               write the sample submissions into DIR
+    kafkadojo drill                     interview drills: questions the engine answers
 """
 
 import argparse
@@ -70,6 +71,19 @@ def main(argv=None):
     samples = sub.add_parser("samples", help="write the sample submissions")
     samples.add_argument("directory")
 
+    drill = sub.add_parser("drill", help="interview drills: short questions, answered by "
+                                         "the engine")
+    drill.add_argument("--concept", help="only this concept (partitioning, replication, ...)")
+    drill.add_argument("--kind", help="only this kind of question (see --list)")
+    drill.add_argument("--level", type=int, help="1 (small) to 3 (more brokers, members, "
+                                                 "faults)")
+    drill.add_argument("--replay", type=int, metavar="SEED",
+                       help="ask the question of --kind for this seed again")
+    drill.add_argument("--count", type=int, default=5, help="how many questions (default 5)")
+    drill.add_argument("--minutes", type=float,
+                       help="a timed mock interview of mixed questions")
+    drill.add_argument("--list", action="store_true", help="list the kinds of questions")
+
     args = parser.parse_args(argv)
     from kafkadojo.autograder.sandbox import IsolationUnavailable
     try:
@@ -77,6 +91,30 @@ def main(argv=None):
     except (KeyError, ValueError, FileNotFoundError, IsolationUnavailable) as error:
         print(f"kafkadojo {args.command}: {error}", file=sys.stderr)
         return 2
+
+
+def run_drill(args):
+    from kafkadojo.exercises import drills
+    from kafkadojo.exercises.drills.runner import run
+    if args.list:
+        kinds = drills.load_kinds()
+        for name in drills.kinds_for(args.concept):
+            print(f"{name:<30} levels {','.join(map(str, kinds[name].levels)):<6} "
+                  f"{kinds[name].summary}")
+        return 0
+    if args.replay is not None and not args.kind:
+        raise ValueError("--replay needs the --kind it replays")
+    if args.kind:
+        drills.ask(args.kind, 0, 1)                 # an unknown kind fails here, clearly
+    if args.concept:
+        drills.kinds_for(args.concept)
+    if args.level is not None and args.level not in drills.LEVELS:
+        raise ValueError(f"--level is one of {list(drills.LEVELS)}, not {args.level}")
+    if args.count < 1:
+        raise ValueError(f"--count must be 1 or more, not {args.count}")
+    run(concept=args.concept, kind=args.kind, level=args.level, seed=args.replay,
+        count=args.count, minutes=args.minutes)
+    return 0
 
 
 def run_demo(args):
@@ -175,7 +213,7 @@ def write_samples(args):
 
 COMMANDS = {"demo": run_demo, "exercises": list_exercises, "stub": write_stub,
             "check": run_check, "grade": run_grade, "gradescope": build_gradescope,
-            "samples": write_samples}
+            "samples": write_samples, "drill": run_drill}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,226 @@
+"""Interview drills: every kind's answer is the engine's, right answers are accepted in the
+forms a person types, wrong ones are refused, and the terminal flow works (driven in tmux)."""
+
+import random
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from kafkadojo.exercises.drills import CONCEPTS, ask, kinds_for, load_kinds
+from kafkadojo.exercises.drills.runner import run
+from kafkadojo.reference.assignors import Member, range_assign, round_robin_assign
+from kafkadojo.reference.auth_helper import required_acls
+from kafkadojo.reference.authorizer import authorize
+from kafkadojo.reference.cleaner import dirty_ratio
+from kafkadojo.reference.delivery import committed_offsets
+from kafkadojo.reference.election import elect_leader
+from kafkadojo.reference.isr import acks_all_accepted
+from kafkadojo.reference.log import deletable_segments
+from kafkadojo.reference.monitoring import partition_lag
+from kafkadojo.reference.partitioner import partition_for_key, to_positive
+from kafkadojo.reference.producer_state import BatchMetadata, check_append, last_stable_offset
+from kafkadojo.reference.quota_manager import quota_limit, throttle_time_ms
+from kafkadojo.reference.record import Record
+from kafkadojo.reference.replication import next_high_watermark
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _range(members, partitions):
+    got = range_assign([Member(m, ("t",)) for m in members], {"t": partitions})
+    return {m: sorted(p for _, p in got.get(m, ())) for m in members}
+
+
+def _round_robin(members, partitions):
+    got = round_robin_assign([Member(m, ("t",)) for m in members], {"t": partitions})
+    return {m: sorted(p for _, p in got.get(m, ())) for m in members}
+
+
+def _records(start, count):
+    return committed_offsets([Record("t", 0, start + i, None, b"v", 0)
+                              for i in range(count)])[("t", 0)]
+
+
+# What each kind asks of the engine, from the inputs the question kept
+ENGINE = {
+    "partitioning.key-partition": lambda key, n: partition_for_key(key.encode(), n),
+    "partitioning.to-positive": lambda value, n: to_positive(value) % n,
+    "log.retention": lambda segments, end, now, ms: deletable_segments(
+        list(segments), 0, end, end, now, ms, -1)[1],
+    "compaction.dirty-ratio": lambda segments, dirty, uncleanable: round(
+        100 * dirty_ratio(list(segments), dirty, uncleanable)),
+    "replication.high-watermark": next_high_watermark,
+    "isr.elect-leader": lambda *args: elect_leader(*args).leader,
+    "isr.acks-all": lambda *args: "YES" if acks_all_accepted(*args) else "NO",
+    "groups.range": _range,
+    "groups.round-robin": _round_robin,
+    "offsets.commit": _records,
+    "offsets.lag": partition_lag,
+    "idempotence.check-append": lambda epoch, last, producer_epoch, first: check_append(
+        epoch, [BatchMetadata(last - 4, last, 100, 104)], producer_epoch, first,
+        first + 4)[0].upper(),
+    "transactions.lso": lambda transactions, hw: last_stable_offset(list(transactions), hw),
+    "security.authorize": lambda acls, operation, topic: authorize(
+        acls, frozenset(), False, "User:alice", "10.0.0.1", operation, "TOPIC", topic),
+    "security.request-acls": lambda api, group, txn: "_".join(
+        required_acls(api, ["orders"], group, txn)[0][:2]),
+    "quotas.throttle": throttle_time_ms,
+    "quotas.which-quota": lambda quotas: quota_limit(dict(quotas), "alice", "app") or 0,
+}
+
+
+def typed(question):
+    """The answer as a person would type it."""
+    if question.form == "assignment":
+        return "\n".join(f"{m} = {', '.join(map(str, p))}" for m, p in question.answer.items())
+    return str(question.answer).lower() if question.form == "word" else str(question.answer)
+
+
+def test_every_concept_has_at_least_two_kinds_and_every_computed_kind_is_tested():
+    kinds = load_kinds()
+    for concept in CONCEPTS:
+        assert len(kinds_for(concept)) >= 2, concept
+    computed = {name for name, kind in kinds.items() if kind.form != "card"}
+    assert computed == set(ENGINE)
+
+
+@pytest.mark.parametrize("kind", sorted(ENGINE))
+def test_each_answer_is_the_engines_and_is_accepted_as_typed(kind):
+    seen = set()
+    for level in load_kinds()[kind].levels:
+        for seed in range(40):
+            question = ask(kind, seed, level)
+            assert question == ask(kind, seed, level)          # a seed replays exactly
+            expected = ENGINE[kind](*question.inputs)
+            if kind == "security.authorize":
+                expected = expected.upper()
+            assert question.answer == expected, (seed, level, question.prompt)
+            assert question.check(typed(question)).right, (seed, level, typed(question))
+            seen.add(repr(question.answer))
+    assert len(seen) >= 2, f"{kind} always asks for the same answer: {seen}"
+
+
+@pytest.mark.parametrize("kind", sorted(ENGINE))
+def test_a_wrong_answer_is_refused_with_the_engines_answer(kind):
+    for seed in range(20):
+        question = ask(kind, seed, 1)
+        if question.form == "number":
+            wrong = str(question.answer + 1)
+        elif question.form == "word":
+            wrong = "maybe"
+        else:
+            first = sorted(question.answer)[0]
+            wrong = "; ".join(f"{m}: {' '.join(map(str, p + [99] if m == first else p))}"
+                              for m, p in question.answer.items())
+        verdict = question.check(wrong)
+        assert not verdict.right
+        assert verdict.expected and verdict.explanation
+
+
+def test_answers_are_read_as_people_write_them():
+    question = ask("groups.range", 5, 2)
+    assert question.answer == {"ana": [0, 1], "dee": [2, 3], "eli": [4, 5]}
+    for text in ("ana: 0 1; dee: 2 3; eli: 4 5", "eli=5,4 ana=1,0 dee=[2, 3]",
+                 "ana: 0, 1\ndee: 2, 3\neli: 4, 5"):
+        assert question.check(text).right, text
+    assert not question.check("ana: 0 1; dee: 2 3").right           # a member forgotten
+    verdict = question.check("0 1 2 3 4 5")
+    assert not verdict.right and "name: partitions" in verdict.explanation
+    number = ask("offsets.lag", 1, 1)
+    assert number.check(f"  {number.answer} ").right
+    assert number.check(f"lag = {number.answer}").right
+    assert not number.check("").right and not number.check("1 2").right
+    word = ask("security.request-acls", 2, 2)
+    assert word.check(word.answer.replace("_", " ").lower()).right
+
+
+def test_bad_requests_say_what_is_possible():
+    with pytest.raises(ValueError, match="no drill kind 'nope'; there are: "):
+        ask("nope", 1)
+    with pytest.raises(ValueError, match=r"levels \[1\], not 2"):
+        ask("groups.card", 1, 2)
+    with pytest.raises(ValueError, match="no concept 'kafka'"):
+        kinds_for("kafka")
+
+
+def test_a_session_scores_each_concept_and_names_the_weakest():
+    questions = [ask("offsets.lag", 1, 1), ask("groups.range", 5, 1)]
+    answers = iter([typed(questions[0]), "ana: 0"])
+    out = []
+    session = run(read=lambda prompt: next(answers), write=out.append, kind=None,
+                  rng=_Scripted(questions), count=2)
+    assert [right for _, right in session.results] == [True, False]
+    text = "\n".join(out)
+    assert "Right: " in text and "Not quite (read as: ana: 0)" in text
+    assert "offsets        1/1" in text and "groups         0/1" in text
+    assert "Weakest: groups" in text
+    assert "replay: kafkadojo drill --kind groups.range --level 1 --replay 5" in text
+
+
+def test_a_mock_interview_stops_when_its_time_is_up():
+    now = [0.0]
+
+    def read(prompt):
+        now[0] += 50            # every answer takes 50 s
+        return "0"
+    out = []
+    session = run(read=read, write=out.append, minutes=3, clock=lambda: now[0],
+                  rng=random.Random(1))
+    assert any("Time is up." in line for line in out)
+    # no question starts after the deadline; a flashcard takes two answers (and its rating)
+    assert 2 <= len(session.results) <= 4 and 180 <= now[0] < 180 + 100
+    assert len({question.concept for question, _ in session.results}) >= 2
+
+
+class _Scripted:
+    """Stands in for the runner's random choice: asks ``questions`` in order."""
+
+    def __init__(self, questions):
+        self.questions = list(questions)
+
+    def choice(self, options):
+        wanted = self.questions[0]
+        if wanted.kind in options:
+            return wanted.kind
+        return wanted.concept
+
+    def randrange(self, _):
+        return self.questions.pop(0).seed
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_the_terminal_drill_in_tmux():
+    """`kafkadojo drill` as a person uses it: the question on screen, an answer typed, the
+    verdict and the score shown."""
+    session = f"kafkadojo-drill-{uuid.uuid4().hex[:8]}"
+    command = (f"{sys.executable} -m kafkadojo.cli drill --kind groups.range --level 2 "
+               f"--replay 5; sleep 30")
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "40",
+                    command], check=True, cwd=ROOT)
+    try:
+        screen = _wait_for(session, "What does the range assignor give each?")
+        assert "Members ['ana', 'dee', 'eli']" in screen
+        subprocess.run(["tmux", "send-keys", "-t", session, "ana: 0 1; dee: 2 3; eli: 4 5",
+                        "Enter"], check=True)
+        screen = _wait_for(session, "Score by concept")
+        assert "Right: ana: 0 1; dee: 2 3; eli: 4 5" in screen
+        assert "groups         1/1" in screen
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], check=False)
+
+
+def _wait_for(session, text, timeout=30):
+    deadline = time.monotonic() + timeout
+    screen = ""
+    while time.monotonic() < deadline:
+        screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session],
+                                capture_output=True, text=True, check=True).stdout
+        if text in screen:
+            return screen
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} never appeared; the screen:\n{screen}")
