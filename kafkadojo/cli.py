@@ -83,6 +83,12 @@ def main(argv=None):
     drill.add_argument("--minutes", type=float,
                        help="a timed mock interview of mixed questions")
     drill.add_argument("--list", action="store_true", help="list the kinds of questions")
+    drill.add_argument("--stats", action="store_true", help="your progress, as a chart")
+    drill.add_argument("--history", metavar="FILE",
+                       help="where your drill history is kept (default: your data folder, "
+                            "or $KAFKADOJO_DATA_DIR)")
+    drill.add_argument("--no-history", action="store_true",
+                       help="neither read nor record a history (no spaced repetition)")
 
     args = parser.parse_args(argv)
     from kafkadojo.autograder.sandbox import IsolationUnavailable
@@ -112,8 +118,17 @@ def run_drill(args):
         raise ValueError(f"--level is one of {list(drills.LEVELS)}, not {args.level}")
     if args.count < 1:
         raise ValueError(f"--count must be 1 or more, not {args.count}")
-    run(concept=args.concept, kind=args.kind, level=args.level, seed=args.replay,
-        count=args.count, minutes=args.minutes)
+    from kafkadojo.exercises.drills.history import History, format_stats
+    history = None if args.no_history else History(args.history)
+    try:
+        if args.stats:
+            print(format_stats(history or History(args.history)))
+            return 0
+        run(concept=args.concept, kind=args.kind, level=args.level, seed=args.replay,
+            count=args.count, minutes=args.minutes, history=history)
+    finally:
+        if history is not None:
+            history.close()
     return 0
 
 

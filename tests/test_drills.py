@@ -194,12 +194,12 @@ class _Scripted:
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-def test_the_terminal_drill_in_tmux():
+def test_the_terminal_drill_in_tmux(tmp_path):
     """`kafkadojo drill` as a person uses it: the question on screen, an answer typed, the
     verdict and the score shown."""
     session = f"kafkadojo-drill-{uuid.uuid4().hex[:8]}"
-    command = (f"{sys.executable} -m kafkadojo.cli drill --kind groups.range --level 2 "
-               f"--replay 5; sleep 30")
+    command = (f"KAFKADOJO_DATA_DIR={tmp_path} {sys.executable} -m kafkadojo.cli drill "
+               f"--kind groups.range --level 2 --replay 5; sleep 30")
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "40",
                     command], check=True, cwd=ROOT)
     try:
@@ -224,3 +224,64 @@ def _wait_for(session, text, timeout=30):
             return screen
         time.sleep(0.2)
     raise AssertionError(f"{text!r} never appeared; the screen:\n{screen}")
+
+
+# -- spaced repetition ---------------------------------------------------------------------------
+def test_the_history_survives_a_restart_and_schedules_the_weak_kind_first(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from kafkadojo.exercises.drills.history import History, format_stats
+    t0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+    history = History(tmp_path / "drills.sqlite")
+    history.record(ask("groups.range", 1, 1), right=False, now=t0)     # Again: soon
+    history.record(ask("offsets.lag", 1, 1), right=True, now=t0)       # Good: later
+    history.close()
+    history = History(tmp_path / "drills.sqlite")                      # a restart
+    rng = random.Random(0)
+    assert history.card("groups.range").due < history.card("offsets.lag").due
+    assert history.next_kind(rng, now=t0 + timedelta(minutes=5)) == "groups.range"
+    # nothing overdue yet: a kind never drilled, from a concept never drilled
+    fresh = history.next_kind(rng, now=t0 + timedelta(seconds=10))
+    assert fresh not in ("groups.range", "offsets.lag")
+    assert load_kinds()[fresh].concept not in ("groups", "offsets")
+    by_concept, days = history.stats()
+    assert by_concept["groups"] == (1, 0) and by_concept["offsets"] == (1, 1)
+    assert days == [("2026-12-01", 2, 1)]
+    chart = format_stats(history)
+    assert "2026-12-01  #. 1/2" in chart and "offsets        100%  1/1" in chart
+
+
+def test_a_session_with_a_history_records_every_answer(tmp_path):
+    from kafkadojo.exercises.drills.history import History
+    history = History(tmp_path / "drills.sqlite")
+    answers = iter(["0", "y", "0", "y", "0", "y"])
+    session = run(read=lambda prompt: next(answers), write=lambda text: None, count=3,
+                  rng=random.Random(2), history=history)
+    reviews = history.db.execute("SELECT kind, right FROM reviews").fetchall()
+    assert [kind for kind, _ in reviews] == [q.kind for q, _ in session.results]
+    assert len(reviews) == len(session.results) >= 2
+
+
+def test_an_unreadable_history_is_set_aside_not_fatal(tmp_path):
+    from kafkadojo.exercises.drills.history import History
+    path = tmp_path / "drills.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    warnings = []
+    history = History(path, warn=warnings.append)
+    history.record(ask("offsets.lag", 1, 1), right=True)
+    assert history.stats()[0]["offsets"] == (1, 1)
+    aside = [p for p in tmp_path.iterdir() if p.name.startswith("drills.sqlite.unreadable-")]
+    assert len(aside) == 1 and aside[0].read_bytes().startswith(b"this is not a database")
+    assert "could not be read" in warnings[0] and str(aside[0]) in warnings[0]
+
+
+def test_the_command_line_keeps_the_history_where_it_is_told(tmp_path):
+    env = {**__import__("os").environ, "KAFKADOJO_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "kafkadojo.cli", "drill", "--kind",
+                           "offsets.lag", "--count", "2"], input="1\n2\n", text=True,
+                          capture_output=True, env=env, cwd=ROOT, check=True)
+    assert "Score by concept" in done.stdout
+    stats = subprocess.run([sys.executable, "-m", "kafkadojo.cli", "drill", "--stats"],
+                           text=True, capture_output=True, env=env, cwd=ROOT, check=True)
+    assert "offsets" in stats.stdout and "/2" in stats.stdout
+    assert (tmp_path / "drills.sqlite").exists()

@@ -21,9 +21,11 @@ def choose(rng, concept=None, kind=None, level=None):
 
 
 def run(read=input, write=print, concept=None, kind=None, level=None, seed=None, count=5,
-        minutes=None, clock=time.monotonic, rng=None):
+        minutes=None, clock=time.monotonic, rng=None, history=None):
     """Ask questions until ``count`` are done (``seed`` given: that one question only), the
-    ``minutes`` are up, or the input ends (EOF, or 'q'). Returns the Session."""
+    ``minutes`` are up, or the input ends (EOF, or 'q'). With a ``history``, spaced
+    repetition picks the kinds (the most overdue first) and every answer is recorded.
+    Returns the Session."""
     rng = rng or random.Random()
     session = Session()
     deadline = clock() + minutes * 60 if minutes else None
@@ -38,6 +40,8 @@ def run(read=input, write=print, concept=None, kind=None, level=None, seed=None,
             break
         if seed is not None:
             question = ask(kind, seed, level or 1)
+        elif history is not None and kind is None:
+            question = ask(*choose(rng, kind=history.next_kind(rng, concept), level=level))
         else:
             question = ask(*choose(rng, concept, kind, level))
         asked += 1
@@ -57,10 +61,15 @@ def run(read=input, write=print, concept=None, kind=None, level=None, seed=None,
                 rating = read("Did you have it? [y/n] ")
             except EOFError:
                 break
-            session.record(question, rating.strip().lower().startswith("y"))
+            right = rating.strip().lower().startswith("y")
+            session.record(question, right)
+            if history is not None:
+                history.record(question, right)
             continue
         verdict = question.check(typed)
         session.record(question, verdict.right)
+        if history is not None:
+            history.record(question, verdict.right)
         if verdict.right:
             write(f"Right: {verdict.expected}. {verdict.explanation}")
         else:
