@@ -14,10 +14,14 @@ def choose(rng, concept=None, kind=None, level=None):
     if kind is None:
         concepts = [concept] if concept else [c for c in CONCEPTS if kinds_for(c)]
         kind = rng.choice(kinds_for(rng.choice(concepts)))
-    levels = load_kinds()[kind].levels
-    chosen_level = level if level in levels else (levels[0] if level is None else max(
-        lv for lv in levels if lv <= level))
-    return kind, rng.randrange(10_000), chosen_level
+    return kind, rng.randrange(10_000), _level(load_kinds()[kind].levels, level)
+
+
+def _level(levels, wanted):
+    """The level asked for, or the highest the kind has below it (a flashcard has one)."""
+    if wanted is None:
+        return levels[0]
+    return max(level for level in levels if level <= wanted)
 
 
 def run(read=input, write=print, concept=None, kind=None, level=None, seed=None, count=5,
