@@ -17,6 +17,9 @@ These placeholders are filled in:
   an instructor grades by hand (an nbgrader Markdown solution cell: the release shows an
   empty answer, the source notebook the rubric).
 
+Practice notebooks (``PRACTICE``: the drills) are built the same way into
+``notebooks/practice/``, as plain notebooks: no nbgrader cells, nothing graded.
+
 A notebook's solution cells are the engine's own functions (inside nbgrader's
 ``### BEGIN SOLUTION`` markers), generated here, so the notebooks never hold a copy of a
 solution that could drift from the engine.
@@ -234,9 +237,41 @@ def render(assignment):
     return json.dumps(build(assignment), indent=1, ensure_ascii=False) + "\n"
 
 
+# Notebooks to practise with, outside the graded course: plain notebooks (no nbgrader
+# cells), built from their Markdown source into notebooks/practice/.
+PRACTICE = ("drills",)
+PRACTICE_DIR = ROOT / "notebooks" / "practice"
+
+
+def render_practice(name):
+    """A practice notebook from ``notebooks/markdown/<name>.md``, without outputs."""
+    import jupytext
+    notebook = jupytext.read(source_path(name), fmt="md:myst")
+    built = {"cells": [], "metadata": {
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
+                       "name": "python3"},
+        "language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+    for cell in notebook.cells:
+        entry = {"cell_type": cell.cell_type, "id": f"{name}-{len(built['cells'])}",
+                 "metadata": {}, "source": cell.source}
+        if cell.cell_type == "code":
+            entry.update(execution_count=None, outputs=[])
+        built["cells"].append(entry)
+    return json.dumps(built, indent=1, ensure_ascii=False) + "\n"
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     stale = []
+    for name in PRACTICE:
+        path, text = PRACTICE_DIR / f"{name}.ipynb", render_practice(name)
+        if "--check" in argv:
+            if not path.exists() or path.read_text() != text:
+                stale.append(str(path))
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            print(f"wrote {path}")
     for assignment in ASSIGNMENTS:
         path = path_for(assignment)
         try:

@@ -285,3 +285,53 @@ def test_the_command_line_keeps_the_history_where_it_is_told(tmp_path):
                            text=True, capture_output=True, env=env, cwd=ROOT, check=True)
     assert "offsets" in stats.stdout and "/2" in stats.stdout
     assert (tmp_path / "drills.sqlite").exists()
+
+
+# -- the notebook panel ---------------------------------------------------------------------------
+def test_the_panel_asks_checks_and_scores_as_the_terminal_does():
+    pytest.importorskip("ipywidgets")
+    from kafkadojo.exercises.drills.widget import DrillPanel
+    panel = DrillPanel(concept="groups", level=2, rng=random.Random(3))
+    while panel.question.flashcard:
+        panel.next_button.click()
+    assert panel.question.concept == "groups" and panel.question.level == 2
+    assert "replay: <code>kafkadojo drill --kind groups." in panel.prompt.value
+    panel.answer.value = typed(panel.question)
+    panel.check_button.click()
+    assert "Right." in panel.feedback.value and "groups         1/1" in panel.score.value
+    panel.check_button.click()                      # a second click counts nothing
+    assert len(panel.session.results) == 1
+    panel.next_button.click()
+    while panel.question.flashcard:
+        panel.next_button.click()
+    panel.answer.value = "ana: 99"
+    panel.check_button.click()
+    assert "Not quite" in panel.feedback.value and "The engine says" in panel.feedback.value
+    assert "groups         1/2" in panel.score.value
+    # a flashcard: the model answer, then a self-rating
+    while not panel.question.flashcard:
+        panel.next_button.click()
+    assert panel.ratings.layout.display == "none"
+    panel.check_button.click()
+    assert "Model answer:" in panel.feedback.value and panel.ratings.layout.display is None
+    panel.had_it.click()
+    panel.missed_it.click()                         # already rated: ignored
+    assert panel.session.results[-1][1] is True and len(panel.session.results) == 3
+
+
+def test_the_drills_notebook_runs_in_a_kernel(tmp_path, monkeypatch):
+    """notebooks/practice/drills.ipynb, as committed (no outputs), top to bottom: the panel
+    is shown, and the history goes where KAFKADOJO_DATA_DIR says."""
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+    monkeypatch.setenv("KAFKADOJO_DATA_DIR", str(tmp_path))
+    path = ROOT / "notebooks" / "practice" / "drills.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
+    NotebookClient(notebook, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {})
+               for o in outputs), outputs
+    assert not any(o.get("output_type") == "error" for o in outputs)
+    assert (tmp_path / "drills.sqlite").exists()

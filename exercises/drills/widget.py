@@ -1,0 +1,106 @@
+"""The drills in JupyterLab: the same questions as ``kafkadojo drill``, with ipywidgets.
+
+    from kafkadojo.exercises.drills.widget import show_drills
+    show_drills()
+"""
+
+import html
+import random
+
+from . import CONCEPTS, Session, ask
+from .runner import choose, summary
+
+
+class DrillPanel:
+    """A concept and a level to choose, a question, an answer box, the verdict with the
+    engine's explanation, and the session's score. A flashcard shows its model answer and
+    asks for a self-rating. With a ``history``, spaced repetition picks the kinds."""
+
+    def __init__(self, concept=None, level=1, history=None, rng=None):
+        import ipywidgets as widgets
+        self.rng = rng or random.Random()
+        self.history = history
+        self.session = Session()
+        self.question = None
+        self.answered = False
+        self.concept = widgets.Dropdown(
+            options=[("every concept", None)] + [(c, c) for c in CONCEPTS], value=concept,
+            description="Concept")
+        self.level = widgets.IntSlider(value=level, min=1, max=3, description="Level")
+        self.prompt = widgets.HTML()
+        self.answer = widgets.Textarea(placeholder="your answer", layout={"width": "60%"})
+        self.check_button = widgets.Button(description="Check", button_style="primary")
+        self.next_button = widgets.Button(description="Next question")
+        self.had_it = widgets.Button(description="I had it", button_style="success")
+        self.missed_it = widgets.Button(description="I did not", button_style="warning")
+        self.feedback = widgets.HTML()
+        self.score = widgets.HTML()
+        self.check_button.on_click(lambda _: self.check())
+        self.next_button.on_click(lambda _: self.next_question())
+        self.had_it.on_click(lambda _: self.rate(True))
+        self.missed_it.on_click(lambda _: self.rate(False))
+        self.ratings = widgets.HBox([self.had_it, self.missed_it])
+        self.widget = widgets.VBox([
+            widgets.HBox([self.concept, self.level]), self.prompt, self.answer,
+            widgets.HBox([self.check_button, self.next_button]), self.ratings,
+            self.feedback, self.score])
+        self.next_question()
+
+    def next_question(self):
+        concept, level = self.concept.value, self.level.value
+        if self.history is not None:
+            kind = self.history.next_kind(self.rng, concept)
+            self.question = ask(*choose(self.rng, kind=kind, level=level))
+        else:
+            self.question = ask(*choose(self.rng, concept, level=level))
+        self.answered = False
+        self.answer.value = ""
+        self.feedback.value = ""
+        self.ratings.layout.display = "none"
+        self.check_button.description = ("Show the model answer" if self.question.flashcard
+                                         else "Check")
+        self.prompt.value = (f"<b>{html.escape(self.question.kind)}</b>, level "
+                             f"{self.question.level} <small>(replay: <code>"
+                             f"{html.escape(self.question.replay)}</code>)</small>"
+                             f"<pre style='white-space: pre-wrap'>"
+                             f"{html.escape(self.question.prompt)}</pre>")
+
+    def check(self):
+        if self.answered:
+            return
+        question = self.question
+        if question.flashcard:
+            self.feedback.value = (f"<b>Model answer:</b> {html.escape(question.answer)}"
+                                   f"<br>Did you have it?")
+            self.ratings.layout.display = None
+            return
+        verdict = question.check(self.answer.value)
+        self._record(verdict.right)
+        read_as = (f" (read as: {html.escape(verdict.understood)})"
+                   if verdict.understood and not verdict.right else "")
+        head = ("<b style='color: #2e7d32'>Right.</b>" if verdict.right else
+                f"<b style='color: #c62828'>Not quite</b>{read_as}. The engine says: "
+                f"<code>{html.escape(verdict.expected)}</code>.")
+        self.feedback.value = f"{head} {html.escape(verdict.explanation)}"
+
+    def rate(self, right):
+        if self.answered or not self.question.flashcard:
+            return
+        self._record(right)
+        self.ratings.layout.display = "none"
+
+    def _record(self, right):
+        self.answered = True
+        self.session.record(self.question, right)
+        if self.history is not None:
+            self.history.record(self.question, right)
+        self.score.value = f"<pre>{html.escape(summary(self.session))}</pre>"
+
+
+def show_drills(concept=None, level=1, history="default"):
+    """The drill panel; ``history="default"`` keeps your history in your data folder (as
+    ``kafkadojo drill`` does), None keeps none."""
+    if history == "default":
+        from .history import History
+        history = History()
+    return DrillPanel(concept, level, history).widget
