@@ -279,6 +279,63 @@ def acks_1(fixed=False, seed=1):
     return s.finish()
 
 
+def crash_after_writes(acks="all", min_insync_replicas=2, crash_after_ms=2_000,
+                       unclean=False, third_replica_down=False, before=2, during=3, seed=1):
+    """Which acknowledged records a leader's crash loses, under the producer's ``acks``, the
+    topic's ``min.insync.replicas`` and ``unclean.leader.election.enable`` (the drill
+    ``replication.acks-crash`` asks this). Replicas 0 (the leader), 1 and 2, with
+    replica.lag.time.max.ms=10,000; ``third_replica_down``: broker 2 crashed long before, and
+    the ISR is [0, 1]. ``before`` records are written while the followers keep up; then the
+    network between the leader and its followers is cut (the controller still sees every
+    broker) and ``during`` records are sent at once; ``crash_after_ms`` later the leader
+    crashes and the network heals; 20 s later the leader returns, and so does broker 2."""
+    s = _Script("crash-after-writes", True,
+                f"acks={acks}, min.insync.replicas={min_insync_replicas}, "
+                f"unclean.leader.election.enable={str(unclean).lower()}",
+                brokers=3, seed=seed, config={"replica.lag.time.max.ms": 10_000},
+                topic_config={"min.insync.replicas": min_insync_replicas,
+                              "unclean.leader.election.enable": unclean})
+    # One attempt per record, waited for as long as Kafka's defaults wait.
+    s.producer = s.cluster.producer("producer", acks=acks, linger_ms=0, retries=0,
+                                    request_timeout_ms=30_000, delivery_timeout_ms=120_000,
+                                    enable_idempotence=False)
+    followers = [1]
+    if third_replica_down:
+        s.cluster.crash(2)
+        s.cluster.run_until(lambda: 2 not in s.cluster.isr(TOPIC, 0), timeout_ms=30_000)
+        s.say(f"broker 2 is down; ISR {s.cluster.isr(TOPIC, 0)}")
+    else:
+        followers.append(2)
+    for n in range(before):
+        s.produce(f"r{n}".encode())
+    s.settle(1_000)
+    s.cluster.partition_network([0], followers)
+    s.say(f"network cut between leader 0 and {followers}")
+    def answered(future, value):
+        if future.succeeded:
+            s.result.acknowledged.append(value)
+            s.say(f"produce {value.decode()}: acknowledged at offset {future.offset}")
+        else:
+            s.say(f"produce {value.decode()}: failed ({type(future.error).__name__})")
+    for n in range(before, before + during):
+        value = f"r{n}".encode()
+        s.producer.send(TOPIC, value, partition=0).add_callback(
+            lambda future, value=value: answered(future, value))
+    s.say(f"r{before}..r{before + during - 1} sent")
+    s.settle(crash_after_ms)
+    s.say(f"ISR {s.cluster.isr(TOPIC, 0)}")
+    s.cluster.crash(0)
+    s.cluster.heal()
+    s.say("leader 0 crashes; the network heals")
+    s.settle(20_000)
+    s.say(f"leader: {s.cluster.leader(TOPIC, 0)} (-1: offline)")
+    s.cluster.restart(0)
+    s.cluster.restart(2)
+    s.say("brokers 0 and 2 return")
+    s.wait_for_leader()
+    return s.finish()
+
+
 SCENARIOS = {
     "kip-101-case-1": kip_101_case_1,
     "kip-101-case-2": kip_101_case_2,

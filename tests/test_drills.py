@@ -16,8 +16,10 @@ from kafkadojo.exercises.drills.runner import run
 from kafkadojo.reference.assignors import Member, range_assign, round_robin_assign
 from kafkadojo.reference.auth_helper import required_acls
 from kafkadojo.reference.authorizer import authorize
-from kafkadojo.reference.cleaner import dirty_ratio
-from kafkadojo.reference.delivery import committed_offsets
+from kafkadojo.reference.assignors import sticky_assign
+from kafkadojo.reference.cleaner import build_offset_map, dirty_ratio, should_retain_record
+from kafkadojo.reference.consumer import read_committed_batches
+from kafkadojo.reference.delivery import committed_offsets, run_delivery
 from kafkadojo.reference.election import elect_leader
 from kafkadojo.reference.isr import acks_all_accepted
 from kafkadojo.reference.log import deletable_segments
@@ -27,6 +29,7 @@ from kafkadojo.reference.producer_state import BatchMetadata, check_append, last
 from kafkadojo.reference.quota_manager import quota_limit, throttle_time_ms
 from kafkadojo.reference.record import Record
 from kafkadojo.reference.replication import next_high_watermark
+from kafkadojo.reference.scenarios import crash_after_writes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,6 +49,34 @@ def _records(start, count):
                               for i in range(count)])[("t", 0)]
 
 
+def _lost_acknowledged(*args):
+    return [int(value.decode()[1:]) for value in crash_after_writes(*args).lost]
+
+
+def _crash_step(guarantee, crash_at, seed, records, per_poll):
+    outcome = run_delivery(guarantee, crash_at=list(crash_at), seed=seed, records=records,
+                           partitions=1, max_poll_records=per_poll)
+    asked = outcome.duplicated if guarantee == "at-least-once" else outcome.lost
+    return sorted({offset for _, offset in asked})
+
+
+def _kept(records, active, second_pass):
+    segments = [(0, [(o, [(o, k)]) for o, k, _ in records[:active]])]
+    offset_map, latest = build_offset_map(segments, 0, active, 1_000)
+    horizon, now = (1_000, 2_000) if second_pass else (-1, 0)
+    return [o for o, k, v in records
+            if should_retain_record(o, k, v is not None, horizon, offset_map, latest, now)]
+
+
+def _sticky_moves(owned, after, partitions):
+    owned = dict(owned)
+    members = [Member(m, ("t",), owned=tuple(("t", p) for p in owned.get(m, ())),
+                      generation=1 if m in owned else -1) for m in after]
+    previous = {p: m for m, ps in owned.items() for p in ps}
+    return sum(1 for m, got in sticky_assign(members, {"t": partitions}).items()
+               for _, p in got if previous[p] != m and previous[p] in after)
+
+
 # What each kind asks of the engine, from the inputs the question kept
 ENGINE = {
     "partitioning.key-partition": lambda key, n: partition_for_key(key.encode(), n),
@@ -55,6 +86,12 @@ ENGINE = {
     "compaction.dirty-ratio": lambda segments, dirty, uncleanable: round(
         100 * dirty_ratio(list(segments), dirty, uncleanable)),
     "replication.high-watermark": next_high_watermark,
+    "replication.acks-crash": _lost_acknowledged,
+    "compaction.keeps": _kept,
+    "offsets.crash-step": _crash_step,
+    "transactions.read-committed": lambda batches, aborted: read_committed_batches(
+        list(batches), list(aborted)),
+    "groups.sticky-moves": _sticky_moves,
     "isr.elect-leader": lambda *args: elect_leader(*args).leader,
     "isr.acks-all": lambda *args: "YES" if acks_all_accepted(*args) else "NO",
     "groups.range": _range,
@@ -78,6 +115,8 @@ def typed(question):
     """The answer as a person would type it."""
     if question.form == "assignment":
         return "\n".join(f"{m} = {', '.join(map(str, p))}" for m, p in question.answer.items())
+    if question.form == "set" and not question.answer:
+        return "none"
     return str(question.answer).lower() if question.form == "word" else str(question.answer)
 
 
@@ -113,6 +152,8 @@ def test_a_wrong_answer_is_refused_with_the_engines_answer(kind):
             wrong = str(question.answer + 1)
         elif question.form == "word":
             wrong = "maybe"
+        elif question.form in ("set", "numbers"):
+            wrong = ", ".join(map(str, list(question.answer) + [99]))
         else:
             first = sorted(question.answer)[0]
             wrong = "; ".join(f"{m}: {' '.join(map(str, p + [99] if m == first else p))}"
@@ -137,6 +178,37 @@ def test_answers_are_read_as_people_write_them():
     assert not number.check("").right and not number.check("1 2").right
     word = ask("security.request-acls", 2, 2)
     assert word.check(word.answer.replace("_", " ").lower()).right
+
+
+def test_a_set_answer_of_nothing_is_read_as_people_write_it():
+    question = next(q for q in (ask("offsets.crash-step", seed, 1) for seed in range(40))
+                    if not q.answer)
+    for text in ("none", "None.", "-", "[]", "nothing", ""):
+        assert question.check(text).right, text
+    assert not question.check("0").right
+
+
+def test_after_the_answer_the_engine_shows_why():
+    """The picture: the engine's own run (each broker's log, what was lost, the timeline
+    with its simulated times), as text in the terminal and as HTML in the panel."""
+    question = next(q for q in (ask("replication.acks-crash", seed, 2) for seed in range(40))
+                    if q.answer)
+    text = question.picture.text()
+    lost = " ".join(f"[xr{n}]" for n in question.answer)
+    assert f"lost      {lost}" in text, text
+    assert "leader 0 crashes; the network heals" in text and " ms  " in text
+    assert "x acknowledged, then lost" in text
+    assert f">r{question.answer[0]}<" in question.picture.html()
+    lines = []
+    answers = iter(["99"])
+    run(read=lambda _prompt: next(answers), write=lines.append,
+        kind=question.kind, level=question.level, seed=question.seed)
+    shown = "\n".join(lines)
+    assert "Not quite" in shown and text in shown
+    for kind in ENGINE:                 # every picture draws, in both forms
+        question = ask(kind, 3, 1)
+        if question.picture is not None:
+            assert question.picture.text() and question.picture.html().startswith("<div")
 
 
 def test_bad_requests_say_what_is_possible():
@@ -299,6 +371,7 @@ def test_the_panel_asks_checks_and_scores_as_the_terminal_does():
     panel.answer.value = typed(panel.question)
     panel.check_button.click()
     assert "Right." in panel.feedback.value and "groups         1/1" in panel.score.value
+    assert "<table" in panel.feedback.value         # the engine's picture, after the answer
     panel.check_button.click()                      # a second click counts nothing
     assert len(panel.session.results) == 1
     panel.next_button.click()

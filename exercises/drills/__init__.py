@@ -22,6 +22,8 @@ import random
 import re
 from dataclasses import dataclass, field
 
+from .picture import Picture
+
 CONCEPTS = ("partitioning", "log", "compaction", "replication", "isr", "groups", "offsets",
             "idempotence", "transactions", "security", "quotas")
 LEVELS = (1, 2, 3)      # 1: a small case; 3: more members, brokers, faults or configs
@@ -46,6 +48,7 @@ class Question:
     form: str                   # "number", "numbers", "set", "assignment", "word", "card"
     explanation: str
     inputs: tuple = ()          # what the engine was asked, for tests and replays
+    picture: Picture = None     # what the engine saw, shown after the answer
 
     @property
     def flashcard(self):
@@ -72,7 +75,8 @@ class DrillKind:
     name: str                   # "<concept>.<what>", e.g. "partitioning.key-partition"
     concept: str
     form: str
-    make: object                # make(rng, level) -> (inputs, prompt, answer, explanation)
+    make: object                # make(rng, level) -> (inputs, prompt, answer, explanation[,
+                                #                      picture])
     levels: tuple = LEVELS
     summary: str = ""
 
@@ -82,7 +86,8 @@ KINDS = {}
 
 def drill_kind(name, form, summary="", levels=LEVELS):
     """Register ``make(rng, level) -> (inputs, prompt, answer, explanation)`` as a drill
-    kind of the concept its name starts with."""
+    kind of the concept its name starts with; ``make`` may add a ``Picture`` (what the
+    engine saw) as a fifth item."""
     concept = name.split(".")[0]
     if concept not in CONCEPTS:
         raise ValueError(f"drill kind {name!r}: its name starts with a concept of {CONCEPTS}")
@@ -117,9 +122,9 @@ def ask(kind, seed, level=1):
     if level not in found.levels:
         raise ValueError(f"{kind} has levels {list(found.levels)}, not {level!r}")
     rng = random.Random(f"{kind}/{level}/{seed}")
-    inputs, prompt, answer, explanation = found.make(rng, level)
+    inputs, prompt, answer, explanation, *picture = found.make(rng, level)
     return Question(kind, found.concept, level, seed, prompt, answer, found.form,
-                    explanation, tuple(inputs))
+                    explanation, tuple(inputs), picture[0] if picture else None)
 
 
 def kinds_for(concept=None):
@@ -168,11 +173,13 @@ def _assignment(text):
     return result
 
 
+NOTHING = ("", "-", "none", "nothing", "no", "empty", "[]", "{}", "()")
+
 FORMS = {
     "number": (_number, lambda answer: answer, str),
     "numbers": (_numbers, list, lambda a: ", ".join(map(str, a))),
-    "set": (lambda text: sorted(set(_numbers(text))) if text.strip() not in ("", "-", "none")
-            else [], lambda answer: sorted(set(answer)),
+    "set": (lambda text: [] if text.strip().lower().strip(".") in NOTHING
+            else sorted(set(_numbers(text))), lambda answer: sorted(set(answer)),
             lambda a: ", ".join(map(str, a)) or "none"),
     "assignment": (_assignment, lambda answer: {m: sorted(p) for m, p in answer.items()},
                    lambda a: "; ".join(f"{m}: {' '.join(map(str, p)) or '-'}"

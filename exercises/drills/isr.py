@@ -4,6 +4,7 @@ from kafkadojo.reference.election import elect_leader
 from kafkadojo.reference.isr import acks_all_accepted
 
 from . import drill_kind
+from .picture import Picture
 from ._cards import flashcards
 
 
@@ -24,7 +25,13 @@ def new_leader(rng, level):
             election.leader,
             "The first replica in assignment order that is alive and in the ISR; with none, "
             "an unclean election takes the first live replica (and loses what it lacks), "
-            "otherwise the partition goes offline.")
+            "otherwise the partition goes offline.",
+            Picture(rows=(("replicas, in order", tuple(
+                (f"{b}{' ISR' if b in isr else ''}{'' if b in live else ' down'}",
+                 "chosen" if b == election.leader else "lost" if b not in live
+                 else "committed" if b in isr else "plain") for b in assignment)),),
+                    legend=(("chosen", "elected"), ("committed", "live, in the ISR"),
+                            ("plain", "live, not in the ISR"), ("lost", "down"))))
 
 
 @drill_kind("isr.acks-all", "word", summary="whether an acks=all produce is accepted")

@@ -3,6 +3,7 @@
 from kafkadojo.reference.log import deletable_segments
 
 from . import drill_kind
+from .picture import Picture
 from ._cards import flashcards
 
 
@@ -31,7 +32,11 @@ def retention(rng, level):
             start,
             "Time retention deletes from the oldest segment while its newest record is older "
             "than retention.ms, and stops at the first that is not (even if older ones "
-            "follow); the log start offset is the first kept segment's base offset.")
+            "follow); the log start offset is the first kept segment's base offset.",
+            Picture(rows=(("segments", tuple(
+                (f"{b}: {(now - t) // 1000} s", "lost" if n < count else "committed")
+                for n, (b, _, t) in enumerate(segments))),),
+                    legend=(("lost", "deleted"), ("committed", "kept"))))
 
 
 flashcards("log", (

@@ -1,8 +1,9 @@
 """Drills: which partition a record goes to."""
 
-from kafkadojo.reference.partitioner import partition_for_key, to_positive
+from kafkadojo.reference.partitioner import murmur2, partition_for_key, to_positive
 
 from . import drill_kind
+from .picture import Picture
 from ._cards import flashcards
 
 WORDS = ("user", "order", "cart", "acct", "sensor", "tenant", "device", "payment")
@@ -14,17 +15,22 @@ def key_partition(rng, level):
     key = f"{rng.choice(WORDS)}-{rng.randrange(10 ** (level + 1))}"
     partitions = rng.choice(((3, 6), (6, 12, 10), (7, 24, 50))[level - 1])
     answer = partition_for_key(key.encode(), partitions)
+    hashed = murmur2(key.encode())
     return ((key, partitions),
             f"A topic has {partitions} partitions. Which partition does a record with key "
-            f"{key!r} go to? (murmur2({key!r}) = {_murmur(key)})",
+            f"{key!r} go to? (murmur2({key!r}) = {hashed})",
             answer,
             "Kafka's default partitioner (Utils.toPositive(murmur2(key)) % partitions): "
-            "toPositive masks the sign bit (n & 0x7fffffff); it is not abs().")
+            "toPositive masks the sign bit (n & 0x7fffffff); it is not abs().",
+            _hash_steps(hashed, partitions, answer))
 
 
-def _murmur(key):
-    from kafkadojo.reference.partitioner import murmur2
-    return murmur2(key.encode())
+def _hash_steps(hashed, partitions, answer):
+    return Picture(rows=(
+        ("murmur2", ((hashed, "plain"),)),
+        ("& 0x7fffffff", ((to_positive(hashed), "plain"),)),
+        (f"% {partitions}", ((answer, "chosen"),)),
+    ), legend=(("chosen", "the partition"),))
 
 
 @drill_kind("partitioning.to-positive", "number",
@@ -39,7 +45,8 @@ def negative_hash(rng, level):
             answer,
             f"toPositive({value}) = {value} & 0x7fffffff = {to_positive(value)}; "
             f"{to_positive(value)} % {partitions} = {answer} (abs() would give "
-            f"{abs(value) % partitions}).")
+            f"{abs(value) % partitions}).",
+            _hash_steps(value, partitions, answer))
 
 
 flashcards("partitioning", (

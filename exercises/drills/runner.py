@@ -80,6 +80,8 @@ def run(read=input, write=print, concept=None, kind=None, level=None, seed=None,
             read_as = f" (read as: {verdict.understood})" if verdict.understood else ""
             write(f"Not quite{read_as}. The engine says: {verdict.expected}. "
                   f"{verdict.explanation}")
+        if question.picture is not None:
+            write(question.picture.text())
     write(summary(session))
     return session
 

@@ -81,7 +81,8 @@ class DrillPanel:
         head = ("<b style='color: #2e7d32'>Right.</b>" if verdict.right else
                 f"<b style='color: #c62828'>Not quite</b>{read_as}. The engine says: "
                 f"<code>{html.escape(verdict.expected)}</code>.")
-        self.feedback.value = f"{head} {html.escape(verdict.explanation)}"
+        picture = question.picture.html() if question.picture is not None else ""
+        self.feedback.value = f"{head} {html.escape(verdict.explanation)}{picture}"
 
     def rate(self, right):
         if self.answered or not self.question.flashcard:
