@@ -14,6 +14,10 @@ in two versions, the broken rule and the fix, so a learner can watch both:
   lacks is gone.
 - ``acks-1``: the leader acknowledges before any follower has the records, then dies.
 
+``crash_after_writes`` is the general case behind the drill ``replication.acks-crash``:
+which acknowledged records a leader's crash loses under a given ``acks``,
+``min.insync.replicas`` and election setting.
+
     from kafkadojo.reference.scenarios import run_scenario
     result = run_scenario("kip-101-case-1", fixed=False)
     print(result.report())
@@ -30,7 +34,7 @@ TOPIC = "payments"
 @dataclass
 class ScenarioResult:
     name: str
-    fixed: bool
+    fixed: bool             # None: a scenario with no broken version
     summary: str
     steps: list = field(default_factory=list)        # (time_ms, text)
     acknowledged: list = field(default_factory=list)  # values the producer was told are safe
@@ -51,8 +55,9 @@ class ScenarioResult:
         return any(v.kind in ("replicas-diverged", "isr-diverged") for v in self.violations)
 
     def report(self):
-        version = "with the fix" if self.fixed else "without the fix"
-        lines = [f"== {self.name} ({version}) ==", self.summary, ""]
+        version = ("" if self.fixed is None else
+                   " (with the fix)" if self.fixed else " (without the fix)")
+        lines = [f"== {self.name}{version} ==", self.summary, ""]
         lines += [f"  t={t:>6} ms  {text}" for t, text in self.steps]
         lines.append("")
         lines.append(f"  acknowledged: {_show(self.acknowledged)}")
@@ -289,7 +294,7 @@ def crash_after_writes(acks="all", min_insync_replicas=2, crash_after_ms=2_000,
     network between the leader and its followers is cut (the controller still sees every
     broker) and ``during`` records are sent at once; ``crash_after_ms`` later the leader
     crashes and the network heals; 20 s later the leader returns, and so does broker 2."""
-    s = _Script("crash-after-writes", True,
+    s = _Script("crash-after-writes", None,
                 f"acks={acks}, min.insync.replicas={min_insync_replicas}, "
                 f"unclean.leader.election.enable={str(unclean).lower()}",
                 brokers=3, seed=seed, config={"replica.lag.time.max.ms": 10_000},

@@ -74,7 +74,7 @@ def crash_step(rng, level):
 
 
 def _delivery_picture(outcome):
-    twice, lost = {o for _, o in outcome.duplicated}, {o for _, o in outcome.lost}
+    lost = {o for _, o in outcome.lost}
     seen, cells = set(), []
     for _, offset in outcome.effects:
         cells.append((offset, "duplicate" if offset in seen else "committed"))
