@@ -196,7 +196,7 @@ def test_after_the_answer_the_engine_shows_why():
     text = question.picture.text()
     lost = " ".join(f"[xr{n}]" for n in question.answer)
     assert f"lost      {lost}" in text, text
-    assert "leader 0 crashes; the network heals" in text and " ms  " in text
+    assert "broker 0 crashed" in text and "elected leader" in text and " ms  " in text
     assert "x acknowledged, then lost" in text
     assert f">r{question.answer[0]}<" in question.picture.html()
     lines = []
@@ -372,6 +372,7 @@ def test_the_panel_asks_checks_and_scores_as_the_terminal_does():
     panel.check_button.click()
     assert "Right." in panel.feedback.value and "groups         1/1" in panel.score.value
     assert "<table" in panel.feedback.value         # the engine's picture, after the answer
+    assert "display: none" in panel.widget.children[0].value    # it hides the still picture
     panel.check_button.click()                      # a second click counts nothing
     assert len(panel.session.results) == 1
     panel.next_button.click()
@@ -408,3 +409,8 @@ def test_the_drills_notebook_runs_in_a_kernel(tmp_path, monkeypatch):
                for o in outputs), outputs
     assert not any(o.get("output_type") == "error" for o in outputs)
     assert (tmp_path / "drills.sqlite").exists()
+    # for pages without widgets: a still picture of an answered question, which the live
+    # panel hides
+    still = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+    assert any("kafkadojo-static-picture" in h and "a still picture" in h
+               and "UNCLEAN election" in h for h in still), still

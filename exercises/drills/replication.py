@@ -1,6 +1,5 @@
 """Drills: the high watermark."""
 
-from kafkadojo.reference.monitoring import isr_events
 from kafkadojo.reference.replication import next_high_watermark
 from kafkadojo.reference.scenarios import crash_after_writes
 
@@ -105,7 +104,11 @@ def _crash_picture(result):
         for value in values)) for broker, values in sorted(result.replicas.items()))
     rows += (("lost", tuple((value.decode(), "lost") for value in result.acknowledged
                             if value in lost)),)
-    timeline = sorted(result.steps + isr_events(result.cluster), key=lambda step: step[0])
+    # the controller's own log (faults, fencing, elections, ISR changes), and the producer's
+    # answers as they came
+    events = [e for e in result.cluster.events if not e[1].startswith("created topic")]
+    answers = [step for step in result.steps if step[1].startswith(("produce ", "r"))]
+    timeline = sorted(events + answers, key=lambda step: step[0])
     return Picture(rows=rows, timeline=tuple(timeline), caption="the logs at the end",
                    legend=(("committed", "acknowledged"), ("plain", "never acknowledged"),
                            ("lost", "acknowledged, then lost")))

@@ -7,8 +7,14 @@
 import html
 import random
 
-from . import CONCEPTS, Session, ask
+from kafkadojo.exercises.pictures import HIDE_STATIC_COPY, STATIC_COPY
+
+from . import CONCEPTS, Session, ask, shown
 from .runner import choose, summary
+
+# The example the still picture answers: acks=all, yet acknowledged records lost to an
+# unclean election, with the engine's timeline
+STILL_EXAMPLE = ("replication.acks-crash", 12, 3)
 
 
 class DrillPanel:
@@ -40,7 +46,9 @@ class DrillPanel:
         self.had_it.on_click(lambda _: self.rate(True))
         self.missed_it.on_click(lambda _: self.rate(False))
         self.ratings = widgets.HBox([self.had_it, self.missed_it])
+        # Once the panel is drawn, its still picture (below) is hidden.
         self.widget = widgets.VBox([
+            widgets.HTML(HIDE_STATIC_COPY),
             widgets.HBox([self.concept, self.level]), self.prompt, self.answer,
             widgets.HBox([self.check_button, self.next_button]), self.ratings,
             self.feedback, self.score])
@@ -98,10 +106,35 @@ class DrillPanel:
         self.score.value = f"<pre>{html.escape(summary(self.session))}</pre>"
 
 
+def still_picture(kind=STILL_EXAMPLE[0], seed=STILL_EXAMPLE[1], level=STILL_EXAMPLE[2]):
+    """The panel as a page without widgets shows it (a notebook viewer, an HTML export): one
+    question, answered, with the engine's answer and picture."""
+    question = ask(kind, seed, level)
+    picture = question.picture.html() if question.picture is not None else ""
+    return (f"<div class='{STATIC_COPY}' style='border:1px solid #ddd;padding:8px'>"
+            f"<b>{html.escape(question.kind)}</b>, level {question.level} <small>(replay: "
+            f"<code>{html.escape(question.replay)}</code>)</small>"
+            f"<pre style='white-space: pre-wrap'>{html.escape(question.prompt)}</pre>"
+            f"<b>The engine's answer:</b> <code>{html.escape(shown(question.answer, question.form))}"
+            f"</code>. {html.escape(question.explanation)}{picture}"
+            f"<div style='font:11px sans-serif;color:#777'>(a still picture: run the notebook, "
+            f"or <code>kafkadojo drill</code> in a terminal, to answer questions yourself)"
+            f"</div></div>")
+
+
 def show_drills(concept=None, level=1, history="default"):
     """The drill panel; ``history="default"`` keeps your history in your data folder (as
-    ``kafkadojo drill`` does), None keeps none."""
+    ``kafkadojo drill`` does), None keeps none. In a kernel, a still picture is shown
+    first, for wherever widgets cannot run; the panel hides it."""
     if history == "default":
         from .history import History
         history = History()
-    return DrillPanel(concept, level, history).widget
+    panel = DrillPanel(concept, level, history)
+    try:
+        from IPython import get_ipython
+        from IPython.display import HTML, display
+    except ImportError:
+        return panel.widget
+    if get_ipython() is not None:
+        display(HTML(still_picture()))
+    return panel.widget
