@@ -41,8 +41,10 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
 from traitlets import Bool
 
 from kafkadojo.exercises.catalog import BY_GRADE_ID
+from kafkadojo.exercises.drills import quiz
 
 from .grader import grade_source, notebook_units
+from .quiz import grade_answer
 from .sandbox import IsolationUnavailable, require_isolation
 
 MAX_FEEDBACK_CHARS = 6_000      # what one grade cell may show: a report, never a flood
@@ -272,7 +274,8 @@ class KafkadojoGrades(NbGraderPreprocessor):
     def preprocess(self, notebook, resources):
         refuse_unisolated(self.allow_unisolated, self.log)
         student = resources.get("nbgrader", {}).get("student", "learner")
-        points = {name: cell.points for name, cell in released_cells(resources).items()
+        released = released_cells(resources)
+        points = {name: cell.points for name, cell in released.items()
                   if cell.points is not None}
         marker = notebook.metadata.get("kafkadojo")     # KafkadojoSanitize's, never the learner's
         unreadable = marker.get("unreadable") if isinstance(marker, dict) else None
@@ -284,7 +287,7 @@ class KafkadojoGrades(NbGraderPreprocessor):
             grade_id = cell.metadata["nbgrader"].get("grade_id")
             try:
                 text, earned = self.verdict(grade_id, points, source, unreadable, resources,
-                                            skipped)
+                                            skipped, released)
             except Exception:
                 self.log.warning("%s: the kafkadojo grader failed on %s; zero points until "
                                  "you regrade:\n%s", student, grade_id, traceback.format_exc())
@@ -300,10 +303,21 @@ class KafkadojoGrades(NbGraderPreprocessor):
             cell.execution_count = None
         return notebook, resources
 
-    def verdict(self, grade_id, points, source, unreadable, resources, skipped=None):
+    def verdict(self, grade_id, points, source, unreadable, resources, skipped=None,
+                released=None):
         if grade_id not in points:
             return f"kafkadojo check: {grade_id} is not one of the instructor's grade cells.", 0
         exercise = BY_GRADE_ID.get(grade_id)
+        # A quiz question (kafkadojo drill --export) is named in the grade cell's hidden part,
+        # which only the gradebook keeps.
+        question = quiz.question_of(released[grade_id].source) if (
+            exercise is None and released and grade_id in released) else None
+        if question is not None:
+            if unreadable:
+                return (f"kafkadojo quiz: your notebook could not be read ({unreadable}), so "
+                        f"nothing in it was graded.", 0)
+            number = grade_id.rpartition("answer_")[2]
+            return grade_answer(source, number, question, points[grade_id], skipped=skipped)
         if exercise is None:
             return f"kafkadojo check: {grade_id} is not a kafkadojo exercise: grade it by hand.", 0
         if unreadable:

@@ -9,6 +9,7 @@
     kafkadojo gradescope replication    build Gradescope's autograder.zip for an assignment
     kafkadojo samples DIR               write the sample submissions into DIR
     kafkadojo drill                     interview drills: questions the engine answers
+    kafkadojo drill --export NAME       instructors: drills as a graded nbgrader quiz
 """
 
 import argparse
@@ -89,6 +90,18 @@ def main(argv=None):
                             "or $KAFKADOJO_DATA_DIR)")
     drill.add_argument("--no-history", action="store_true",
                        help="neither read nor record a history (no spaced repetition)")
+    drill.add_argument("--export", metavar="NAME",
+                       help="instructors: write --count questions (of --concept, --kind, "
+                            "--level) as an nbgrader assignment NAME, graded by kafkadojo")
+    drill.add_argument("--course", default=".",
+                       help="with --export: the nbgrader course folder (default: here)")
+    drill.add_argument("--seed", type=int,
+                       help="with --export: choose the questions from this seed (the same "
+                            "seed, the same quiz); default: at random")
+    drill.add_argument("--points", type=int, default=1,
+                       help="with --export: points per question (default 1)")
+    drill.add_argument("--force", action="store_true",
+                       help="with --export: replace a quiz of the same name")
 
     args = parser.parse_args(argv)
     from kafkadojo.autograder.sandbox import IsolationUnavailable
@@ -118,6 +131,8 @@ def run_drill(args):
         raise ValueError(f"--level is one of {list(drills.LEVELS)}, not {args.level}")
     if args.count < 1:
         raise ValueError(f"--count must be 1 or more, not {args.count}")
+    if args.export:
+        return export_quiz(args)
     from kafkadojo.exercises.drills.history import History, format_stats
     history = None if args.no_history else History(args.history)
     try:
@@ -129,6 +144,19 @@ def run_drill(args):
     finally:
         if history is not None:
             history.close()
+    return 0
+
+
+def export_quiz(args):
+    from kafkadojo.exercises.drills import quiz
+    if args.points < 1:
+        raise ValueError(f"--points must be 1 or more, not {args.points}")
+    questions = quiz.pick(args.count, args.concept, args.kind, args.level, args.seed)
+    path = quiz.export(args.export, questions, args.course, args.points, args.force)
+    print(f"wrote {path}: {len(questions)} questions, {len(questions) * args.points} points")
+    for number, (kind, level, _) in enumerate(questions, 1):
+        print(f"  {number:>2}. {kind}, level {level}")
+    print(f"release it with:  nbgrader generate_assignment {args.export}   (in {args.course})")
     return 0
 
 
