@@ -205,9 +205,10 @@ def test_after_the_answer_the_engine_shows_why():
         kind=question.kind, level=question.level, seed=question.seed)
     shown = "\n".join(lines)
     assert "Not quite" in shown and text in shown
-    for kind in ENGINE:                 # every picture draws, in both forms
-        question = ask(kind, 3, 1)
-        if question.picture is not None:
+    for kind in ENGINE:                 # every computed kind has one, in both forms
+        for level in load_kinds()[kind].levels:
+            question = ask(kind, 3, level)
+            assert question.picture is not None, kind
             assert question.picture.text() and question.picture.html().startswith("<div")
 
 

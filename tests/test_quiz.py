@@ -10,8 +10,7 @@ import pytest
 
 from kafkadojo.autograder.course import Course
 from kafkadojo.autograder.quiz import as_text
-from kafkadojo.exercises.drills import ask, quiz
-from kafkadojo.exercises.drills import shown
+from kafkadojo.exercises.drills import ask, quiz, shown
 
 pytest.importorskip("nbgrader")
 

@@ -26,7 +26,14 @@ def ratio(rng, level):
             answer,
             "dirty ratio = dirty bytes / (clean + dirty bytes), counting closed segments only "
             "(the active one is never cleaned); the cleaner takes the log once it is above "
-            "min.cleanable.dirty.ratio (50%).")
+            "min.cleanable.dirty.ratio (50%).",
+            Picture(rows=(("segments", tuple(
+                (f"{s.base_offset}: {s.size_bytes} B",
+                 "plain" if s.base_offset >= uncleanable else
+                 "uncommitted" if s.base_offset >= first_dirty else "committed")
+                for s in segments)),),
+                    legend=(("committed", "clean"), ("uncommitted", "dirty"),
+                            ("plain", "active, never cleaned"))))
 
 
 @drill_kind("compaction.keeps", "set", summary="which records a cleaning pass keeps")

@@ -4,6 +4,7 @@ from kafkadojo.reference.producer_state import BatchMetadata, check_append
 
 from . import drill_kind
 from ._cards import flashcards
+from .picture import Picture
 
 
 @drill_kind("idempotence.check-append", "word",
@@ -23,7 +24,14 @@ def check(rng, level):
             outcome.upper(),
             "Same epoch: a remembered batch is a duplicate; otherwise the first sequence must "
             "be the last one + 1. An older epoch is fenced (INVALID_PRODUCER_EPOCH); a newer "
-            "epoch must start at 0.")
+            "epoch must start at 0.",
+            Picture(rows=(
+                (f"remembered, epoch {epoch}", ((f"{last - 4}..{last}", "committed"),)),
+                (f"arriving, epoch {producer_epoch}",
+                 ((f"{first}..{first + 4}", "committed" if outcome == "append" else
+                   "duplicate" if outcome == "duplicate" else "lost"),)),
+                ("the leader", ((outcome, "chosen"),))),
+                legend=(("duplicate", "already written"), ("lost", "refused"))))
 
 
 flashcards("idempotence", (

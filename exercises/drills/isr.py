@@ -46,7 +46,13 @@ def acks_all(rng, level):
             f"(yes/no)",
             "YES" if accepted else "NO",
             "Refused (NOT_ENOUGH_REPLICAS) when the ISR is smaller than min.insync.replicas, "
-            "capped at the replication factor.")
+            "capped at the replication factor.",
+            Picture(rows=(("ISR", tuple((n + 1, "committed") for n in range(isr_size))),
+                          ("needed", tuple((n + 1, "committed" if n < isr_size else "lost")
+                                           for n in range(min(min_isr, replication_factor))))),
+                    caption=f"min.insync.replicas={min_isr}, replication.factor="
+                            f"{replication_factor}: {'accepted' if accepted else 'refused'}",
+                    legend=(("committed", "in the ISR"), ("lost", "missing"))))
 
 
 flashcards("isr", (

@@ -20,7 +20,10 @@ def commit(rng, level):
             f"poll() returned offsets {start} to {start + count - 1} of partition t-0, and "
             f"you processed them all. Which offset do you commit?",
             answer,
-            "The committed offset is the next record to read: the last processed + 1.")
+            "The committed offset is the next record to read: the last processed + 1.",
+            Picture(rows=(("t-0", ((f"{start}..{start + count - 1} processed", "committed"),
+                                   (answer, "chosen"))),),
+                    legend=(("chosen", "committed: where the group resumes"),)))
 
 
 @drill_kind("offsets.lag", "number", summary="a consumer group's lag on one partition")
@@ -31,7 +34,11 @@ def lag(rng, level):
     return ((high_watermark, committed),
             f"A partition's high watermark is {high_watermark}; the group committed "
             f"{committed}. What is its lag?",
-            answer, "Lag = high watermark - committed offset (the LSO under read_committed).")
+            answer, "Lag = high watermark - committed offset (the LSO under read_committed).",
+            Picture(rows=(("partition", ((f"..{committed - 1} read", "committed"),
+                                         (f"{committed}..{high_watermark - 1}: {answer}",
+                                          "uncommitted"))),),
+                    legend=(("uncommitted", "the lag"),)))
 
 
 @drill_kind("offsets.crash-step", "set",

@@ -4,6 +4,7 @@ from kafkadojo.reference.quota_manager import DEFAULT, quota_limit, throttle_tim
 
 from . import drill_kind
 from ._cards import flashcards
+from .picture import Picture
 
 
 @drill_kind("quotas.throttle", "number", summary="the throttle time of a client over quota")
@@ -17,7 +18,13 @@ def throttle(rng, level):
             f"over a window of {window_ms:,} ms. How long is it throttled (ms)?",
             answer,
             "QuotaUtils.throttleTime: (rate - quota) / quota * window, rounded: the time for "
-            "the rate to fall back to the quota.")
+            "the rate to fall back to the quota.",
+            Picture(rows=(
+                ("(rate - quota) / quota", ((f"{(rate - bound) / bound:.4f}", "plain"),)),
+                (f"x window {window_ms:,} ms", ((f"{(rate - bound) / bound * window_ms:.1f}",
+                                                 "plain"),)),
+                ("rounded", ((answer, "chosen"),))),
+                legend=(("chosen", "the throttle time, ms"),)))
 
 
 @drill_kind("quotas.which-quota", "number", summary="the quota that applies to a client")
@@ -34,7 +41,12 @@ def which_quota(rng, level):
             f"Which bound applies? (0 if none does)",
             answer,
             "Most specific first: (user, client) > (user, <default>) > (<default>, client) > "
-            "(<default>, <default>) > user > <default> user > client > <default> client.")
+            "(<default>, <default>) > user > <default> user > client > <default> client.",
+            Picture(rows=(("most specific first", tuple(
+                (f"{_entity(*entity)}: {quotas[entity]}",
+                 "chosen" if quotas[entity] == answer else "plain")
+                for entity in entities if entity in quotas)),),
+                    legend=(("chosen", "applies"),)))
 
 
 def _entity(user, client):

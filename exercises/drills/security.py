@@ -1,10 +1,11 @@
 """Drills: whether the authorizer allows a request, and what a request needs."""
 
 from kafkadojo.reference.auth_helper import required_acls
-from kafkadojo.reference.authorizer import ALLOWED, authorize
+from kafkadojo.reference.authorizer import ALLOWED, acl_matches, authorize
 
 from . import drill_kind
 from ._cards import flashcards
+from .picture import Picture
 
 PATTERNS = (("orders", "LITERAL"), ("ord", "PREFIXED"), ("*", "LITERAL"), ("pay", "PREFIXED"))
 
@@ -27,7 +28,20 @@ def decision(rng, level):
             f"ACLs:\n{listed}\nMay User:alice {operation} topic {topic!r}? (allowed/denied)",
             "ALLOWED" if answer == ALLOWED else "DENIED",
             "A matching DENY wins; then a matching ALLOW allows (READ and WRITE imply "
-            "DESCRIBE, for ALLOW only); with no match, denied.")
+            "DESCRIBE, for ALLOW only); with no match, denied.",
+            Picture(rows=tuple(_acl_row(acl, operation, topic) for acl in acls),
+                    caption=f"User:alice {operation} {topic!r}: each ACL on its own",
+                    legend=(("lost", "a matching DENY"), ("committed", "a matching ALLOW"))))
+
+
+def _acl_row(acl, operation, topic):
+    """One ACL's say on the request (the authorizer's own acl_matches): a DENY, an ALLOW,
+    or nothing."""
+    _, name, pattern, principal, _, op, permission = acl
+    says = acl_matches(acl, "TOPIC", topic, "User:alice", "10.0.0.1", operation)
+    tone = "plain" if says is None else "lost" if says == "DENY" else "committed"
+    return (f"{permission} {principal} {op} {pattern} {name!r}",
+            (("matches" if says else "no match", tone),))
 
 
 @drill_kind("security.request-acls", "word",
@@ -48,7 +62,11 @@ def first_check(rng, level):
             f"A {api} request on topic 'orders'" + (f" with {carried}" if carried else "")
             + ": what is the first ACL check, as OPERATION RESOURCE_TYPE? (e.g. READ TOPIC)",
             f"{operation}_{resource_type}",
-            f"KafkaApis checks, in order: {', '.join(f'{o} {t}' for o, t, _ in checks)}.")
+            f"KafkaApis checks, in order: {', '.join(f'{o} {t}' for o, t, _ in checks)}.",
+            Picture(rows=(("checks, in order", tuple(
+                (f"{o} {t} {n!r}", "chosen" if i == 0 else "plain")
+                for i, (o, t, n) in enumerate(checks))),),
+                    legend=(("chosen", "the first"),)))
 
 
 flashcards("security", (

@@ -26,7 +26,15 @@ def lso(rng, level):
             f"is the last stable offset?",
             answer,
             "An open transaction holds the LSO at its first offset; a closed one too, until "
-            "its marker is below the high watermark; the LSO is never above the HW.")
+            "its marker is below the high watermark; the LSO is never above the HW.",
+            Picture(rows=tuple(
+                (f"transaction from {first}", ((
+                    "open" if marker is None else f"marker at {marker}",
+                    "uncommitted" if marker is None or marker >= high_watermark
+                    else "committed"),)) for first, marker in transactions)
+                + (("last stable offset", ((answer, "chosen"),)),),
+                    caption=f"high watermark {high_watermark}",
+                    legend=(("uncommitted", "holds the LSO"), ("committed", "settled"))))
 
 
 PRODUCERS = {1: "A", 2: "B"}
