@@ -1,0 +1,399 @@
+"""The record batch codec: Kafka's record batch, magic v2, byte for byte.
+
+What a producer sends, what a broker writes to its segment files and what a consumer
+fetches are the same bytes (Kafka's ``DefaultRecordBatch`` and ``DefaultRecord``). A batch
+is a 61-byte header, then its records, compressed together if the batch is:
+
+    baseOffset            int64   offset of the first record
+    batchLength           int32   bytes after this field
+    partitionLeaderEpoch  int32
+    magic                 int8    2
+    crc                   uint32  CRC-32C of everything after it: attributes to the end
+    attributes            int16   codec (bits 0-2), LogAppendTime (3), transactional (4),
+                                  control (5), has a delete horizon (6)
+    lastOffsetDelta       int32   last offset - baseOffset
+    baseTimestamp         int64   the first record's timestamp (or the delete horizon)
+    maxTimestamp          int64
+    producerId            int64   -1 unless idempotent
+    producerEpoch         int16
+    baseSequence          int32
+    recordsCount          int32
+    records...
+
+A record is small because most of it is a delta from the header, in zigzag varints
+(``ByteUtils``): small numbers, negative or not, take one byte.
+
+    length varint | attributes int8 | timestampDelta varlong | offsetDelta varint |
+    keyLength varint (-1: null) | key | valueLength varint (-1: null) | value |
+    headerCount varint | (keyLength varint | key utf-8 | valueLength varint | value)...
+
+The CRC covers the attributes onwards, not the base offset, length or leader epoch: a
+broker assigns the offset and stamps its leader epoch without computing the CRC again.
+"""
+
+import struct
+from typing import NamedTuple
+
+from . import compression, errors
+
+MAGIC = 2
+HEADER_BYTES = 61
+CRC_OFFSET = 17                 # baseOffset, batchLength, partitionLeaderEpoch, magic
+ATTRIBUTES_OFFSET = 21          # the CRC covers the bytes from here to the end
+NO_PRODUCER_ID = -1
+NO_PRODUCER_EPOCH = -1
+NO_SEQUENCE = -1
+NO_PARTITION_LEADER_EPOCH = -1
+NO_TIMESTAMP = -1
+
+CREATE_TIME = "CreateTime"
+LOG_APPEND_TIME = "LogAppendTime"
+
+# attributes' bits (DefaultRecordBatch)
+COMPRESSION_CODEC_MASK = 0x07
+TIMESTAMP_TYPE_MASK = 0x08
+TRANSACTIONAL_FLAG_MASK = 0x10
+CONTROL_FLAG_MASK = 0x20
+DELETE_HORIZON_FLAG_MASK = 0x40
+
+# a control record's key: version, then the marker's type (ControlRecordType)
+ABORT, COMMIT = 0, 1
+
+_HEADER = struct.Struct(">qiibIhiqqqhii")
+
+
+# -- zigzag varints (ByteUtils) ---------------------------------------------------------------
+
+def zigzag(value, bits=32):
+    """Java's zigzag encoding of a signed ``bits``-bit value: 0, -1, 1, -2, ... become
+    0, 1, 2, 3, ... (``(value << 1) ^ (value >> (bits - 1))``, as unsigned)."""
+    return ((value << 1) ^ (value >> (bits - 1))) & ((1 << bits) - 1)
+
+
+def unzigzag(value):
+    """The inverse of ``zigzag``: ``(value >>> 1) ^ -(value & 1)``."""
+    return (value >> 1) ^ -(value & 1)
+
+
+def write_varint(value):
+    """``ByteUtils.writeVarint``: a Java int, zigzagged, 7 bits a byte, low bits first, the
+    top bit of each byte saying another follows. At most 5 bytes."""
+    if not -(1 << 31) <= value < (1 << 31):
+        raise ValueError(f"varint {value} is outside Java's int range")
+    return _unsigned_varint(zigzag(value, 32))
+
+
+def write_varlong(value):
+    """``ByteUtils.writeVarlong``: the same for a Java long. At most 10 bytes."""
+    if not -(1 << 63) <= value < (1 << 63):
+        raise ValueError(f"varlong {value} is outside Java's long range")
+    return _unsigned_varint(zigzag(value, 64))
+
+
+def _unsigned_varint(value):
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def read_varint(data, position):
+    """``ByteUtils.readVarint``: ``(value, position after it)``. A fifth byte with its top
+    bit set is refused, as Java refuses it; bits beyond 32 in the fifth byte are dropped,
+    as Java's int arithmetic drops them."""
+    return _read_unsigned(data, position, 5, 32)
+
+
+def read_varlong(data, position):
+    """``ByteUtils.readVarlong``: at most 10 bytes, 64 bits."""
+    return _read_unsigned(data, position, 10, 64)
+
+
+def _read_unsigned(data, position, max_bytes, bits):
+    value, shift = 0, 0
+    for count in range(max_bytes):
+        if position >= len(data):
+            raise errors.CorruptRecordError("a varint runs past the end of the buffer")
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return unzigzag(value & ((1 << bits) - 1)), position
+        shift += 7
+    raise errors.CorruptRecordError(
+        f"{'varint' if bits == 32 else 'varlong'} is too long: the most significant bit in "
+        f"byte {max_bytes} is set")
+
+
+def varint_size(value):
+    """Bytes ``write_varint(value)`` takes (``ByteUtils.sizeOfVarint``)."""
+    return _unsigned_size(zigzag(value, 32))
+
+
+def varlong_size(value):
+    return _unsigned_size(zigzag(value, 64))
+
+
+def _unsigned_size(value):
+    size = 1
+    while value > 0x7F:
+        value >>= 7
+        size += 1
+    return size
+
+
+# -- CRC-32C (Crc32C) -------------------------------------------------------------------------
+
+def _crc32c_table():
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1   # Castagnoli, reflected
+        table.append(crc)
+    return tuple(table)
+
+
+CRC32C_TABLE = _crc32c_table()
+
+
+def crc32c(data):
+    """CRC-32C (Castagnoli), as Kafka's ``Crc32C``: start from all ones, one table lookup a
+    byte, end by flipping every bit."""
+    crc = 0xFFFFFFFF
+    table = CRC32C_TABLE
+    for byte in data:
+        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+# -- attributes --------------------------------------------------------------------------------
+
+class BatchAttributes(NamedTuple):
+    compression: str            # "none", "gzip", "snappy", "lz4" or "zstd"
+    timestamp_type: str         # CREATE_TIME or LOG_APPEND_TIME
+    transactional: bool
+    control: bool
+    has_delete_horizon: bool
+
+
+def parse_attributes(attributes):
+    """What a batch's attributes say (``DefaultRecordBatch.compressionType()`` and the
+    rest). An unknown codec id (5 to 7) is a corrupt batch."""
+    codec_id = attributes & COMPRESSION_CODEC_MASK
+    if codec_id not in compression.BY_ID:
+        raise errors.CorruptRecordError(f"unknown compression codec id {codec_id}")
+    return BatchAttributes(
+        compression.BY_ID[codec_id],
+        LOG_APPEND_TIME if attributes & TIMESTAMP_TYPE_MASK else CREATE_TIME,
+        bool(attributes & TRANSACTIONAL_FLAG_MASK), bool(attributes & CONTROL_FLAG_MASK),
+        bool(attributes & DELETE_HORIZON_FLAG_MASK))
+
+
+def batch_attributes(codec="none", timestamp_type=CREATE_TIME, transactional=False,
+                     control=False, has_delete_horizon=False):
+    """The inverse of ``parse_attributes``."""
+    return (compression.ID[codec]
+            | (TIMESTAMP_TYPE_MASK if timestamp_type == LOG_APPEND_TIME else 0)
+            | (TRANSACTIONAL_FLAG_MASK if transactional else 0)
+            | (CONTROL_FLAG_MASK if control else 0)
+            | (DELETE_HORIZON_FLAG_MASK if has_delete_horizon else 0))
+
+
+# -- one record (DefaultRecord) ----------------------------------------------------------------
+
+class DecodedRecord(NamedTuple):
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple              # ((key: str, value: bytes | None), ...)
+
+
+def encode_record(offset_delta, timestamp_delta, key, value, headers=()):
+    """``DefaultRecord.writeTo``: one record, its length first."""
+    body = bytearray(b"\x00")                               # attributes: unused, 0
+    body += write_varlong(timestamp_delta)
+    body += write_varint(offset_delta)
+    _write_bytes(body, key)
+    _write_bytes(body, value)
+    body += write_varint(len(headers))
+    for header_key, header_value in headers:
+        if header_key is None:
+            raise ValueError("a header's key cannot be null")   # Java: IllegalArgumentException
+        _write_bytes(body, header_key.encode("utf-8"))
+        _write_bytes(body, header_value)
+    return write_varint(len(body)) + bytes(body)
+
+
+def _write_bytes(out, data):
+    if data is None:
+        out += write_varint(-1)
+    else:
+        out += write_varint(len(data))
+        out += data
+
+
+def record_size(offset_delta, timestamp_delta, key, value, headers=()):
+    """Bytes ``encode_record`` takes, without encoding (``DefaultRecord.sizeInBytes``)."""
+    body = 1 + varlong_size(timestamp_delta) + varint_size(offset_delta)
+    body += _bytes_size(key) + _bytes_size(value) + varint_size(len(headers))
+    for header_key, header_value in headers:
+        body += _bytes_size(header_key.encode("utf-8")) + _bytes_size(header_value)
+    return varint_size(body) + body
+
+
+def _bytes_size(data):
+    return 1 if data is None else varint_size(len(data)) + len(data)
+
+
+def decode_record(data, position, base_offset, base_timestamp):
+    """``DefaultRecord.readFrom``: ``(DecodedRecord, position after it)``. Lengths that do
+    not add up are a corrupt record (``InvalidRecordException`` in Kafka)."""
+    length, position = read_varint(data, position)
+    end = position + length
+    if length < 1 or end > len(data):
+        raise errors.CorruptRecordError(f"a record's length {length} does not fit the batch")
+    position += 1                                           # attributes, unused
+    timestamp_delta, position = read_varlong(data, position)
+    offset_delta, position = read_varint(data, position)
+    key, position = _read_bytes(data, position, end)
+    value, position = _read_bytes(data, position, end)
+    count, position = read_varint(data, position)
+    if count < 0:
+        raise errors.CorruptRecordError(f"a record has {count} headers")
+    headers = []
+    for _ in range(count):
+        header_key, position = _read_bytes(data, position, end)
+        if header_key is None:
+            raise errors.CorruptRecordError("a header has a null key")
+        header_value, position = _read_bytes(data, position, end)
+        headers.append((header_key.decode("utf-8", errors="replace"), header_value))
+    if position != end:
+        raise errors.CorruptRecordError(
+            f"a record's length says {length} bytes, its fields take {length + position - end}")
+    return DecodedRecord(base_offset + offset_delta, base_timestamp + timestamp_delta, key,
+                         value, tuple(headers)), end
+
+
+def _read_bytes(data, position, end):
+    length, position = read_varint(data, position)
+    if length < 0:
+        return None, position
+    if position + length > end:
+        raise errors.CorruptRecordError(f"a field of {length} bytes runs past its record")
+    return bytes(data[position:position + length]), position + length
+
+
+# -- a batch (DefaultRecordBatch) --------------------------------------------------------------
+
+class DecodedBatch(NamedTuple):
+    base_offset: int
+    partition_leader_epoch: int
+    crc: int
+    attributes: BatchAttributes
+    last_offset_delta: int
+    base_timestamp: int
+    max_timestamp: int
+    producer_id: int
+    producer_epoch: int
+    base_sequence: int
+    records: tuple              # DecodedRecords
+
+    @property
+    def last_offset(self):
+        return self.base_offset + self.last_offset_delta
+
+
+def encode_batch(records, base_offset=0, partition_leader_epoch=NO_PARTITION_LEADER_EPOCH,
+                 codec="none", timestamp_type=CREATE_TIME, producer_id=NO_PRODUCER_ID,
+                 producer_epoch=NO_PRODUCER_EPOCH, base_sequence=NO_SEQUENCE,
+                 transactional=False, control=False, delete_horizon_ms=None,
+                 last_offset_delta=None, max_timestamp=None):
+    """A batch's bytes (``MemoryRecordsBuilder``). ``records`` are ``(offset, timestamp, key,
+    value, headers)``, offsets from ``base_offset`` up. The first record's timestamp is the
+    base timestamp, unless the batch carries a delete horizon (KIP-534), which takes its
+    place. ``last_offset_delta`` defaults to the last record's; a cleaned batch keeps its
+    own (``overrideLastOffset``), so it may be larger."""
+    records = list(records)
+    offsets = [record[0] for record in records]
+    if offsets and (offsets[0] < base_offset or any(
+            later <= earlier for earlier, later in zip(offsets, offsets[1:]))):
+        raise ValueError(f"offsets must increase from the base offset {base_offset}: "
+                         f"{offsets[:5]}...")
+    if delete_horizon_ms is not None:
+        base_timestamp = delete_horizon_ms
+    else:
+        base_timestamp = records[0][1] if records else NO_TIMESTAMP
+    if max_timestamp is None:
+        max_timestamp = max((r[1] for r in records), default=NO_TIMESTAMP)
+    if last_offset_delta is None:
+        last_offset_delta = records[-1][0] - base_offset if records else 0
+    body = b"".join(encode_record(offset - base_offset, timestamp - base_timestamp, key,
+                                  value, headers)
+                    for offset, timestamp, key, value, headers in records)
+    body = compression.compress(codec, body)
+    attributes = batch_attributes(codec, timestamp_type, transactional, control,
+                                  delete_horizon_ms is not None)
+    after_crc = struct.pack(">hiqqqhii", attributes, last_offset_delta, base_timestamp,
+                            max_timestamp, producer_id, producer_epoch, base_sequence,
+                            len(records)) + body
+    length = 4 + 1 + 4 + len(after_crc)     # after the length: leader epoch, magic, crc, rest
+    return struct.pack(">qiibI", base_offset, length, partition_leader_epoch, MAGIC,
+                       crc32c(after_crc)) + after_crc
+
+
+def batch_size(records, base_offset=0, base_timestamp=None):
+    """Bytes of an uncompressed batch of ``records`` (as ``encode_batch`` takes them),
+    without encoding it (``DefaultRecordBatch.sizeInBytes``)."""
+    records = list(records)
+    if base_timestamp is None:
+        base_timestamp = records[0][1] if records else NO_TIMESTAMP
+    return HEADER_BYTES + sum(
+        record_size(offset - base_offset, timestamp - base_timestamp, key, value, headers)
+        for offset, timestamp, key, value, headers in records)
+
+
+def decode_batch(data, verify_crc=True):
+    """One batch from ``data`` (exactly its bytes): ``DecodedBatch``. A wrong magic, a length
+    that does not match, a CRC that does not match or records that do not add up are a
+    corrupt batch (CORRUPT_MESSAGE)."""
+    data = bytes(data)
+    if len(data) < HEADER_BYTES:
+        raise errors.CorruptRecordError(
+            f"a batch is at least {HEADER_BYTES} bytes, this one {len(data)}")
+    (base_offset, length, leader_epoch, magic, crc, attributes, last_offset_delta,
+     base_timestamp, max_timestamp, producer_id, producer_epoch, base_sequence,
+     count) = _HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise errors.CorruptRecordError(f"magic {magic}: only record batch v2 is read here")
+    if length + 12 != len(data):
+        raise errors.CorruptRecordError(
+            f"the batch length says {length + 12} bytes in all, there are {len(data)}")
+    if verify_crc and crc32c(data[ATTRIBUTES_OFFSET:]) != crc:
+        raise errors.CorruptRecordError(
+            f"CRC mismatch: the batch says {crc}, its bytes give "
+            f"{crc32c(data[ATTRIBUTES_OFFSET:])}")
+    parsed = parse_attributes(attributes)
+    if count < 0:
+        raise errors.CorruptRecordError(f"a batch of {count} records")
+    body = compression.decompress(parsed.compression, data[HEADER_BYTES:])
+    records, position = [], 0
+    for _ in range(count):
+        record, position = decode_record(body, position, base_offset, base_timestamp)
+        records.append(record)
+    if position != len(body):
+        raise errors.CorruptRecordError(
+            f"{len(body) - position} bytes follow the batch's {count} records")
+    return DecodedBatch(base_offset, leader_epoch, crc, parsed, last_offset_delta,
+                        base_timestamp, max_timestamp, producer_id, producer_epoch,
+                        base_sequence, tuple(records))
+
+
+def control_record(marker, coordinator_epoch):
+    """A transaction marker's key and value (``EndTransactionMarker``): the key is version
+    0 and the type (ABORT 0, COMMIT 1), the value version 0 and the coordinator's epoch."""
+    kind = {"ABORT": ABORT, "COMMIT": COMMIT}[marker]
+    return struct.pack(">hh", 0, kind), struct.pack(">hi", 0, coordinator_epoch)
