@@ -25,12 +25,12 @@ from . import errors
 from .client import Client
 from .config import PRODUCER_DEFAULTS, merged, normalize_acks, require
 from .partitioner import BuiltInPartitioner
-from .record import BATCH_OVERHEAD_BYTES, RECORD_OVERHEAD_BYTES
+from .record import BATCH_OVERHEAD_BYTES
+from .record_batch import record_size, record_size_upper_bound
 from .transaction_manager import TransactionManager
 
 WATCHDOG_MS = 100           # how often timeouts are checked
 SHORT_MAX = 32_767          # Java's Short.MAX_VALUE: the largest producer epoch
-MAX_RECORD_OVERHEAD_BYTES = 21  # DefaultRecord.MAX_RECORD_OVERHEAD: a record's largest overhead
 
 # Errors after which the producer refreshes its metadata: InvalidMetadataException's family
 # (a stale leader, a broken connection), and a request that timed out.
@@ -128,6 +128,13 @@ class ProducerBatch:
         self.producer_id = -1           # idempotence: the producer id and epoch its
         self.producer_epoch = -1        # sequence numbers were given under,
         self.base_sequence = -1         # and its first record's (-1: none yet)
+
+    def has_room_for(self, timestamp, key, value, headers):
+        """Whether one more record fits (``MemoryRecordsBuilder.hasRoomFor``): the bytes
+        written so far and this record, at its offset and timestamp deltas, within the
+        buffer."""
+        return self.size_bytes + record_size(len(self.values), timestamp - self.timestamps[0],
+                                             key, value, headers) <= self.capacity
 
     def finish(self, base_offset, error):
         self.done = True
@@ -316,10 +323,11 @@ class Producer(Client):
             raise errors.UnknownTopicOrPartitionError(
                 f"partition {partition!r} of topic {topic!r} does not exist: it has "
                 f"{metadata.num_partitions} partition(s), 0 to {metadata.num_partitions - 1}")
-        size = RECORD_OVERHEAD_BYTES + (len(value) if value is not None else 0) + (
-            len(key) if key is not None else 0)
+        if timestamp is None:
+            timestamp = self.sim.now
+        headers = tuple(headers) if headers else ()
         batch = self.open_batches.get((topic, partition))
-        if batch is not None and batch.size_bytes + size > self.batch_size:
+        if batch is not None and not batch.has_room_for(timestamp, key, value, headers):
             self.close_batch(batch)
             batch = None
             if sticky is not None:
@@ -329,16 +337,21 @@ class Producer(Client):
                 if moved != partition:
                     partition = moved
                     batch = self.open_batches.get((topic, partition))
-                    if batch is not None and batch.size_bytes + size > self.batch_size:
+                    if batch is not None and not batch.has_room_for(timestamp, key, value,
+                                                                    headers):
                         self.close_batch(batch)
                         batch = None
-        appended = size
         if batch is None:
-            batch = self.new_batch(topic, partition, size)
-            appended += BATCH_OVERHEAD_BYTES
+            batch = self.new_batch(topic, partition, record_size_upper_bound(key, value, headers))
+            size = record_size(0, 0, key, value, headers)
+            appended = size + BATCH_OVERHEAD_BYTES
+        else:
+            size = record_size(len(batch.values), timestamp - batch.timestamps[0], key, value,
+                               headers)
+            appended = size
         batch.keys.append(key)
         batch.values.append(value)
-        batch.timestamps.append(self.sim.now if timestamp is None else timestamp)
+        batch.timestamps.append(timestamp)
         if headers:
             if batch.headers is None:
                 batch.headers = [()] * (len(batch.values) - 1)
@@ -428,7 +441,7 @@ class Producer(Client):
         """Send many key-less records in one call, filling whole batches at once: the fast path
         for bulk loads. Returns the futures of the batches' last records."""
         futures = []
-        step = max(1, self.batch_size // (RECORD_OVERHEAD_BYTES + (len(values[0]) if values else 0)))
+        step = max(1, self.batch_size // record_size(0, 0, None, values[0] if values else b""))
         for start in range(0, len(values), step):
             chunk = values[start:start + step]
             future = self.send(topic, chunk[0], partition=partition)
@@ -441,19 +454,21 @@ class Producer(Client):
                     future = self.send(topic, value, partition=partition)
                 futures.append(future)
                 continue
+            first = len(batch.values)
+            rest_bytes = sum(record_size(first + i, self.sim.now - batch.timestamps[0], None,
+                                         value) for i, value in enumerate(rest))
             batch.values.extend(rest)
             batch.keys.extend([None] * len(rest))
             batch.timestamps.extend([self.sim.now] * len(rest))
             if batch.headers is not None:
                 batch.headers.extend([()] * len(rest))
-            batch.size_bytes += sum(map(len, rest)) + RECORD_OVERHEAD_BYTES * len(rest)
+            batch.size_bytes += rest_bytes
             self.records_sent += len(rest)
             futures.append(RecordMetadataFuture(self, batch, len(batch.values) - 1))
             if partition is None:
                 metadata = self.topics[topic]
                 if self.open_batches.get((topic, batch.partition)) is batch:
                     self.close_batch(batch)
-                rest_bytes = sum(map(len, rest)) + RECORD_OVERHEAD_BYTES * len(rest)
                 self.partitioners[topic].update_partition_info(
                     rest_bytes, metadata.num_partitions, metadata.available)
         return futures
@@ -472,13 +487,13 @@ class Producer(Client):
         self.request_metadata()
         return RecordMetadataFuture(self, holder, 0)
 
-    def new_batch(self, topic, partition, first_record_size=0):
+    def new_batch(self, topic, partition, first_record_upper_bound=0):
         """Kafka sizes a batch's buffer for ``batch.size`` bytes, or for its first record if
-        that may be larger (counting the record's largest possible overhead): a batch is full
-        once its buffer is, so a batch holding one oversized record is not full."""
+        that may be larger (``estimateSizeInBytesUpperBound``: the record at its largest
+        overhead): a batch is full once its buffer is, so a batch holding one oversized
+        record is not full."""
         batch = ProducerBatch(topic, partition, self.sim.now)
-        batch.capacity = max(self.batch_size, BATCH_OVERHEAD_BYTES + MAX_RECORD_OVERHEAD_BYTES
-                             + first_record_size - RECORD_OVERHEAD_BYTES)
+        batch.capacity = max(self.batch_size, BATCH_OVERHEAD_BYTES + first_record_upper_bound)
         self.open_batches[(topic, partition)] = batch
         queued = self.queued_partitions.get(topic)
         if queued is None:

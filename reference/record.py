@@ -6,8 +6,10 @@ as they are. We store a batch's records as columns (keys, values, timestamps, he
 which is how the engine moves a million records a second without an object per record;
 ``RecordBatch.records()`` gives them back one at a time as ``Record``.
 
-Sizes are estimated the way record batch v2 lays them out (61 bytes of batch header,
-a few bytes of per-record framing); records are never encoded into bytes.
+A batch's ``size_bytes`` is exactly what record batch v2 takes for it, uncompressed: the
+61-byte header and each record's varints and bytes, counted by the record batch codec
+(``record_batch.py``) without encoding anything. The bytes themselves are made only where
+someone reads them (``record_batch.encode_batch``).
 
 A batch's offsets run from ``base_offset`` to ``next_offset - 1``. Compaction (``cleaner.py``)
 removes records from a batch but never moves one: the batch keeps its base offset and its
@@ -19,10 +21,11 @@ batch by its ``next_offset``, not by counting its records.
 from bisect import bisect_left
 from typing import NamedTuple
 
+from .record_batch import HEADER_BYTES, columns_size
+
 _new_tuple = tuple.__new__
 
-BATCH_OVERHEAD_BYTES = 61
-RECORD_OVERHEAD_BYTES = 7
+BATCH_OVERHEAD_BYTES = HEADER_BYTES
 
 
 class Record(NamedTuple):
@@ -34,25 +37,6 @@ class Record(NamedTuple):
     value: bytes | None
     timestamp: int
     headers: tuple = ()
-
-
-def record_size(key, value, headers=()):
-    """Estimated bytes of one record in a v2 batch."""
-    size = RECORD_OVERHEAD_BYTES
-    if key is not None:
-        size += len(key)
-    if value is not None:
-        size += len(value)
-    for header_key, header_value in headers:
-        size += 2 + len(header_key) + (len(header_value) if header_value is not None else 0)
-    return size
-
-
-def _total_length(items):
-    """The summed lengths of the items that are not None (every batch's size needs it)."""
-    if None in items:
-        return sum(len(item) for item in items if item is not None)
-    return sum(map(len, items))
 
 
 class RecordBatch:
@@ -85,7 +69,10 @@ class RecordBatch:
         self.timestamps = timestamps
         self.headers = headers
         if size_bytes is None:
-            size_bytes = self._estimate_size()
+            size_bytes = columns_size(
+                keys, values, timestamps, headers,
+                None if offsets is None else [offset - base_offset for offset in offsets],
+                delete_horizon if delete_horizon >= 0 else None)
         self.size_bytes = size_bytes
         # A batch never changes once made: what every replica's append reads, worked out once.
         self.next_offset = base_offset + len(values) if next_offset is None else next_offset
@@ -97,15 +84,6 @@ class RecordBatch:
         self.base_sequence = base_sequence
         self.transactional = transactional
         self.control = control
-
-    def _estimate_size(self):
-        size = BATCH_OVERHEAD_BYTES + RECORD_OVERHEAD_BYTES * len(self.values)
-        size += _total_length(self.values)
-        if self.keys is not None:
-            size += _total_length(self.keys)
-        if self.headers is not None:
-            size += sum(record_size(None, None, h) - RECORD_OVERHEAD_BYTES for h in self.headers)
-        return size
 
     def __len__(self):
         return len(self.values)

@@ -128,20 +128,12 @@ def _read_unsigned(data, position, max_bytes, bits):
 
 
 def varint_size(value):
-    """Bytes ``write_varint(value)`` takes (``ByteUtils.sizeOfVarint``)."""
-    return _unsigned_size(zigzag(value, 32))
+    """Bytes ``write_varint(value)`` (or ``write_varlong``) takes, 7 bits a byte
+    (``ByteUtils.sizeOfVarint``): the zigzagged value's bits, rounded up to 7s."""
+    return ((value << 1 if value >= 0 else (-value << 1) - 1).bit_length() + 6) // 7 or 1
 
 
-def varlong_size(value):
-    return _unsigned_size(zigzag(value, 64))
-
-
-def _unsigned_size(value):
-    size = 1
-    while value > 0x7F:
-        value >>= 7
-        size += 1
-    return size
+varlong_size = varint_size      # the same count; a long only has more bits to count
 
 
 # -- CRC-32C (Crc32C) -------------------------------------------------------------------------
@@ -247,6 +239,39 @@ def record_size(offset_delta, timestamp_delta, key, value, headers=()):
 
 def _bytes_size(data):
     return 1 if data is None else varint_size(len(data)) + len(data)
+
+
+# DefaultRecord.MAX_RECORD_OVERHEAD: the length (5), attributes (1), timestamp delta (10)
+# and offset delta (5) at their largest
+MAX_RECORD_OVERHEAD = 21
+
+
+def record_size_upper_bound(key, value, headers=()):
+    """What a record may take whatever its deltas (``DefaultRecord.recordSizeUpperBound``):
+    the producer sizes a new batch's buffer with it."""
+    size = MAX_RECORD_OVERHEAD + _bytes_size(key) + _bytes_size(value) + varint_size(len(headers))
+    for header_key, header_value in headers:
+        size += _bytes_size(header_key.encode("utf-8")) + _bytes_size(header_value)
+    return size
+
+
+def columns_size(keys, values, timestamps, headers=None, offset_deltas=None,
+                 base_timestamp=None):
+    """Bytes of an uncompressed batch held as columns (``record.RecordBatch``): its header
+    and every record, counted exactly, encoded never. ``keys`` and ``headers`` None mean
+    none for every record; ``offset_deltas`` None means 0, 1, 2, ...; the base timestamp is
+    the first record's unless given (a delete horizon takes its place)."""
+    if not values:
+        return HEADER_BYTES
+    if base_timestamp is None:
+        base_timestamp = timestamps[0]
+    size = HEADER_BYTES
+    for index, value in enumerate(values):
+        key = keys[index] if keys is not None else None
+        record_headers = headers[index] if headers is not None else ()
+        size += record_size(index if offset_deltas is None else offset_deltas[index],
+                            timestamps[index] - base_timestamp, key, value, record_headers)
+    return size
 
 
 def decode_record(data, position, base_offset, base_timestamp):
