@@ -26,7 +26,7 @@ from .client import Client
 from .config import PRODUCER_DEFAULTS, merged, normalize_acks, require
 from .partitioner import BuiltInPartitioner
 from .record import BATCH_OVERHEAD_BYTES
-from .record_batch import record_size, record_size_upper_bound
+from .record_batch import MAX_RECORD_OVERHEAD, record_size, record_size_upper_bound
 from .transaction_manager import TransactionManager
 
 WATCHDOG_MS = 100           # how often timeouts are checked
@@ -342,8 +342,11 @@ class Producer(Client):
                         self.close_batch(batch)
                         batch = None
         if batch is None:
-            batch = self.new_batch(topic, partition, record_size_upper_bound(key, value, headers))
             size = record_size(0, 0, key, value, headers)
+            # the upper bound matters only for a record near batch.size
+            batch = self.new_batch(topic, partition, 0 if size + 2 * MAX_RECORD_OVERHEAD
+                                   < self.batch_size - BATCH_OVERHEAD_BYTES
+                                   else record_size_upper_bound(key, value, headers))
             appended = size + BATCH_OVERHEAD_BYTES
         else:
             size = record_size(len(batch.values), timestamp - batch.timestamps[0], key, value,

@@ -130,7 +130,9 @@ def _read_unsigned(data, position, max_bytes, bits):
 def varint_size(value):
     """Bytes ``write_varint(value)`` (or ``write_varlong``) takes, 7 bits a byte
     (``ByteUtils.sizeOfVarint``): the zigzagged value's bits, rounded up to 7s."""
-    return ((value << 1 if value >= 0 else (-value << 1) - 1).bit_length() + 6) // 7 or 1
+    if 0 <= value < 64:         # one byte: most deltas and lengths (the engine asks often)
+        return 1
+    return ((value << 1 if value >= 0 else (-value << 1) - 1).bit_length() + 6) // 7
 
 
 varlong_size = varint_size      # the same count; a long only has more bits to count
@@ -230,10 +232,12 @@ def _write_bytes(out, data):
 
 def record_size(offset_delta, timestamp_delta, key, value, headers=()):
     """Bytes ``encode_record`` takes, without encoding (``DefaultRecord.sizeInBytes``)."""
-    body = 1 + varlong_size(timestamp_delta) + varint_size(offset_delta)
-    body += _bytes_size(key) + _bytes_size(value) + varint_size(len(headers))
-    for header_key, header_value in headers:
-        body += _bytes_size(header_key.encode("utf-8")) + _bytes_size(header_value)
+    body = 2 + varlong_size(timestamp_delta) + varint_size(offset_delta)   # + attributes,
+    body += _bytes_size(key) + _bytes_size(value)                          # + header count
+    if headers:
+        body += varint_size(len(headers)) - 1
+        for header_key, header_value in headers:
+            body += _bytes_size(header_key.encode("utf-8")) + _bytes_size(header_value)
     return varint_size(body) + body
 
 
