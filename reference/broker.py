@@ -29,6 +29,7 @@ from .log import HIGH_WATERMARK, LOG_END, NONE, TXN_COMMITTED, Log
 from .metadata import MetadataImage
 from .producer_state import (APPEND, DUPLICATE, INVALID_PRODUCER_EPOCH, NO_PRODUCER_EPOCH,
                              OUT_OF_ORDER_SEQUENCE_NUMBER, BatchMetadata)
+from .record_batch import HEADER_BYTES, columns_size
 from .replication import truncation_offset_from_high_watermark
 from .transaction_coordinator import TRANSACTION_STATE_TOPIC, TransactionCoordinator
 
@@ -770,7 +771,7 @@ class Broker:
         return None
 
     def handle_produce(self, requester, topic, index, keys, values, timestamps, headers,
-                       acks, timeout_ms, respond, producer=None):
+                       acks, timeout_ms, respond, producer=None, compression=None):
         # checked before the topic's existence: whether it exists must not leak
         transactional_id = producer[3] if producer is not None and len(producer) > 3 else None
         denied = self.refusal(requester, "Produce", [topic],
@@ -784,10 +785,11 @@ class Broker:
             if muted > self.sim.now:    # KIP-219: a throttled client's channel is muted
                 self.sim.schedule(muted - self.sim.now, self.handle_produce, requester, topic,
                                   index, keys, values, timestamps, headers, acks, timeout_ms,
-                                  respond, producer)
+                                  respond, producer, compression)
                 return
-            size = sum(len(v) for v in values if v is not None) + (
-                sum(len(k) for k in keys if k is not None) if keys else 0)
+            # the batch's bytes as they came over the wire (compressed, if they were)
+            size = (HEADER_BYTES + compression[1] if compression and compression[1] is not None
+                    else columns_size(keys, values, timestamps, headers))
             user, now = self.quota_user(requester), self.sim.now
             throttle = self.produce_quotas.record(user, requester.node_id, size,
                                                   now).throttle_time_ms
@@ -805,7 +807,7 @@ class Broker:
                     f"cannot append to internal topic {topic}"), -1))
             return
         self.append_records(requester, topic, index, keys, values, timestamps, headers,
-                            acks, timeout_ms, respond, producer)
+                            acks, timeout_ms, respond, producer, compression=compression)
 
     # What a request costs a request handler thread: a fixed part and a part per byte (the
     # engine's model; Kafka measures the time its threads spend)
@@ -813,7 +815,8 @@ class Broker:
     BYTE_MS = 1 / 10_000.0             # 10 MB/s a thread
 
     def append_records(self, requester, topic, index, keys, values, timestamps, headers,
-                       acks, timeout_ms, respond, producer=None, verified=False):
+                       acks, timeout_ms, respond, producer=None, verified=False,
+                       compression=None):
         """Append a batch as the partition's leader and answer by ``acks``. ``producer`` is an
         idempotent producer's ``(producer_id, epoch, base_sequence)`` (a fourth item, its
         transactional.id, for a transactional one): a retry of one of its last batches gets
@@ -854,7 +857,8 @@ class Broker:
                     and self.config["transaction.partition.verification.enable"]
                     and not log.producer_state.in_transaction(producer[0])):
                 self.verify_then_append(requester, topic, index, keys, values, timestamps,
-                                        headers, acks, timeout_ms, respond, producer)
+                                        headers, acks, timeout_ms, respond, producer,
+                                        compression)
                 return
         if duplicate is not None:
             # answered as the original was: its offsets, once it is committed
@@ -862,7 +866,8 @@ class Broker:
         else:
             try:
                 batch = log.append_as_leader(keys, values, timestamps, headers,
-                                             partition.leader_epoch, now, producer)
+                                             partition.leader_epoch, now, producer,
+                                             self.stored_compression(topic, compression))
             except errors.RecordListTooLargeError as too_large:     # larger than segment.bytes
                 if acks != 0:
                     self.reply(requester, respond, ProduceResponse(too_large, -1))
@@ -874,8 +879,19 @@ class Broker:
         self.answer_by_acks(partition, requester, respond, acks, base_offset, next_offset,
                             timeout_ms)
 
+    def stored_compression(self, topic, compression):
+        """The codec a batch is stored with (``LogValidator``): the producer's, with its
+        compressed bytes as sent, under the topic's ``compression.type=producer``; else the
+        topic's own (``uncompressed``: none), recompressed here if it differs."""
+        sent = compression or ("none", None)
+        wanted = self.topic_config(topic, "compression.type")
+        if wanted == "producer":
+            return sent
+        codec = "none" if wanted == "uncompressed" else wanted
+        return sent if codec == sent[0] else (codec, None)
+
     def verify_then_append(self, requester, topic, index, keys, values, timestamps, headers,
-                           acks, timeout_ms, respond, producer):
+                           acks, timeout_ms, respond, producer, compression=None):
         """KIP-890 part 1 (Kafka 3.6+, ``transaction.partition.verification.enable``): a
         transactional batch that would open a transaction on this partition is appended
         only if the coordinator confirms that the partition is in the producer's ongoing
@@ -898,7 +914,8 @@ class Broker:
                 return
             if error is None:
                 self.append_records(requester, topic, index, keys, values, timestamps, headers,
-                                    acks, timeout_ms, respond, producer, verified=True)
+                                    acks, timeout_ms, respond, producer, verified=True,
+                                    compression=compression)
             elif acks != 0:
                 if error.retriable:     # what a client before KIP-890 retries (KAFKA-15653)
                     error = errors.NotEnoughReplicasError(f"verification: {error}")

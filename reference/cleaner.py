@@ -388,7 +388,7 @@ class Cleaner:
                     None if batch.keys is None else [], [], [], offsets=[],
                     next_offset=batch.next_offset, producer_id=batch.producer_id,
                     producer_epoch=batch.producer_epoch, base_sequence=batch.base_sequence,
-                    transactional=batch.transactional)
+                    transactional=batch.transactional, compression=batch.compression)
             return None     # BatchRetention.DELETE_EMPTY: nothing left, the batch goes
         offsets = list(batch.record_offsets())
         rebuilt = RecordBatch(
@@ -399,7 +399,8 @@ class Cleaner:
             offsets=[offsets[i] for i in keep], next_offset=batch.next_offset,
             delete_horizon=now + delete_retention_ms if stamp else batch.delete_horizon,
             producer_id=batch.producer_id, producer_epoch=batch.producer_epoch,
-            base_sequence=batch.base_sequence, transactional=batch.transactional)
+            base_sequence=batch.base_sequence, transactional=batch.transactional,
+            compression=batch.compression)         # recompressed with its own codec
         stats.bytes_written += rebuilt.size_bytes
         return rebuilt
 

@@ -33,6 +33,8 @@ from .scram import ScramCredential
 from .sim import Network, Simulator
 
 TRUNCATION_MODES = ("leader-epoch", "high-watermark")
+# a topic's compression.type (BrokerCompressionType): the producer's codec, none, or one codec
+TOPIC_COMPRESSION_TYPES = ("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd")
 LEGAL_TOPIC_NAME = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
 
 
@@ -296,6 +298,10 @@ class Cluster:
                         f"{name} must be a positive integer, got {value!r}")
             if name == "unclean.leader.election.enable":
                 require(isinstance(value, bool), f"{name} must be True or False, got {value!r}")
+            if name == "compression.type":
+                require(value in TOPIC_COMPRESSION_TYPES,
+                        f"compression.type must be one of {list(TOPIC_COMPRESSION_TYPES)}, "
+                        f"got {value!r}")
             configs[name] = value
         lags = {name: configs.get(name, self.broker_config[TOPIC_CONFIG_BROKER_NAME[name]])
                 for name in ("min.compaction.lag.ms", "max.compaction.lag.ms")}

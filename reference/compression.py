@@ -3,7 +3,7 @@
 A compressed batch compresses its records together, header excluded. Each codec is a real
 library; the framing around it is Kafka's:
 
-- gzip: RFC 1952 (Python's ``gzip``).
+- gzip: RFC 1952 (Python's ``gzip``), level 6.
 - snappy: xerial's framing, as Java's ``SnappyOutputStream`` writes it: a 16-byte header
   (``0x82 SNAPPY 0``, version 1, compatible version 1), then for each block of at most
   32 KiB of input its compressed length (4 bytes, big-endian) and raw snappy. Kafka reads
@@ -11,7 +11,11 @@ library; the framing around it is Kafka's:
   and Java cannot read it.)
 - lz4: the LZ4 frame format with independent 64 KiB blocks (Kafka's reader refuses
   "dependent block streams"), no content size, no checksums: FLG 0x60, BD 0x40.
-- zstd: a standard frame (``zstandard``); record batch v2 only (KIP-110).
+- zstd: a standard frame (``zstandard``), level 3; record batch v2 only (KIP-110).
+
+The levels are Kafka 3.8+'s defaults (KIP-390: gzip 6, lz4 9, zstd 3). The libraries are
+Python's, not Java's, so a compressed batch may differ from Java's by a few bytes: both
+read each other's, which is what the format promises.
 """
 
 import gzip
@@ -32,7 +36,7 @@ def compress(codec, data):
     if codec == "none":
         return data
     if codec == "gzip":
-        return gzip.compress(data, mtime=0)     # mtime 0: the same records, the same bytes
+        return gzip.compress(data, compresslevel=6, mtime=0)   # mtime 0: same records, same bytes
     if codec == "snappy":
         import snappy
         blocks = [snappy.compress(data[start:start + XERIAL_BLOCK_BYTES])
@@ -40,12 +44,13 @@ def compress(codec, data):
         return XERIAL_HEADER + b"".join(struct.pack(">i", len(b)) + b for b in blocks)
     if codec == "lz4":
         import lz4.frame
-        return lz4.frame.compress(data, block_size=lz4.frame.BLOCKSIZE_MAX64KB,
+        return lz4.frame.compress(data, compression_level=9,
+                                  block_size=lz4.frame.BLOCKSIZE_MAX64KB,
                                   block_linked=False, content_checksum=False,
                                   store_size=False)
     if codec == "zstd":
         import zstandard
-        return zstandard.ZstdCompressor().compress(data)
+        return zstandard.ZstdCompressor(level=3).compress(data)
     raise ValueError(f"compression.type {codec!r} is not one of {list(CODECS)}")
 
 

@@ -28,6 +28,7 @@ BROKER_DEFAULTS = {
     "log.roll.ms": 604_800_000,
     "log.retention.ms": 604_800_000,       # Kafka says log.retention.hours=168: seven days
     "log.retention.bytes": -1,             # no size limit
+    "compression.type": "producer",        # keep the producer's codec (or uncompressed, gzip...)
     "log.retention.check.interval.ms": 300_000,
     "log.flush.interval.messages": None,   # Kafka's default: never fsync, rely on replication
     "log.flush.interval.ms": None,
@@ -94,6 +95,7 @@ TOPIC_CONFIG_BROKER_NAME = {
     "min.compaction.lag.ms": "log.cleaner.min.compaction.lag.ms",
     "max.compaction.lag.ms": "log.cleaner.max.compaction.lag.ms",
     "delete.retention.ms": "log.cleaner.delete.retention.ms",
+    "compression.type": "compression.type",
 }
 
 PRODUCER_DEFAULTS = {
@@ -102,6 +104,7 @@ PRODUCER_DEFAULTS = {
     "retries": 2_147_483_647,
     "linger.ms": 5,                    # Kafka 4.0 default
     "batch.size": 16_384,
+    "compression.type": "none",        # none, gzip, snappy, lz4 or zstd
     "max.in.flight.requests.per.connection": 5,
     "request.timeout.ms": 30_000,
     "delivery.timeout.ms": 120_000,

@@ -296,18 +296,21 @@ class Log:
 
     # -- appending -----------------------------------------------------------------
     def append_as_leader(self, keys, values, timestamps, headers, leader_epoch, now,
-                         producer=None):
+                         producer=None, compression=None):
         """Append new records; the leader assigns their offsets. Returns the batch.
         ``producer`` is an idempotent producer's ``(producer_id, epoch, base_sequence)``, with
-        a fourth item, its transactional.id, for a transactional producer."""
+        a fourth item, its transactional.id, for a transactional producer. ``compression``
+        is ``(codec, compressed bytes or None)`` for records stored compressed."""
+        codec, compressed = compression or ("none", None)
         if producer is None:
             batch = RecordBatch(self.log_end_offset, leader_epoch, keys, values, timestamps,
-                                headers)
+                                headers, compression=codec, compressed_bytes=compressed)
         else:
             batch = RecordBatch(self.log_end_offset, leader_epoch, keys, values, timestamps,
                                 headers, producer_id=producer[0], producer_epoch=producer[1],
                                 base_sequence=producer[2],
-                                transactional=len(producer) > 3 and bool(producer[3]))
+                                transactional=len(producer) > 3 and bool(producer[3]),
+                                compression=codec, compressed_bytes=compressed)
         self._append(batch, now)
         return batch
 

@@ -18,6 +18,7 @@ appended, and refuses a batch sent behind one that is being retried (producer_st
 Retries then go back in sequence order, one partition's lowest unacknowledged batch first.
 """
 
+import struct
 from collections import deque
 from functools import partial
 
@@ -25,11 +26,24 @@ from . import errors
 from .client import Client
 from .config import PRODUCER_DEFAULTS, merged, normalize_acks, require
 from .partitioner import BuiltInPartitioner
+from .compression import CODECS, compress
 from .record import BATCH_OVERHEAD_BYTES
-from .record_batch import MAX_RECORD_OVERHEAD, record_size, record_size_upper_bound
+from .record_batch import MAX_RECORD_OVERHEAD, encode_records, record_size, record_size_upper_bound
 from .transaction_manager import TransactionManager
 
 WATCHDOG_MS = 100           # how often timeouts are checked
+
+
+def _float32(value):
+    """``value`` as a Java float holds it: the estimates below are floats in Kafka."""
+    return struct.unpack("f", struct.pack("f", value))[0]
+
+
+# MemoryRecordsBuilder: how much a compressed batch's estimate leans to the safe side
+COMPRESSION_RATE_ESTIMATION_FACTOR = _float32(1.05)
+# CompressionRatioEstimator: how fast the estimate moves, worse (at least) or better
+COMPRESSION_RATIO_DETERIORATE_STEP = _float32(0.05)
+COMPRESSION_RATIO_IMPROVING_STEP = _float32(0.005)
 SHORT_MAX = 32_767          # Java's Short.MAX_VALUE: the largest producer epoch
 
 # Errors after which the producer refreshes its metadata: InvalidMetadataException's family
@@ -100,7 +114,8 @@ class ProducerBatch:
     """Records for one partition, sent and acknowledged together (``ProducerBatch``)."""
 
     __slots__ = ("topic", "partition", "keys", "values", "timestamps", "headers",
-                 "size_bytes", "capacity", "created_ms", "attempts", "sent_ms", "awaiting_response", "sent_to",
+                 "size_bytes", "records_bytes", "codec", "compression_ratio", "compressed_bytes",
+                 "capacity", "created_ms", "attempts", "sent_ms", "awaiting_response", "sent_to",
                  "base_offset", "error", "done", "callbacks", "closed", "retry_at_ms", "leader_epoch",
                  "producer_id", "producer_epoch", "base_sequence")
 
@@ -111,7 +126,11 @@ class ProducerBatch:
         self.values = []
         self.timestamps = []
         self.headers = None
-        self.size_bytes = 61
+        self.size_bytes = BATCH_OVERHEAD_BYTES  # estimatedBytesWritten, which fills it
+        self.records_bytes = 0                  # the records, uncompressed
+        self.codec = "none"
+        self.compression_ratio = 1.0            # the estimate it was made with
+        self.compressed_bytes = None            # the records compressed, once it is closed
         self.capacity = 0               # bytes it may grow to (its buffer, in Kafka)
         self.created_ms = now
         self.attempts = 0
@@ -128,6 +147,17 @@ class ProducerBatch:
         self.producer_id = -1           # idempotence: the producer id and epoch its
         self.producer_epoch = -1        # sequence numbers were given under,
         self.base_sequence = -1         # and its first record's (-1: none yet)
+
+    def grow(self, record_bytes):
+        """A record of ``record_bytes`` was appended: the bytes it counts as written
+        (``MemoryRecordsBuilder.estimatedBytesWritten``): exact uncompressed; compressed,
+        the records times the estimated compression ratio times 1.05, in Java's floats."""
+        self.records_bytes += record_bytes
+        if self.codec == "none":
+            self.size_bytes = BATCH_OVERHEAD_BYTES + self.records_bytes
+        else:
+            self.size_bytes = BATCH_OVERHEAD_BYTES + int(_float32(_float32(
+                self.records_bytes * self.compression_ratio) * COMPRESSION_RATE_ESTIMATION_FACTOR))
 
     def has_room_for(self, timestamp, key, value, headers):
         """Whether one more record fits (``MemoryRecordsBuilder.hasRoomFor``): the bytes
@@ -266,6 +296,13 @@ class Producer(Client):
                 "max.in.flight.requests.per.connection must be at least 1")
         self.linger_ms = self.config["linger.ms"]
         self.batch_size = self.config["batch.size"]
+        self.compression = self.config["compression.type"]
+        require(self.compression in CODECS,     # ConfigException, as in Kafka
+                f"Invalid value {self.compression!r} for configuration compression.type: "
+                f"String must be one of: {', '.join(CODECS)}")
+        # CompressionRatioEstimator's estimate per topic, for this producer's codec (Java
+        # keeps one per JVM; each simulated client is its own)
+        self.compression_ratios = {}
         self.max_in_flight = self.config["max.in.flight.requests.per.connection"]
         require(isinstance(self.config["partitioner.availability.timeout.ms"], int)
                 and self.config["partitioner.availability.timeout.ms"] >= 0,
@@ -361,7 +398,7 @@ class Producer(Client):
             batch.headers.append(tuple(headers))
         elif batch.headers is not None:
             batch.headers.append(())
-        batch.size_bytes += size
+        batch.grow(size)
         self.records_sent += 1
         future = RecordMetadataFuture(self, batch, len(batch.values) - 1)
         full = batch.size_bytes >= batch.capacity
@@ -465,7 +502,7 @@ class Producer(Client):
             batch.timestamps.extend([self.sim.now] * len(rest))
             if batch.headers is not None:
                 batch.headers.extend([()] * len(rest))
-            batch.size_bytes += rest_bytes
+            batch.grow(rest_bytes)
             self.records_sent += len(rest)
             futures.append(RecordMetadataFuture(self, batch, len(batch.values) - 1))
             if partition is None:
@@ -497,6 +534,9 @@ class Producer(Client):
         record is not full."""
         batch = ProducerBatch(topic, partition, self.sim.now)
         batch.capacity = max(self.batch_size, BATCH_OVERHEAD_BYTES + first_record_upper_bound)
+        if self.compression != "none":
+            batch.codec = self.compression
+            batch.compression_ratio = self.compression_ratios.get(topic, 1.0)
         self.open_batches[(topic, partition)] = batch
         queued = self.queued_partitions.get(topic)
         if queued is None:
@@ -516,6 +556,8 @@ class Producer(Client):
     def close_batch(self, batch):
         """The batch takes no more records; queue it for its partition's leader."""
         batch.closed = True
+        if batch.codec != "none":
+            self.compress_batch(batch)
         key = (batch.topic, batch.partition)
         if self.open_batches.get(key) is batch:
             del self.open_batches[key]
@@ -524,6 +566,16 @@ class Producer(Client):
             queue = self.ready[key] = deque()
         queue.append(batch)
         self.drain(key)
+
+    def compress_batch(self, batch):
+        """Compress a closed batch's records (``MemoryRecordsBuilder.close``), and learn from
+        how well they compressed (``updated_compression_ratio``)."""
+        batch.compressed_bytes = len(compress(batch.codec, encode_records(
+            None if batch.keys.count(None) == len(batch.keys) else batch.keys, batch.values,
+            batch.timestamps, batch.headers)))
+        observed = _float32(batch.compressed_bytes / max(batch.records_bytes, 1))
+        self.compression_ratios[batch.topic] = updated_compression_ratio(
+            self.compression_ratios.get(batch.topic, 1.0), observed)
 
     # -- sending batches -----------------------------------------------------------------
     def drain(self, key):
@@ -602,9 +654,10 @@ class Producer(Client):
                                                                   len(batch.values))
             producer = (batch.producer_id, batch.producer_epoch, batch.base_sequence,
                         self.config["transactional.id"])
+        compression = None if batch.codec == "none" else (batch.codec, batch.compressed_bytes)
         self.net.send(self, broker, broker.handle_produce, self, batch.topic, batch.partition,
                       keys, batch.values, batch.timestamps, batch.headers, self.acks,
-                      self.config["request.timeout.ms"], respond, producer)
+                      self.config["request.timeout.ms"], respond, producer, compression)
         if self.acks == 0:
             # Fire and forget: the producer never learns an offset or an error.
             in_flight.remove(batch)
@@ -892,6 +945,8 @@ class Producer(Client):
             self.send_waiting(waiting, topics)
         finally:
             self.resending = False
+        if self.awaiting_metadata:      # topics first sent after that request left
+            self.request_metadata()
         for key in list(self.ready):
             self.drain(key)
 
@@ -1005,6 +1060,17 @@ class _Answer:
         self.error = error
         self.base_offset = -1
         self.current_leader = None
+
+
+def updated_compression_ratio(current, observed):
+    """``CompressionRatioEstimator.updateEstimation`` (Kafka 2.6+, KAFKA-9700): a batch that
+    compressed worse than estimated moves the estimate up at once, by at least 0.05; a
+    better one moves it down by 0.005 a batch, never below what was observed."""
+    if observed > current:
+        return max(_float32(current + COMPRESSION_RATIO_DETERIORATE_STEP), observed)
+    if observed < current:
+        return max(_float32(current - COMPRESSION_RATIO_IMPROVING_STEP), observed)
+    return current
 
 
 _RESET = _Answer(errors.NetworkError("connection reset: the broker crashed"))

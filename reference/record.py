@@ -21,7 +21,8 @@ batch by its ``next_offset``, not by counting its records.
 from bisect import bisect_left
 from typing import NamedTuple
 
-from .record_batch import HEADER_BYTES, columns_size
+from .compression import compress
+from .record_batch import HEADER_BYTES, columns_size, encode_records
 
 _new_tuple = tuple.__new__
 
@@ -52,16 +53,20 @@ class RecordBatch:
     otherwise). A transactional producer's batch is ``transactional``. A *control* batch
     holds one control record, a transaction marker (``control`` is ``"COMMIT"`` or
     ``"ABORT"``; None for a batch of data): consumers never see it, but step over it.
+    ``compression`` is the codec its records are stored with; its size is then the header
+    and the compressed records (``compressed_bytes`` of them, as the producer sent them, or
+    compressed here).
     """
 
     __slots__ = ("base_offset", "leader_epoch", "keys", "values", "timestamps", "headers",
                  "size_bytes", "next_offset", "max_timestamp", "offsets", "delete_horizon",
-                 "producer_id", "producer_epoch", "base_sequence", "transactional", "control")
+                 "producer_id", "producer_epoch", "base_sequence", "transactional", "control",
+                 "compression")
 
     def __init__(self, base_offset, leader_epoch, keys, values, timestamps, headers=None,
                  size_bytes=None, offsets=None, next_offset=None, delete_horizon=-1,
                  producer_id=-1, producer_epoch=-1, base_sequence=-1, transactional=False,
-                 control=None):
+                 control=None, compression="none", compressed_bytes=None):
         self.base_offset = base_offset
         self.leader_epoch = leader_epoch
         self.keys = keys
@@ -69,11 +74,18 @@ class RecordBatch:
         self.timestamps = timestamps
         self.headers = headers
         if size_bytes is None:
-            size_bytes = columns_size(
-                keys, values, timestamps, headers,
-                None if offsets is None else [offset - base_offset for offset in offsets],
-                delete_horizon if delete_horizon >= 0 else None)
+            deltas = None if offsets is None else [offset - base_offset for offset in offsets]
+            base_timestamp = delete_horizon if delete_horizon >= 0 else None
+            if compression == "none" or not values:
+                size_bytes = columns_size(keys, values, timestamps, headers, deltas,
+                                          base_timestamp)
+            else:
+                if compressed_bytes is None:    # compressed here (the producer's size, if given)
+                    compressed_bytes = len(compress(compression, encode_records(
+                        keys, values, timestamps, headers, deltas, base_timestamp)))
+                size_bytes = HEADER_BYTES + compressed_bytes
         self.size_bytes = size_bytes
+        self.compression = compression
         # A batch never changes once made: what every replica's append reads, worked out once.
         self.next_offset = base_offset + len(values) if next_offset is None else next_offset
         self.max_timestamp = max(timestamps) if timestamps else -1   # a v2 header field
@@ -122,7 +134,8 @@ class RecordBatch:
             next_offset=min(self.next_offset, max(end_offset, self.base_offset)),
             delete_horizon=self.delete_horizon, producer_id=self.producer_id,
             producer_epoch=self.producer_epoch, base_sequence=base_sequence,
-            transactional=self.transactional, control=self.control)
+            transactional=self.transactional, control=self.control,
+            compression=self.compression)
 
     def records(self, topic, partition):
         keys = self.keys or (None,) * len(self.values)

@@ -259,6 +259,22 @@ def record_size_upper_bound(key, value, headers=()):
     return size
 
 
+def encode_records(keys, values, timestamps, headers=None, offset_deltas=None,
+                   base_timestamp=None):
+    """The records of a batch held as columns, encoded one after another: what a codec
+    compresses (the same arguments as ``columns_size``)."""
+    if not values:
+        return b""
+    if base_timestamp is None:
+        base_timestamp = timestamps[0]
+    return b"".join(
+        encode_record(index if offset_deltas is None else offset_deltas[index],
+                      timestamps[index] - base_timestamp,
+                      keys[index] if keys is not None else None, value,
+                      headers[index] if headers is not None else ())
+        for index, value in enumerate(values))
+
+
 def columns_size(keys, values, timestamps, headers=None, offset_deltas=None,
                  base_timestamp=None):
     """Bytes of an uncompressed batch held as columns (``record.RecordBatch``): its header

@@ -382,3 +382,19 @@ def test_bad_retention_and_segment_configs_are_rejected(config):
     cluster = Cluster(brokers=1, seed=1)
     with pytest.raises(errors.InvalidConfigurationError):
         cluster.create_topic("t", config=config)
+
+
+def test_a_second_new_topic_sent_to_before_metadata_comes_is_asked_for_at_once():
+    """Records for a topic first sent while the metadata request for another topic was on
+    its way are sent once their own metadata comes (asked for after retry.backoff.ms), not
+    at the next periodic refresh (metadata.max.age.ms, five minutes)."""
+    cluster = Cluster(3, seed=1)
+    cluster.create_topic("first", 1, 3)
+    cluster.create_topic("second", 1, 3)
+    producer = cluster.producer(linger_ms=20)
+    futures = [producer.send(topic, value=b"x") for topic in ("first", "second")
+               for _ in range(20)]
+    start = cluster.now
+    assert producer.flush()
+    assert all(f.succeeded for f in futures)
+    assert cluster.now - start < 1_000
