@@ -309,6 +309,74 @@ def cleaner_against_floor(records=200_000, keys=10_000, rounds=3):
           f"{floor:>10,.0f}/s {ours / floor:>6.2f}x   ({records:,} records, {keys:,} keys)")
 
 
+# -- the producer's batching levers -----------------------------------------------------------------
+
+LEVER_LINGERS = (0, 5, 20, 100)
+LEVER_BATCH_SIZES = (16_384, 131_072)
+LEVER_CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
+
+
+def levers_run(linger_ms, batch_size, codec, records=6_000, per_ms=6, seed=3):
+    """One producer sending ``records`` order events (JSON, keyed by customer, ``per_ms`` a
+    simulated millisecond) to a 3-partition topic (RF 3, acks=all): ``(bytes on the wire,
+    batches, mean latency ms, p99 latency ms)``. The bytes are the stored batches' (each
+    sent once here: no faults), the latency from send() to the acknowledgement."""
+    from kafkadojo.reference import Cluster
+    cluster = Cluster(3, seed=seed)
+    cluster.create_topic("orders", 3, 3)
+    # A follower that asked its new leader too early waits out replica.fetch.backoff.ms
+    # (1 s) before it fetches again: measure after that.
+    cluster.run_for(2_000)
+    producer = cluster.producer("levers", linger_ms=linger_ms, batch_size=batch_size,
+                                compression_type=codec)
+    latencies = []
+    for n in range(records):
+        value = (f'{{"order": {n}, "customer": "c{n % 97}", "amount": {n * 7 % 1000}.'
+                 f'{n % 100:02d}, "currency": "EUR", "status": "paid"}}').encode()
+        sent = cluster.now
+        producer.send("orders", key=f"c{n % 97}".encode(), value=value).add_callback(
+            lambda future, sent=sent: latencies.append(cluster.now - sent))
+        if n % per_ms == per_ms - 1:
+            cluster.run_for(1)
+    producer.flush()
+    batches = [b for p in range(3) for segment in cluster.log(cluster.leader("orders", p),
+                                                               "orders", p).segments
+               for b in segment.batches]
+    latencies.sort()
+    return (sum(b.size_bytes for b in batches), len(batches),
+            sum(latencies) / len(latencies), latencies[int(0.99 * (len(latencies) - 1))])
+
+
+def batching_levers(records=6_000, lingers=LEVER_LINGERS, batch_sizes=LEVER_BATCH_SIZES,
+                    codecs=LEVER_CODECS):
+    """linger.ms, batch.size and compression.type against bytes on the wire and latency: a
+    table, then the bytes per record and the p99 latency as bars. Simulated bytes and
+    milliseconds: the same on every machine."""
+    rows = []
+    for codec in codecs:
+        for batch_size in batch_sizes:
+            for linger in lingers:
+                wire, batches, mean, p99 = levers_run(linger, batch_size, codec, records)
+                rows.append((codec, batch_size, linger, wire, batches, mean, p99))
+    print(f"the producer's batching levers: {records:,} order events (~110 B of JSON each), "
+          f"6 a simulated ms, 3 partitions, RF 3, acks=all")
+    print(f"{'compression':<12}{'batch.size':>11}{'linger.ms':>10}{'bytes/record':>14}"
+          f"{'batches':>9}{'mean ms':>9}{'p99 ms':>8}")
+    for codec, batch_size, linger, wire, batches, mean, p99 in rows:
+        print(f"{codec:<12}{batch_size:>11,}{linger:>10}{wire / records:>14.1f}{batches:>9,}"
+              f"{mean:>9.1f}{p99:>8}")
+    widest = max(wire for *_, wire, _, _, _ in rows) / records
+    slowest = max(p99 for *_, p99 in rows) or 1
+    print(f"\nbytes per record (|) and p99 latency (#), batch.size={batch_sizes[0]:,}:")
+    for codec, batch_size, linger, wire, _, _, p99 in rows:
+        if batch_size != batch_sizes[0]:
+            continue
+        label = f"{codec} linger={linger}"
+        print(f"  {label:<18} {'|' * max(1, round(30 * wire / records / widest)):<30} "
+              f"{wire / records:6.1f} B  {'#' * max(1, round(20 * p99 / slowest)):<20} {p99} ms")
+    return rows
+
+
 # -- many processes ---------------------------------------------------------------------------------
 
 def one_schedule(seed):
@@ -340,14 +408,23 @@ def main(argv=None):
     parser.add_argument("--workloads", default=",".join(WORKLOADS),
                         help=f"comma-separated, of {', '.join(WORKLOADS)}")
     parser.add_argument("--skip-peer", action="store_true", help="leave out mockafka-py")
+    parser.add_argument("--levers-only", action="store_true",
+                        help="only the producer's batching levers (linger.ms, batch.size, "
+                             "compression.type): bytes on the wire and latency")
+    parser.add_argument("--lever-records", type=int, default=6_000)
     args = parser.parse_args(argv)
 
+    if args.levers_only:
+        batching_levers(args.lever_records)
+        return 0
     if not args.skip_peer:
         against_peer(args.records)
         print()
     against_baseline(args.rounds, [w for w in args.workloads.split(",") if w])
     print()
     cleaner_against_floor(rounds=args.rounds)
+    print()
+    batching_levers(args.lever_records)
     if args.jobs > 1:
         per_minute, ops, valid = schedules_per_minute(args.schedules, args.jobs)
         print(f"\n{args.jobs} processes: {per_minute:,.0f} fault schedules/minute "

@@ -117,7 +117,7 @@ class ProducerBatch:
                  "size_bytes", "records_bytes", "codec", "compression_ratio", "compressed_bytes",
                  "capacity", "created_ms", "attempts", "sent_ms", "awaiting_response", "sent_to",
                  "base_offset", "error", "done", "callbacks", "closed", "retry_at_ms", "leader_epoch",
-                 "producer_id", "producer_epoch", "base_sequence")
+                 "producer_id", "producer_epoch", "base_sequence", "queued")
 
     def __init__(self, topic, partition, now):
         self.topic = topic
@@ -141,7 +141,8 @@ class ProducerBatch:
         self.error = None
         self.done = False
         self.callbacks = None
-        self.closed = False
+        self.closed = False             # takes no more records
+        self.queued = False             # in its partition's ready queue (sendable)
         self.retry_at_ms = 0            # a failed attempt's backoff ends then (KIP-580)
         self.leader_epoch = -1          # the leader epoch its last attempt was sent at
         self.producer_id = -1           # idempotence: the producer id and epoch its
@@ -452,7 +453,8 @@ class Producer(Client):
                 # closed batches still here cannot be sent now: the sender would see them
                 # ready on every pass, so the leader's ready time is now
                 self.node_latency(leader, drained=False)
-            queued = waiting + (key in self.open_batches)
+            filling = self.open_batches.get(key)
+            queued = waiting + (filling is not None and not filling.queued)
             if queued and self.broker_too_slow(leader):
                 continue        # Kafka measures only partitions with batches queued
             sizes[partition] = queued
@@ -550,17 +552,30 @@ class Producer(Client):
         return batch
 
     def linger_expired(self, batch):
-        if not batch.closed:
-            self.close_batch(batch)
+        """``linger.ms`` is up: the batch may be sent. Until it is, it keeps taking records
+        (RecordAccumulator appends to the last batch of a partition's queue, ready or not):
+        so even with linger.ms=0, records batch up while the connection is busy."""
+        if not batch.closed and not batch.queued:
+            self.enqueue(batch)
 
     def close_batch(self, batch):
-        """The batch takes no more records; queue it for its partition's leader."""
+        """The batch takes no more records (it is full, or flushed): queue it for its
+        partition's leader, if it is not queued yet."""
+        self.seal(batch)
+        if batch.queued:
+            self.drain((batch.topic, batch.partition))
+        else:
+            self.enqueue(batch)
+
+    def seal(self, batch):
         batch.closed = True
-        if batch.codec != "none":
-            self.compress_batch(batch)
         key = (batch.topic, batch.partition)
         if self.open_batches.get(key) is batch:
             del self.open_batches[key]
+
+    def enqueue(self, batch):
+        batch.queued = True
+        key = (batch.topic, batch.partition)
         queue = self.ready.get(key)
         if queue is None:
             queue = self.ready[key] = deque()
@@ -611,6 +626,10 @@ class Producer(Client):
             if not self.connection_ready(broker):
                 break
             queue.popleft()
+            if not batch.closed:        # drained: it takes no more records, and is compressed
+                self.seal(batch)
+            if batch.codec != "none" and batch.compressed_bytes is None:
+                self.compress_batch(batch)
             self.send_batch(batch, broker, leader_epoch, in_flight)
         if queue and self.availability_timeout_ms > 0:
             metadata = self.topics.get(key[0])
@@ -922,6 +941,7 @@ class Producer(Client):
             # Oldest first, stopping at the first batch still in time, as Kafka's
             # RecordAccumulator.expiredBatches does.
             while queue and now - queue[0].created_ms >= delivery_timeout:
+                self.seal(queue[0])
                 self.finish(queue.popleft(), -1, errors.RequestTimedOutError(
                     f"expired after delivery.timeout.ms={delivery_timeout} waiting to be sent"))
         if self.expire_metadata_request(now, request_timeout):
@@ -1043,7 +1063,10 @@ class Producer(Client):
     def drop_unsent(self, error):
         """Fail every batch not sent yet (an aborted transaction's)."""
         for batch in list(self.open_batches.values()):
-            self.close_batch(batch)
+            self.seal(batch)
+            if not batch.queued:
+                batch.queued = True
+                self.ready.setdefault((batch.topic, batch.partition), deque()).append(batch)
         for queue in self.ready.values():
             while queue:
                 self.finish(queue.popleft(), -1, error)
