@@ -11,7 +11,7 @@ from kafkadojo.reference.compression import CODECS
 from kafkadojo.reference.producer import (COMPRESSION_RATIO_DETERIORATE_STEP, _float32,
                                           updated_compression_ratio)
 from kafkadojo.reference.record import RecordBatch
-from kafkadojo.reference.record_batch import (HEADER_BYTES, decode_batch, encode_batch,
+from kafkadojo.reference.record_batch import (decode_batch, encode_batch,
                                               record_size)
 
 for module in ("lz4", "zstandard", "snappy"):
