@@ -28,6 +28,7 @@ from kafkadojo.reference.partitioner import partition_for_key, to_positive
 from kafkadojo.reference.producer_state import BatchMetadata, check_append, last_stable_offset
 from kafkadojo.reference.quota_manager import quota_limit, throttle_time_ms
 from kafkadojo.reference.record import Record
+from kafkadojo.reference.record_batch import encode_batch, write_varint
 from kafkadojo.reference.replication import next_high_watermark
 from kafkadojo.reference.scenarios import crash_after_writes
 
@@ -108,6 +109,8 @@ ENGINE = {
         required_acls(api, ["orders"], group, txn)[0][:2]),
     "quotas.throttle": throttle_time_ms,
     "quotas.which-quota": lambda quotas: quota_limit(dict(quotas), "alice", "app") or 0,
+    "wire.varint": lambda value: list(write_varint(value)),
+    "wire.batch-size": lambda records: len(encode_batch(list(records))),
 }
 
 

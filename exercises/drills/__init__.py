@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from .picture import Picture
 
 CONCEPTS = ("partitioning", "log", "compaction", "replication", "isr", "groups", "offsets",
-            "idempotence", "transactions", "security", "quotas")
+            "idempotence", "transactions", "security", "quotas", "wire")
 LEVELS = (1, 2, 3)      # 1: a small case; 3: more members, brokers, faults or configs
 
 
