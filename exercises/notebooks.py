@@ -260,32 +260,30 @@ def render_practice(name):
     return json.dumps(built, indent=1, ensure_ascii=False) + "\n"
 
 
+def _write_or_check(path, text, check, stale):
+    """Write the built notebook, or (``check``) add it to ``stale`` if it differs."""
+    if check:
+        if not path.exists() or path.read_text() != text:
+            stale.append(str(path))
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    print(f"wrote {path}")
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     stale = []
     for name in PRACTICE:
-        path, text = PRACTICE_DIR / f"{name}.ipynb", render_practice(name)
-        if "--check" in argv:
-            if not path.exists() or path.read_text() != text:
-                stale.append(str(path))
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            print(f"wrote {path}")
+        _write_or_check(PRACTICE_DIR / f"{name}.ipynb", render_practice(name),
+                        "--check" in argv, stale)
     for assignment in ASSIGNMENTS:
-        path = path_for(assignment)
         try:
             text = render(assignment)
         except CourseSourceError as error:
             print(f"cannot build {assignment}: {error}", file=sys.stderr)
             return 2
-        if "--check" in argv:
-            if not path.exists() or path.read_text() != text:
-                stale.append(str(path))
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            print(f"wrote {path}")
+        _write_or_check(path_for(assignment), text, "--check" in argv, stale)
     if stale:
         print("stale notebooks: their Markdown sources (notebooks/markdown/) or the catalog "
               "changed since; run python -m kafkadojo.exercises.notebooks\n  "

@@ -100,8 +100,14 @@ def hot_broker(fixed=True, seed=2, partitions=6):
         moved = cluster.elect_preferred_leaders()
         say(f"preferred leader election moved {len(moved)} leader(s): "
             f"{leaders_per_broker(cluster, TOPIC)}")
-    producer = cluster.producer("load", linger_ms=5)
-    result.idle = _load(cluster, producer, 10, partitions)
+    return _under_load(result, say, partitions)
+
+
+def _under_load(result, say, partitions):
+    """Ten seconds of producers writing evenly to every partition: each broker's idle
+    ratio and leaders then."""
+    cluster = result.cluster
+    result.idle = _load(cluster, cluster.producer("load", linger_ms=5), 10, partitions)
     result.leaders = leaders_per_broker(cluster, TOPIC)
     say("10 s of load")
     return result
@@ -136,11 +142,7 @@ def skewed_assignment(fixed=True, seed=2, partitions=6):
     moved = cluster.elect_preferred_leaders()
     say(f"preferred leader election moved {len(moved)} leader(s): "
         f"{leaders_per_broker(cluster, TOPIC)}")
-    producer = cluster.producer("load", linger_ms=5)
-    result.idle = _load(cluster, producer, 10, partitions)
-    result.leaders = leaders_per_broker(cluster, TOPIC)
-    say("10 s of load")
-    return result
+    return _under_load(result, say, partitions)
 
 
 def _first(replicas, broker):

@@ -160,12 +160,13 @@ class ProducerBatch:
             self.size_bytes = BATCH_OVERHEAD_BYTES + int(_float32(_float32(
                 self.records_bytes * self.compression_ratio) * COMPRESSION_RATE_ESTIMATION_FACTOR))
 
-    def has_room_for(self, timestamp, key, value, headers):
-        """Whether one more record fits (``MemoryRecordsBuilder.hasRoomFor``): the bytes
+    def room_for(self, timestamp, key, value, headers):
+        """The record's size if it fits (``MemoryRecordsBuilder.hasRoomFor``: the bytes
         written so far and this record, at its offset and timestamp deltas, within the
-        buffer."""
-        return self.size_bytes + record_size(len(self.values), timestamp - self.timestamps[0],
-                                             key, value, headers) <= self.capacity
+        buffer), else None."""
+        size = record_size(len(self.values), timestamp - self.timestamps[0], key, value,
+                           headers)
+        return size if self.size_bytes + size <= self.capacity else None
 
     def finish(self, base_offset, error):
         self.done = True
@@ -365,7 +366,8 @@ class Producer(Client):
             timestamp = self.sim.now
         headers = tuple(headers) if headers else ()
         batch = self.open_batches.get((topic, partition))
-        if batch is not None and not batch.has_room_for(timestamp, key, value, headers):
+        size = batch.room_for(timestamp, key, value, headers) if batch is not None else None
+        if batch is not None and size is None:
             self.close_batch(batch)
             batch = None
             if sticky is not None:
@@ -375,10 +377,11 @@ class Producer(Client):
                 if moved != partition:
                     partition = moved
                     batch = self.open_batches.get((topic, partition))
-                    if batch is not None and not batch.has_room_for(timestamp, key, value,
-                                                                    headers):
-                        self.close_batch(batch)
-                        batch = None
+                    if batch is not None:
+                        size = batch.room_for(timestamp, key, value, headers)
+                        if size is None:
+                            self.close_batch(batch)
+                            batch = None
         if batch is None:
             size = record_size(0, 0, key, value, headers)
             # the upper bound matters only for a record near batch.size
@@ -387,8 +390,6 @@ class Producer(Client):
                                    else record_size_upper_bound(key, value, headers))
             appended = size + BATCH_OVERHEAD_BYTES
         else:
-            size = record_size(len(batch.values), timestamp - batch.timestamps[0], key, value,
-                               headers)
             appended = size
         batch.keys.append(key)
         batch.values.append(value)
@@ -586,8 +587,7 @@ class Producer(Client):
         """Compress a closed batch's records (``MemoryRecordsBuilder.close``), and learn from
         how well they compressed (``updated_compression_ratio``)."""
         batch.compressed_bytes = len(compress(batch.codec, encode_records(
-            None if batch.keys.count(None) == len(batch.keys) else batch.keys, batch.values,
-            batch.timestamps, batch.headers)))
+            batch.keys, batch.values, batch.timestamps, batch.headers)))
         observed = _float32(batch.compressed_bytes / max(batch.records_bytes, 1))
         self.compression_ratios[batch.topic] = updated_compression_ratio(
             self.compression_ratios.get(batch.topic, 1.0), observed)

@@ -24,34 +24,31 @@ def _members_picture(answer):
                               for member, partitions in answer.items()))
 
 
+def _one_topic(rng, level, assign, name, example, rule):
+    """A drill on one assignor: members subscribed to one topic, and what it gives each."""
+    members, partitions = _group(rng, level)
+    answer = _as_partitions(assign([Member(m, ("t",)) for m in members], {"t": partitions}),
+                            members)
+    return ((tuple(members), partitions),
+            f"Members {members} subscribe to topic t with {partitions} partitions. What does "
+            f"the {name} assignor give each? (e.g. {example})",
+            answer, rule, _members_picture(answer))
+
+
 @drill_kind("groups.range", "assignment",
             summary="the range assignor's answer for one topic")
 def range_drill(rng, level):
-    members, partitions = _group(rng, level)
-    answer = _as_partitions(range_assign([Member(m, ("t",)) for m in members],
-                                         {"t": partitions}), members)
-    return ((tuple(members), partitions),
-            f"Members {members} subscribe to topic t with {partitions} partitions. What does "
-            f"the range assignor give each? (e.g. ana: 0 1; ben: 2)",
-            answer,
-            "Range: members sorted by id; each gets partitions // members in a row, and the "
-            "first partitions % members get one more.",
-            _members_picture(answer))
+    return _one_topic(rng, level, range_assign, "range", "ana: 0 1; ben: 2",
+                      "Range: members sorted by id; each gets partitions // members in a "
+                      "row, and the first partitions % members get one more.")
 
 
 @drill_kind("groups.round-robin", "assignment",
             summary="the round-robin assignor's answer for one topic")
 def round_robin_drill(rng, level):
-    members, partitions = _group(rng, level)
-    answer = _as_partitions(round_robin_assign([Member(m, ("t",)) for m in members],
-                                               {"t": partitions}), members)
-    return ((tuple(members), partitions),
-            f"Members {members} subscribe to topic t with {partitions} partitions. What does "
-            f"the round-robin assignor give each? (e.g. ana: 0 2; ben: 1)",
-            answer,
-            "Round-robin: partitions in order, dealt to the members sorted by id, one each in "
-            "turn.",
-            _members_picture(answer))
+    return _one_topic(rng, level, round_robin_assign, "round-robin", "ana: 0 2; ben: 1",
+                      "Round-robin: partitions in order, dealt to the members sorted by id, "
+                      "one each in turn.")
 
 
 @drill_kind("groups.sticky-moves", "number",

@@ -40,7 +40,7 @@ def pick(count, concept=None, kind=None, level=None, seed=None):
     if count < 1:
         raise ValueError(f"a quiz needs at least one question, not {count}")
     kinds = load_kinds()
-    names = [kind] if kind else [k for k in kinds_for(concept) if not kinds[k].form == "card"]
+    names = [kind] if kind else [k for k in kinds_for(concept) if kinds[k].form != "card"]
     if kind and kinds[kind].form == "card":
         raise ValueError(f"{kind} is a flashcard: only the learner can grade it")
     rng = random.Random(seed) if seed is not None else None
