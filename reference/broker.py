@@ -26,6 +26,7 @@ from .config import BROKER_DEFAULTS, TOPIC_CONFIG_BROKER_NAME
 from .coordinator import OFFSETS_TOPIC, GroupCoordinator
 from .isr import acks_all_outcome, effective_min_isr
 from .log import HIGH_WATERMARK, LOG_END, NONE, TXN_COMMITTED, Log
+from .memory_records import batch_from_bytes, batch_to_bytes, batches_size
 from .metadata import MetadataImage
 from .producer_state import (APPEND, DUPLICATE, INVALID_PRODUCER_EPOCH, NO_PRODUCER_EPOCH,
                              OUT_OF_ORDER_SEQUENCE_NUMBER, BatchMetadata)
@@ -259,6 +260,8 @@ class Partition:
     def read_for_fetch(self, fetch_offset, max_bytes, upper, isolation=None):
         log = self.log
         batches = log.read(fetch_offset, max_bytes, upper)
+        if self.broker.cluster.wire_format:
+            batches = [batch_to_bytes(batch, self.broker.seams) for batch in batches]
         if isolation != TXN_COMMITTED:
             return FetchResponse(None, batches, log.high_watermark, log.log_start_offset,
                                  log.log_end_offset)
@@ -357,6 +360,7 @@ class Broker:
         self.request_quotas = ClientRequestQuotaManager(self)
         self.muted_until = {}           # client id -> when its throttled channel opens again
         self.handler_busy_ms = 0.0      # request handler time spent (RequestHandlerAvgIdlePercent)
+        self.corrupt_fetches = 0        # fetched bytes a CRC refused (wire_format)
         self.log_cleaner = LogCleaner(self)
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -655,7 +659,16 @@ class Broker:
                 self.retry_later(partition, token, self.send_fetch)
             return
         now = self.sim.now
-        for batch in response.batches:
+        batches = response.batches
+        if self.cluster.wire_format:
+            try:
+                batches = [batch_from_bytes(data, self.seams) for data in batches]
+            except errors.CorruptRecordError:
+                # ReplicaFetcherThread: the partition backs off and fetches the same again
+                self.corrupt_fetches += 1
+                self.retry_later(partition, token, self.send_fetch)
+                return
+        for batch in batches:
             log.append_as_follower(batch, now)
         hw = min(response.high_watermark, log.log_end_offset)
         if hw > log.high_watermark:
@@ -726,7 +739,7 @@ class Broker:
         for that long (KIP-219)."""
         if self.cluster.client_quotas:
             now = self.sim.now
-            size = sum(batch.size_bytes for batch in response.batches)
+            size = batches_size(response.batches)
             user = self.quota_user(requester)
             throttle = self.fetch_quotas.record(user, requester.node_id, size,
                                                 now).throttle_time_ms if size else 0
@@ -769,6 +782,27 @@ class Broker:
                 continue                # KIP-679: WRITE on any topic will do
             return denied_error(operation, resource_type, name)
         return None
+
+    def handle_produce_bytes(self, requester, topic, index, data, acks, timeout_ms, respond,
+                             transactional_id=None):
+        """A produce request whose batch came as bytes (``Cluster(wire_format=True)``): read
+        it, CRC checked, then append it as any other. Bytes that do not add up are refused
+        with CORRUPT_MESSAGE, which the producer retries."""
+        try:
+            batch = batch_from_bytes(data, self.seams)
+        except errors.CorruptRecordError as corrupt:
+            if acks != 0:
+                self.reply(requester, respond, ProduceResponse(corrupt, -1))
+            return
+        producer = None
+        if batch.producer_id >= 0:
+            producer = (batch.producer_id, batch.producer_epoch, batch.base_sequence,
+                        transactional_id)
+        compression = (None if batch.compression == "none"
+                       else (batch.compression, len(data) - HEADER_BYTES))
+        self.handle_produce(requester, topic, index, batch.keys, batch.values,
+                            batch.timestamps, batch.headers, acks, timeout_ms, respond,
+                            producer, compression)
 
     def handle_produce(self, requester, topic, index, keys, values, timestamps, headers,
                        acks, timeout_ms, respond, producer=None, compression=None):

@@ -26,6 +26,7 @@ from .config import (BROKER_DEFAULTS, TOPIC_CONFIG_BROKER_NAME, merged, require,
 from .coordinator import OFFSETS_TOPIC, coordinator_partition
 from .consumer import Consumer
 from .controller import Controller
+from .memory_records import garble_batches
 from .producer import Producer
 from .seams import REFERENCE
 from .quota_manager import QUOTA_NAMES
@@ -51,11 +52,14 @@ class Cluster:
     rule, kept so its data-loss scenarios can be replayed). ``tombstone_expiry`` chooses how
     the log cleaner times tombstones: ``"delete-horizon"`` (KIP-534, Kafka 3.1+) or
     ``"segment-time"`` (the older rule, under which a tombstone could live forever).
+    ``wire_format`` ships every batch over the network as record batch v2 bytes, checked
+    by their CRC on arrival (``memory_records.py``): slower, and it lets a link corrupt
+    them (``corrupt_link``).
     """
 
     def __init__(self, brokers=3, seed=0, config=None, seams=None, truncation="leader-epoch",
                  min_latency_ms=1, max_latency_ms=3, drop_rate=0.0, event_budget=None,
-                 tombstone_expiry=DELETE_HORIZON):
+                 tombstone_expiry=DELETE_HORIZON, wire_format=False):
         require(isinstance(brokers, int) and brokers >= 1, f"brokers must be >= 1, got {brokers!r}")
         require(truncation in TRUNCATION_MODES,
                 f"truncation must be one of {TRUNCATION_MODES}, got {truncation!r}")
@@ -64,6 +68,7 @@ class Cluster:
         require(tombstone_expiry in TOMBSTONE_EXPIRY,
                 f"tombstone_expiry must be one of {TOMBSTONE_EXPIRY}, got {tombstone_expiry!r}")
         self.tombstone_expiry = tombstone_expiry
+        self.wire_format = bool(wire_format)
         self.sim = Simulator(seed, event_budget)
         self.network = Network(self.sim, min_latency_ms, max_latency_ms, drop_rate)
         self.broker_config = merged(BROKER_DEFAULTS, config, "broker")
@@ -360,6 +365,14 @@ class Cluster:
         others = [b.node_id for b in self.brokers] + ["controller"] + [c.node_id for c in self.clients]
         self.network.isolate(node_id, others)
         self.controller.log_event(f"network partition: {node_id} isolated")
+
+    def corrupt_link(self, a, b):
+        """Flip a bit in every batch's bytes that travels between nodes ``a`` and ``b`` (either
+        way), somewhere the CRC covers. Needs ``wire_format``: without bytes, there is
+        nothing to corrupt."""
+        require(self.wire_format, "corrupt_link needs Cluster(wire_format=True)")
+        self.network.corrupt_link(a, b, garble_batches)
+        self.controller.log_event(f"link {a}-{b} corrupts batches")
 
     def heal(self):
         self.network.heal()

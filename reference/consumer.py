@@ -14,6 +14,7 @@ from . import errors
 from .client import Client
 from .config import CONSUMER_DEFAULTS, merged, require
 from .group import ConsumerCoordinator
+from .memory_records import batch_from_bytes
 
 WATCHDOG_MS = 100
 
@@ -79,6 +80,7 @@ class Consumer(Client):
                 f"{self.config['isolation.level']!r}")
         self.read_committed = self.config["isolation.level"] == "read_committed"
         self.committed_batches = cluster.seams.read_committed_batches
+        self.corrupt_fetches = 0        # fetched bytes a CRC refused (wire_format)
         self.assignment = {}            # (topic, partition) -> PartitionFetchState
         self.throttled_until = {}       # broker id -> until when a quota throttles us there
         self.pending_error = None
@@ -272,6 +274,15 @@ class Consumer(Client):
         if response.throttle_time_ms:
             self.throttled_until[state.sent_to[0].node_id] = \
                 self.sim.now + response.throttle_time_ms
+        if self.cluster.wire_format and response.batches:
+            try:
+                response = response._replace(batches=[
+                    batch_from_bytes(data, self.cluster.seams) for data in response.batches])
+            except errors.CorruptRecordError:
+                # check.crcs: Kafka's poll() raises this; here the consumer fetches again
+                self.corrupt_fetches += 1
+                self.fetch_again(self.config["retry.backoff.ms"])
+                return
         topic, partition = tp
         records = []
         position = state.position

@@ -27,6 +27,7 @@ from .client import Client
 from .config import PRODUCER_DEFAULTS, merged, normalize_acks, require
 from .partitioner import BuiltInPartitioner
 from .compression import CODECS, compress
+from .memory_records import producer_batch_bytes
 from .record import BATCH_OVERHEAD_BYTES
 from .record_batch import MAX_RECORD_OVERHEAD, encode_records, record_size, record_size_upper_bound
 from .transaction_manager import TransactionManager
@@ -673,10 +674,20 @@ class Producer(Client):
                                                                   len(batch.values))
             producer = (batch.producer_id, batch.producer_epoch, batch.base_sequence,
                         self.config["transactional.id"])
-        compression = None if batch.codec == "none" else (batch.codec, batch.compressed_bytes)
-        self.net.send(self, broker, broker.handle_produce, self, batch.topic, batch.partition,
-                      keys, batch.values, batch.timestamps, batch.headers, self.acks,
-                      self.config["request.timeout.ms"], respond, producer, compression)
+        if self.cluster.wire_format:        # the batch's bytes, as a real producer sends them
+            data = producer_batch_bytes(keys, batch.values, batch.timestamps, batch.headers,
+                                        batch.codec, producer, self.cluster.seams,
+                                        transactional=bool(producer and producer[3]))
+            self.net.send(self, broker, broker.handle_produce_bytes, self, batch.topic,
+                          batch.partition, data, self.acks, self.config["request.timeout.ms"],
+                          respond, producer[3] if producer else None)
+        else:
+            compression = None if batch.codec == "none" else (batch.codec,
+                                                               batch.compressed_bytes)
+            self.net.send(self, broker, broker.handle_produce, self, batch.topic,
+                          batch.partition, keys, batch.values, batch.timestamps, batch.headers,
+                          self.acks, self.config["request.timeout.ms"], respond, producer,
+                          compression)
         if self.acks == 0:
             # Fire and forget: the producer never learns an offset or an error.
             in_flight.remove(batch)

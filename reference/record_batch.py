@@ -32,13 +32,19 @@ broker assigns the offset and stamps its leader epoch without computing the CRC 
 """
 
 import struct
+from types import SimpleNamespace
 from typing import NamedTuple
 
-from . import compression, errors
+from . import compression
+from .errors import CorruptRecordError
 
 MAGIC = 2
 HEADER_BYTES = 61
-CRC_OFFSET = 17                 # baseOffset, batchLength, partitionLeaderEpoch, magic
+# where the header's fields start
+BATCH_LENGTH_OFFSET = 8
+PARTITION_LEADER_EPOCH_OFFSET = 12
+MAGIC_OFFSET = 16
+CRC_OFFSET = 17
 ATTRIBUTES_OFFSET = 21          # the CRC covers the bytes from here to the end
 NO_PRODUCER_ID = -1
 NO_PRODUCER_EPOCH = -1
@@ -59,32 +65,42 @@ DELETE_HORIZON_FLAG_MASK = 0x40
 # a control record's key: version, then the marker's type (ControlRecordType)
 ABORT, COMMIT = 0, 1
 
+# what each codec id in the attributes means (CompressionType)
+CODECS_BY_ID = compression.BY_ID
+
 _HEADER = struct.Struct(">qiibIhiqqqhii")
 
 
 # -- zigzag varints (ByteUtils) ---------------------------------------------------------------
 
 def zigzag(value, bits=32):
-    """Java's zigzag encoding of a signed ``bits``-bit value: 0, -1, 1, -2, ... become
-    0, 1, 2, 3, ... (``(value << 1) ^ (value >> (bits - 1))``, as unsigned)."""
+    """Java's zigzag encoding of a signed ``bits``-bit value, as an unsigned number:
+    0, -1, 1, -2, 2, ... become 0, 1, 2, 3, 4, ... so that small numbers, negative or not,
+    stay small. In Java, ``(value << 1) ^ (value >> 31)`` on an int (63 for a long)."""
     return ((value << 1) ^ (value >> (bits - 1))) & ((1 << bits) - 1)
 
 
 def unzigzag(value):
-    """The inverse of ``zigzag``: ``(value >>> 1) ^ -(value & 1)``."""
+    """The inverse of ``zigzag``: the signed value of an unsigned zigzagged number
+    (``(value >>> 1) ^ -(value & 1)`` in Java)."""
     return (value >> 1) ^ -(value & 1)
 
 
 def write_varint(value):
-    """``ByteUtils.writeVarint``: a Java int, zigzagged, 7 bits a byte, low bits first, the
-    top bit of each byte saying another follows. At most 5 bytes."""
+    """The bytes of ``value``, a Java int, as a zigzag varint (``ByteUtils.writeVarint``):
+    zigzag it, then write 7 bits a byte, lowest bits first, setting each byte's top bit
+    when another byte follows. In hex: 0 is ``00``, -1 is ``01``, 1 is ``02``, 300 is
+    ``d8 04``; a Java int takes at most 5 bytes. A value outside Java's int range raises
+    ValueError."""
     if not -(1 << 31) <= value < (1 << 31):
         raise ValueError(f"varint {value} is outside Java's int range")
     return _unsigned_varint(zigzag(value, 32))
 
 
 def write_varlong(value):
-    """``ByteUtils.writeVarlong``: the same for a Java long. At most 10 bytes."""
+    """The bytes of ``value``, a Java long, as a zigzag varint (``ByteUtils.writeVarlong``):
+    as ``write_varint``, with 64-bit zigzag; at most 10 bytes. A value outside Java's long
+    range raises ValueError."""
     if not -(1 << 63) <= value < (1 << 63):
         raise ValueError(f"varlong {value} is outside Java's long range")
     return _unsigned_varint(zigzag(value, 64))
@@ -100,14 +116,17 @@ def _unsigned_varint(value):
 
 
 def read_varint(data, position):
-    """``ByteUtils.readVarint``: ``(value, position after it)``. A fifth byte with its top
-    bit set is refused, as Java refuses it; bits beyond 32 in the fifth byte are dropped,
-    as Java's int arithmetic drops them."""
+    """Read the zigzag varint that starts at ``data[position]`` (``ByteUtils.readVarint``):
+    return ``(value, the position just after it)``. Read 7 bits a byte, lowest first, until
+    a byte without its top bit, then undo the zigzag. As Java's reader: a fifth byte with
+    its top bit set (a sixth byte would follow) raises ``CorruptRecordError``; bits beyond
+    32 in the fifth byte are dropped, as Java's int arithmetic drops them. Running past the
+    end of ``data`` raises ``CorruptRecordError`` too."""
     return _read_unsigned(data, position, 5, 32)
 
 
 def read_varlong(data, position):
-    """``ByteUtils.readVarlong``: at most 10 bytes, 64 bits."""
+    """``ByteUtils.readVarlong``: as ``read_varint``, at most 10 bytes, 64 bits."""
     return _read_unsigned(data, position, 10, 64)
 
 
@@ -115,14 +134,14 @@ def _read_unsigned(data, position, max_bytes, bits):
     value, shift = 0, 0
     for count in range(max_bytes):
         if position >= len(data):
-            raise errors.CorruptRecordError("a varint runs past the end of the buffer")
+            raise CorruptRecordError("a varint runs past the end of the buffer")
         byte = data[position]
         position += 1
         value |= (byte & 0x7F) << shift
         if not byte & 0x80:
             return unzigzag(value & ((1 << bits) - 1)), position
         shift += 7
-    raise errors.CorruptRecordError(
+    raise CorruptRecordError(
         f"{'varint' if bits == 32 else 'varlong'} is too long: the most significant bit in "
         f"byte {max_bytes} is set")
 
@@ -154,13 +173,23 @@ CRC32C_TABLE = _crc32c_table()
 
 
 def crc32c(data):
-    """CRC-32C (Castagnoli), as Kafka's ``Crc32C``: start from all ones, one table lookup a
-    byte, end by flipping every bit."""
+    """The CRC-32C (Castagnoli) of ``data``, as Kafka's ``Crc32C``: start from all ones
+    (0xFFFFFFFF); for each byte, look up ``CRC32C_TABLE[(crc ^ byte) & 0xFF]`` and xor it
+    with ``crc >> 8``; end by flipping every bit. ``crc32c(b"123456789")`` is 0xE3069283."""
     crc = 0xFFFFFFFF
     table = CRC32C_TABLE
     for byte in data:
         crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
     return crc ^ 0xFFFFFFFF
+
+
+def batch_checksum(batch):
+    """The CRC a record batch's bytes must carry in their ``crc`` field: the CRC-32C of the
+    bytes it covers, from the attributes (``ATTRIBUTES_OFFSET``) to the end of the batch.
+    It leaves out the base offset, the batch length, the partition leader epoch, the magic
+    and the CRC itself: the leader stamps the offset and its epoch into a producer's batch
+    without computing the CRC again."""
+    return crc32c(batch[ATTRIBUTES_OFFSET:])
 
 
 # -- attributes --------------------------------------------------------------------------------
@@ -174,13 +203,17 @@ class BatchAttributes(NamedTuple):
 
 
 def parse_attributes(attributes):
-    """What a batch's attributes say (``DefaultRecordBatch.compressionType()`` and the
-    rest). An unknown codec id (5 to 7) is a corrupt batch."""
+    """What a batch's 16-bit ``attributes`` say, as ``BatchAttributes``
+    (``DefaultRecordBatch.compressionType()``, ``timestampType()``, ``isTransactional()``,
+    ``isControlBatch()``, ``hasDeleteHorizonMs()``): bits 0-2 are the codec's id (its name
+    in ``CODECS_BY_ID``), bit 3 LogAppendTime (else CreateTime), bit 4 transactional,
+    bit 5 control, bit 6 a delete horizon; the other bits mean nothing yet. A codec id
+    with no codec (5 to 7) raises ``CorruptRecordError``."""
     codec_id = attributes & COMPRESSION_CODEC_MASK
-    if codec_id not in compression.BY_ID:
-        raise errors.CorruptRecordError(f"unknown compression codec id {codec_id}")
+    if codec_id not in CODECS_BY_ID:
+        raise CorruptRecordError(f"unknown compression codec id {codec_id}")
     return BatchAttributes(
-        compression.BY_ID[codec_id],
+        CODECS_BY_ID[codec_id],
         LOG_APPEND_TIME if attributes & TIMESTAMP_TYPE_MASK else CREATE_TIME,
         bool(attributes & TRANSACTIONAL_FLAG_MASK), bool(attributes & CONTROL_FLAG_MASK),
         bool(attributes & DELETE_HORIZON_FLAG_MASK))
@@ -207,7 +240,13 @@ class DecodedRecord(NamedTuple):
 
 
 def encode_record(offset_delta, timestamp_delta, key, value, headers=()):
-    """``DefaultRecord.writeTo``: one record, its length first."""
+    """One record's bytes in a batch (``DefaultRecord.writeTo``): its length (a varint),
+    then the body the length counts: the attributes (one byte, 0), the timestamp delta (a
+    varlong), the offset delta (a varint), the key and the value (each its length as a
+    varint, then its bytes; a None key or value is length -1 and no bytes), the number of
+    headers (a varint), then each header's key (its UTF-8 bytes, with their length) and
+    value (as a record's value). ``headers`` are ``(key: str, value: bytes | None)``;
+    a None header key raises ValueError."""
     body = bytearray(b"\x00")                               # attributes: unused, 0
     body += write_varlong(timestamp_delta)
     body += write_varint(offset_delta)
@@ -294,41 +333,42 @@ def columns_size(keys, values, timestamps, headers=None, offset_deltas=None,
     return size
 
 
-def decode_record(data, position, base_offset, base_timestamp):
+def decode_record(data, position, base_offset, base_timestamp, read_varint=read_varint):
     """``DefaultRecord.readFrom``: ``(DecodedRecord, position after it)``. Lengths that do
-    not add up are a corrupt record (``InvalidRecordException`` in Kafka)."""
+    not add up are a corrupt record (``InvalidRecordException`` in Kafka). ``read_varint``
+    reads the varints (a learner's, through the engine's seams)."""
     length, position = read_varint(data, position)
     end = position + length
     if length < 1 or end > len(data):
-        raise errors.CorruptRecordError(f"a record's length {length} does not fit the batch")
+        raise CorruptRecordError(f"a record's length {length} does not fit the batch")
     position += 1                                           # attributes, unused
     timestamp_delta, position = read_varlong(data, position)
     offset_delta, position = read_varint(data, position)
-    key, position = _read_bytes(data, position, end)
-    value, position = _read_bytes(data, position, end)
+    key, position = _read_bytes(data, position, end, read_varint)
+    value, position = _read_bytes(data, position, end, read_varint)
     count, position = read_varint(data, position)
     if count < 0:
-        raise errors.CorruptRecordError(f"a record has {count} headers")
+        raise CorruptRecordError(f"a record has {count} headers")
     headers = []
     for _ in range(count):
-        header_key, position = _read_bytes(data, position, end)
+        header_key, position = _read_bytes(data, position, end, read_varint)
         if header_key is None:
-            raise errors.CorruptRecordError("a header has a null key")
-        header_value, position = _read_bytes(data, position, end)
+            raise CorruptRecordError("a header has a null key")
+        header_value, position = _read_bytes(data, position, end, read_varint)
         headers.append((header_key.decode("utf-8", errors="replace"), header_value))
     if position != end:
-        raise errors.CorruptRecordError(
+        raise CorruptRecordError(
             f"a record's length says {length} bytes, its fields take {length + position - end}")
     return DecodedRecord(base_offset + offset_delta, base_timestamp + timestamp_delta, key,
                          value, tuple(headers)), end
 
 
-def _read_bytes(data, position, end):
+def _read_bytes(data, position, end, read_varint):
     length, position = read_varint(data, position)
     if length < 0:
         return None, position
     if position + length > end:
-        raise errors.CorruptRecordError(f"a field of {length} bytes runs past its record")
+        raise CorruptRecordError(f"a field of {length} bytes runs past its record")
     return bytes(data[position:position + length]), position + length
 
 
@@ -356,12 +396,15 @@ def encode_batch(records, base_offset=0, partition_leader_epoch=NO_PARTITION_LEA
                  codec="none", timestamp_type=CREATE_TIME, producer_id=NO_PRODUCER_ID,
                  producer_epoch=NO_PRODUCER_EPOCH, base_sequence=NO_SEQUENCE,
                  transactional=False, control=False, delete_horizon_ms=None,
-                 last_offset_delta=None, max_timestamp=None):
+                 last_offset_delta=None, max_timestamp=None, rules=None):
     """A batch's bytes (``MemoryRecordsBuilder``). ``records`` are ``(offset, timestamp, key,
     value, headers)``, offsets from ``base_offset`` up. The first record's timestamp is the
     base timestamp, unless the batch carries a delete horizon (KIP-534), which takes its
     place. ``last_offset_delta`` defaults to the last record's; a cleaned batch keeps its
-    own (``overrideLastOffset``), so it may be larger."""
+    own (``overrideLastOffset``), so it may be larger. ``rules`` give ``encode_record`` and
+    ``batch_checksum`` (the engine's ``Seams``, maybe a learner's); by default, this
+    module's own."""
+    rules = rules or OWN_RULES
     records = list(records)
     offsets = [record[0] for record in records]
     if offsets and (offsets[0] < base_offset or any(
@@ -376,8 +419,8 @@ def encode_batch(records, base_offset=0, partition_leader_epoch=NO_PARTITION_LEA
         max_timestamp = max((r[1] for r in records), default=NO_TIMESTAMP)
     if last_offset_delta is None:
         last_offset_delta = records[-1][0] - base_offset if records else 0
-    body = b"".join(encode_record(offset - base_offset, timestamp - base_timestamp, key,
-                                  value, headers)
+    body = b"".join(rules.encode_record(offset - base_offset, timestamp - base_timestamp,
+                                        key, value, headers)
                     for offset, timestamp, key, value, headers in records)
     body = compression.compress(codec, body)
     attributes = batch_attributes(codec, timestamp_type, transactional, control,
@@ -386,8 +429,10 @@ def encode_batch(records, base_offset=0, partition_leader_epoch=NO_PARTITION_LEA
                             max_timestamp, producer_id, producer_epoch, base_sequence,
                             len(records)) + body
     length = 4 + 1 + 4 + len(after_crc)     # after the length: leader epoch, magic, crc, rest
-    return struct.pack(">qiibI", base_offset, length, partition_leader_epoch, MAGIC,
-                       crc32c(after_crc)) + after_crc
+    batch = bytearray(struct.pack(">qiibI", base_offset, length, partition_leader_epoch, MAGIC,
+                                  0) + after_crc)
+    struct.pack_into(">I", batch, CRC_OFFSET, rules.batch_checksum(bytes(batch)))
+    return bytes(batch)
 
 
 def batch_size(records, base_offset=0, base_timestamp=None):
@@ -401,36 +446,41 @@ def batch_size(records, base_offset=0, base_timestamp=None):
         for offset, timestamp, key, value, headers in records)
 
 
-def decode_batch(data, verify_crc=True):
+def decode_batch(data, verify_crc=True, rules=None):
     """One batch from ``data`` (exactly its bytes): ``DecodedBatch``. A wrong magic, a length
     that does not match, a CRC that does not match or records that do not add up are a
-    corrupt batch (CORRUPT_MESSAGE)."""
+    corrupt batch (CORRUPT_MESSAGE). ``rules`` give ``batch_checksum``, ``parse_attributes``
+    and ``read_varint`` (the engine's ``Seams``, maybe a learner's); by default, this
+    module's own."""
+    rules = rules or OWN_RULES
     data = bytes(data)
     if len(data) < HEADER_BYTES:
-        raise errors.CorruptRecordError(
+        raise CorruptRecordError(
             f"a batch is at least {HEADER_BYTES} bytes, this one {len(data)}")
     (base_offset, length, leader_epoch, magic, crc, attributes, last_offset_delta,
      base_timestamp, max_timestamp, producer_id, producer_epoch, base_sequence,
      count) = _HEADER.unpack_from(data)
     if magic != MAGIC:
-        raise errors.CorruptRecordError(f"magic {magic}: only record batch v2 is read here")
+        raise CorruptRecordError(f"magic {magic}: only record batch v2 is read here")
     if length + 12 != len(data):
-        raise errors.CorruptRecordError(
+        raise CorruptRecordError(
             f"the batch length says {length + 12} bytes in all, there are {len(data)}")
-    if verify_crc and crc32c(data[ATTRIBUTES_OFFSET:]) != crc:
-        raise errors.CorruptRecordError(
-            f"CRC mismatch: the batch says {crc}, its bytes give "
-            f"{crc32c(data[ATTRIBUTES_OFFSET:])}")
-    parsed = parse_attributes(attributes)
+    if verify_crc:
+        computed = rules.batch_checksum(data)
+        if computed != crc:
+            raise CorruptRecordError(
+                f"CRC mismatch: the batch says {crc}, its bytes give {computed}")
+    parsed = BatchAttributes(*rules.parse_attributes(attributes))
     if count < 0:
-        raise errors.CorruptRecordError(f"a batch of {count} records")
+        raise CorruptRecordError(f"a batch of {count} records")
     body = compression.decompress(parsed.compression, data[HEADER_BYTES:])
     records, position = [], 0
     for _ in range(count):
-        record, position = decode_record(body, position, base_offset, base_timestamp)
+        record, position = decode_record(body, position, base_offset, base_timestamp,
+                                         rules.read_varint)
         records.append(record)
     if position != len(body):
-        raise errors.CorruptRecordError(
+        raise CorruptRecordError(
             f"{len(body) - position} bytes follow the batch's {count} records")
     return DecodedBatch(base_offset, leader_epoch, crc, parsed, last_offset_delta,
                         base_timestamp, max_timestamp, producer_id, producer_epoch,
@@ -442,3 +492,9 @@ def control_record(marker, coordinator_epoch):
     0 and the type (ABORT 0, COMMIT 1), the value version 0 and the coordinator's epoch."""
     kind = {"ABORT": ABORT, "COMMIT": COMMIT}[marker]
     return struct.pack(">hh", 0, kind), struct.pack(">hi", 0, coordinator_epoch)
+
+
+# The codec's rules when no one gives others: this module's own functions (the engine's
+# ``Seams`` has the same names, and may hold a learner's).
+OWN_RULES = SimpleNamespace(encode_record=encode_record, batch_checksum=batch_checksum,
+                            parse_attributes=parse_attributes, read_varint=read_varint)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, fields, replace
 from typing import Callable
 
 from . import (assignors, auth_helper, authorizer, cleaner, consumer, delivery, election, isr,
-               log, monitoring, partitioner, producer_state, quota_manager, replication, scram,
-               transaction_coordinator)
+               log, monitoring, partitioner, producer_state, quota_manager, record_batch,
+               replication, scram, transaction_coordinator)
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,11 @@ class Seams:
     # partitioning (partitioner.py)
     partition_for_key: Callable = partitioner.partition_for_key
     next_partition: Callable = partitioner.next_partition
+    # the wire: record batch v2 (record_batch.py), in a cluster that ships bytes
+    encode_record: Callable = record_batch.encode_record
+    batch_checksum: Callable = record_batch.batch_checksum
+    parse_attributes: Callable = record_batch.parse_attributes
+    read_varint: Callable = record_batch.read_varint
     # the partition log (log.py)
     largest_lower_bound: Callable = log.largest_lower_bound
     should_roll: Callable = log.should_roll

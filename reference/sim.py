@@ -115,7 +115,8 @@ class Simulator:
         # here, without a Python call of its own (half of all events are messages).
         network = self.network
         cut = network._cut if network is not None else None
-        lossy = network is not None and network.drop_rate > 0
+        # (a link that corrupts what it carries also needs network.deliver)
+        lossy = network is not None and (network.drop_rate > 0 or bool(network._corrupt))
         try:
             if until is not None and until():
                 return True
@@ -190,6 +191,7 @@ class Network:
         self._broken_through = {} # link -> the last message sequence a random break lost
         self.nodes = {}           # node id -> node, told when a link of theirs breaks
         self._slow = {}           # (source, destination) -> extra latency (ms), see slow_link
+        self._corrupt = {}        # (source, destination) -> what garbles a message's arguments
         self.messages_sent = 0
         self.messages_lost = 0
         self._random = sim.rng.random
@@ -235,6 +237,8 @@ class Network:
                 if node is not None and hasattr(node, "connection_broken"):
                     node.connection_broken(there)
             return
+        if self._corrupt and link in self._corrupt:
+            args = self._corrupt[link](args, self.sim.rng)
         handler(*args)
 
     def break_link(self, a, b):
@@ -256,6 +260,11 @@ class Network:
         else:
             self._slow.pop((a, b), None)
 
+    def corrupt_link(self, a, b, garble):
+        """Messages between ``a`` and ``b``, either way, arrive as ``garble(args, rng)`` makes
+        them, until ``heal``."""
+        self._corrupt[(a, b)] = self._corrupt[(b, a)] = garble
+
     def register(self, node):
         """Let ``node`` hear of its connections breaking (``node.connection_broken(other)``)."""
         self.nodes[node.node_id] = node
@@ -274,6 +283,7 @@ class Network:
 
     def heal(self):
         self._cut.clear()
+        self._corrupt.clear()
 
     def can_talk(self, a, b):
         return (a, b) not in self._cut
