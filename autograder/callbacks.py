@@ -21,7 +21,7 @@ from kafkadojo.reference.assignors import Member
 from kafkadojo.reference.cleaner import SegmentInfo
 from kafkadojo.reference.record import Record
 
-from .properties import wire
+from .properties import as_sent
 
 
 def _engine_functions():
@@ -76,7 +76,7 @@ def handler(name):
             if parameters[position] in bound.arguments:
                 bound.arguments[parameters[position]] = convert(
                     bound.arguments[parameters[position]])
-        return wire(reference(*bound.args, **bound.kwargs))
+        return as_sent(reference(*bound.args, **bound.kwargs))
     return handle
 
 

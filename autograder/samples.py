@@ -156,6 +156,34 @@ def _bugs():
                mutation=(("    stored_key = hashlib.new(hash_name, client_key).digest()",
                           "    stored_key = client_key"),),
                expected_failures=("security.scram_credential",)),
+        Sample("wire-varint-without-zigzag", "wire",
+               "write_varint skips the zigzag: -1 takes five bytes instead of one, and reads "
+               "back as 2147483647",
+               mutation=(("    return write_unsigned_varint(zigzag(value, 32))",
+                          "    return write_unsigned_varint(value & 0xFFFFFFFF)"),),
+               expected_failures=("wire.write_varint",)),
+        Sample("wire-varint-keeps-high-bits", "wire",
+               "read_varint keeps the bits a fifth byte carries beyond 32, which Java's int "
+               "drops: a corrupt length reads as a number no int can hold",
+               mutation=(("            return unzigzag(value & ((1 << bits) - 1)), position",
+                          "            return unzigzag(value), position"),),
+               expected_failures=("wire.read_varint",)),
+        Sample("wire-null-as-empty", "wire",
+               "a null key or value written as length 0: a tombstone comes back as an empty "
+               "value, which compaction keeps",
+               mutation=(("out += write_varint(-1)", "out += write_varint(0)"),),
+               expected_failures=("wire.encode_record",)),
+        Sample("wire-crc-covers-base-offset", "wire",
+               "the batch's CRC covers its base offset: every batch a leader stamps at an "
+               "offset other than 0 is refused by its followers",
+               mutation=(("    return crc32c(batch[ATTRIBUTES_OFFSET:])",
+                          "    return crc32c(batch[:8] + batch[ATTRIBUTES_OFFSET:])"),),
+               expected_failures=("wire.batch_checksum",)),
+        Sample("wire-crc-not-inverted", "wire",
+               "CRC-32C without its final inversion: every checksum is the complement of "
+               "Kafka's",
+               mutation=(("    return crc ^ 0xFFFFFFFF", "    return crc"),),
+               expected_failures=("wire.crc32c",)),
     ]
     return {sample.name: sample for sample in samples}
 

@@ -316,47 +316,17 @@ LEVER_BATCH_SIZES = (16_384, 131_072)
 LEVER_CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
 
 
-def levers_run(linger_ms, batch_size, codec, records=6_000, per_ms=6, seed=3):
-    """One producer sending ``records`` order events (JSON, keyed by customer, ``per_ms`` a
-    simulated millisecond) to a 3-partition topic (RF 3, acks=all): ``(bytes on the wire,
-    batches, mean latency ms, p99 latency ms)``. The bytes are the stored batches' (each
-    sent once here: no faults), the latency from send() to the acknowledgement."""
-    from kafkadojo.reference import Cluster
-    cluster = Cluster(3, seed=seed)
-    cluster.create_topic("orders", 3, 3)
-    # A follower that asked its new leader too early waits out replica.fetch.backoff.ms
-    # (1 s) before it fetches again: measure after that.
-    cluster.run_for(2_000)
-    producer = cluster.producer("levers", linger_ms=linger_ms, batch_size=batch_size,
-                                compression_type=codec)
-    latencies = []
-    for n in range(records):
-        value = (f'{{"order": {n}, "customer": "c{n % 97}", "amount": {n * 7 % 1000}.'
-                 f'{n % 100:02d}, "currency": "EUR", "status": "paid"}}').encode()
-        sent = cluster.now
-        producer.send("orders", key=f"c{n % 97}".encode(), value=value).add_callback(
-            lambda future, sent=sent: latencies.append(cluster.now - sent))
-        if n % per_ms == per_ms - 1:
-            cluster.run_for(1)
-    producer.flush()
-    batches = [b for p in range(3) for segment in cluster.log(cluster.leader("orders", p),
-                                                               "orders", p).segments
-               for b in segment.batches]
-    latencies.sort()
-    return (sum(b.size_bytes for b in batches), len(batches),
-            sum(latencies) / len(latencies), latencies[int(0.99 * (len(latencies) - 1))])
-
-
 def batching_levers(records=6_000, lingers=LEVER_LINGERS, batch_sizes=LEVER_BATCH_SIZES,
                     codecs=LEVER_CODECS):
     """linger.ms, batch.size and compression.type against bytes on the wire and latency: a
     table, then the bytes per record and the p99 latency as bars. Simulated bytes and
     milliseconds: the same on every machine."""
+    from kafkadojo.reference.workload import run_batching
     rows = []
     for codec in codecs:
         for batch_size in batch_sizes:
             for linger in lingers:
-                wire, batches, mean, p99 = levers_run(linger, batch_size, codec, records)
+                wire, batches, mean, p99, _ = run_batching(linger, batch_size, codec, records)
                 rows.append((codec, batch_size, linger, wire, batches, mean, p99))
     print(f"the producer's batching levers: {records:,} order events (~110 B of JSON each), "
           f"6 a simulated ms, 3 partitions, RF 3, acks=all")

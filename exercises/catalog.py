@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from kafkadojo.reference import (assignors, auth_helper, authorizer, cleaner, consumer,
                                  coordinator, delivery, election, isr, log, monitoring,
-                                 partitioner, producer_state, quota_manager, record, replication,
-                                 scram, transaction_coordinator)
+                                 partitioner, producer_state, quota_manager, record, record_batch,
+                                 replication, scram, transaction_coordinator)
 
 
 @dataclass(frozen=True)
@@ -252,6 +252,40 @@ EXERCISES = (
              hints=(
                  "(rate - bound) / bound is how far over the quota, as a fraction.",
                  "Java's Math.round rounds halves up: math.floor(x + 0.5), not round(x).")),
+    # -- the wire: record batch v2 ---------------------------------------------------------
+    Exercise("wire", record_batch.write_varint, points=2,
+             helpers=(record_batch.zigzag, record_batch.write_unsigned_varint), hints=(
+                 "Zigzag first. Python's >> on a negative int is already Java's arithmetic >>; "
+                 "mask the result to 32 bits.",
+                 "Then, while more than 7 bits are left: emit (v & 0x7F) | 0x80 and shift v "
+                 "right by 7. The last byte has no top bit.",
+                 "0 still takes one byte.")),
+    Exercise("wire", record_batch.read_varint, points=4, seam="read_varint",
+             helpers=(record_batch.unzigzag,), internals=(record_batch._read_unsigned,),
+             hints=(
+                 "Add (byte & 0x7F) << shift, shift += 7, until a byte below 0x80.",
+                 "Mask to 32 bits before undoing the zigzag: a fifth byte may carry bits "
+                 "that Java's int drops.",
+                 "Return the position after the varint, not its length.")),
+    Exercise("wire", record_batch.encode_record, points=4, seam="encode_record",
+             needs=("write_varint", "zigzag", "write_unsigned_varint"),
+             helpers=(record_batch.write_varlong,),
+             internals=(record_batch._write_bytes,), hints=(
+                 "Build the body first: its length goes in front of it.",
+                 "None is length -1 (one byte, 01) and no bytes; b\"\" is length 0.",
+                 "Header keys are str: count their UTF-8 bytes, not their characters.",
+                 "The timestamp delta is a varlong: zigzag it on 64 bits.")),
+    Exercise("wire", record_batch.crc32c, points=2, hints=(
+        "The table is for the reflected polynomial: the CRC shifts right.",
+        "Start from 0xFFFFFFFF; flip every bit at the end (crc ^ 0xFFFFFFFF).")),
+    Exercise("wire", record_batch.batch_checksum, points=3, seam="batch_checksum",
+             needs=("crc32c",), hints=(
+                 "Which header fields does a leader change after the producer computed "
+                 "the CRC?",
+                 "A checksum cannot cover itself.")),
+    Exercise("wire", record_batch.parse_attributes, points=2, seam="parse_attributes", hints=(
+        "attributes & COMPRESSION_CODEC_MASK is the codec's id; CODECS_BY_ID names it.",
+        "The flags are bools: bool(attributes & mask), not the masked number.")),
 )
 
 BY_ID = {exercise.id: exercise for exercise in EXERCISES}
@@ -327,6 +361,21 @@ GIVENS = {
     "offsets": "from typing import NamedTuple\n\n\n"
                + textwrap.dedent(inspect.getsource(record.Record))
                + '\n\nAT_MOST_ONCE = "at-most-once"\nAT_LEAST_ONCE = "at-least-once"\n\n\n',
+    "wire": "from typing import NamedTuple\n\n"
+            "# Record batch v2's header (DefaultRecordBatch): where its fields start\n"
+            "BATCH_LENGTH_OFFSET = 8\nPARTITION_LEADER_EPOCH_OFFSET = 12\nMAGIC_OFFSET = 16\n"
+            "CRC_OFFSET = 17\nATTRIBUTES_OFFSET = 21\nHEADER_BYTES = 61\n\n"
+            "# The attributes' bits\n"
+            "COMPRESSION_CODEC_MASK = 0x07\nTIMESTAMP_TYPE_MASK = 0x08\n"
+            "TRANSACTIONAL_FLAG_MASK = 0x10\nCONTROL_FLAG_MASK = 0x20\n"
+            "DELETE_HORIZON_FLAG_MASK = 0x40\n"
+            f"CODECS_BY_ID = {record_batch.CODECS_BY_ID!r}\n"
+            'CREATE_TIME = "CreateTime"\nLOG_APPEND_TIME = "LogAppendTime"\n\n\n'
+            "class CorruptRecordError(Exception):\n"
+            '    """CORRUPT_MESSAGE: bytes that are not a valid record or batch."""\n\n\n'
+            + textwrap.dedent(inspect.getsource(record_batch.BatchAttributes)) + "\n\n"
+            + textwrap.dedent(inspect.getsource(record_batch._crc32c_table))
+            + "\n\nCRC32C_TABLE = _crc32c_table()\n\n\n",
     "isr": "from typing import NamedTuple\n\n\n"
            + textwrap.dedent(inspect.getsource(election.Election)) + "\n\nNO_LEADER = -1\n\n\n",
 }

@@ -1521,3 +1521,301 @@ def show_delivery(plan_batch=None):
     redraw()
     return _picture(widgets.VBox([widgets.HBox([guarantee, sink]), widgets.HBox([crash, when]),
                                   out]), out)
+
+
+# -- the wire: a record batch, byte by byte ------------------------------------------------------
+# Kafka's golden batch (MemoryRecordsTest.testChecksum): magic 2, uncompressed, records
+# (283843, key1, value1) and (1234, key2, value2). Its CRC, 3851219455, is Kafka's own.
+GOLDEN_BATCH = bytes.fromhex(
+    "000000000000000000000055ffffffff02e58cf1ff00000000000100000000000454c300000000000454c3"
+    "ffffffffffffffffffffffffffff0000000220000000086b6579310c76616c756531002400e1bf2202086b"
+    "6579320c76616c75653200")
+GOLDEN_RECORDS = ((0, 283843, b"key1", b"value1", ()), (1, 1234, b"key2", b"value2", ()))
+GOLDEN_CRC = 3851219455
+
+# What each part of a batch is drawn in: the header's bookkeeping, its producer fields, the
+# CRC, and a record's framing, deltas, key, value and headers.
+FIELD_COLORS = {"offsets": "#3b6ea5", "crc": "#c8553d", "attributes": "#8e5ea2",
+                "times": "#4c9f70", "producer": "#e0a33b", "count": "#555555",
+                "length": "#7a7a7a", "delta": "#2a9d8f", "key": "#264653", "value": "#6d597a",
+                "header": "#b5838d", "compressed": "#9a9a9a"}
+_HEADER_FIELDS = (("baseOffset", 8, "offsets"), ("batchLength", 4, "offsets"),
+                  ("partitionLeaderEpoch", 4, "offsets"), ("magic", 1, "offsets"),
+                  ("crc", 4, "crc"), ("attributes", 2, "attributes"),
+                  ("lastOffsetDelta", 4, "offsets"), ("baseTimestamp", 8, "times"),
+                  ("maxTimestamp", 8, "times"), ("producerId", 8, "producer"),
+                  ("producerEpoch", 2, "producer"), ("baseSequence", 4, "producer"),
+                  ("recordsCount", 4, "count"))
+
+
+def batch_fields(data):
+    """The fields of a batch's bytes, in order: ``(name, start, end, value, kind)``, the
+    records' own fields too when the batch is uncompressed (read with the engine's codec)."""
+    from kafkadojo.reference.record_batch import parse_attributes, read_varint, read_varlong
+    fields, position = [], 0
+    for name, size, kind in _HEADER_FIELDS:
+        raw = int.from_bytes(data[position:position + size], "big",
+                             signed=name not in ("crc",))
+        value = str(raw)
+        if name == "attributes":
+            value = f"{raw:#06x}: " + ", ".join(
+                f"{k}={v}" for k, v in parse_attributes(raw)._asdict().items())
+        fields.append((name, position, position + size, value, kind))
+        position += size
+    if parse_attributes(int.from_bytes(data[21:23], "big")).compression != "none":
+        fields.append(("records (compressed)", position, len(data),
+                       f"{len(data) - position} bytes", "compressed"))
+        return fields
+    record = 0
+    while position < len(data):
+        def varint(name, kind, reader=read_varint):
+            nonlocal position
+            value, end = reader(data, position)
+            fields.append((f"record {record}: {name}", position, end, str(value), kind))
+            position = end
+            return value
+
+        def blob(name, kind):
+            nonlocal position
+            length = varint(f"{name} length", "length")
+            if length >= 0:
+                text = bytes(data[position:position + length])
+                fields.append((f"record {record}: {name}", position, position + length,
+                               repr(text), kind))
+                position += length
+        varint("length", "length")
+        fields.append((f"record {record}: attributes", position, position + 1, "0", "length"))
+        position += 1
+        varint("timestampDelta", "delta", read_varlong)
+        varint("offsetDelta", "delta")
+        blob("key", "key")
+        blob("value", "value")
+        for index in range(varint("headerCount", "header")):
+            blob(f"header {index} key", "header")
+            blob(f"header {index} value", "header")
+        record += 1
+    return fields
+
+
+def draw_batch(data, against=None):
+    """A batch's bytes, 16 a row, each byte coloured by its field (hover for the field and
+    its value); the bytes the CRC covers are underlined. With ``against`` (another batch's
+    bytes), bytes that differ from it are outlined in red."""
+    from kafkadojo.reference.record_batch import ATTRIBUTES_OFFSET
+    owner = {}
+    fields = batch_fields(data)
+    for field in fields:
+        for position in range(field[1], field[2]):
+            owner[position] = field
+    rows = []
+    for start in range(0, len(data), 16):
+        cells = []
+        for position in range(start, min(start + 16, len(data))):
+            name, _, _, value, kind = owner.get(position, ("?", 0, 0, "", "length"))
+            differs = against is not None and (position >= len(against)
+                                               or against[position] != data[position])
+            style = (f"background:{FIELD_COLORS[kind]};color:white;padding:1px 3px;"
+                     f"margin:0 1px;display:inline-block;width:1.4em;text-align:center;"
+                     + ("border-bottom:3px solid #222;" if position >= ATTRIBUTES_OFFSET
+                        else "border-bottom:3px solid transparent;")
+                     + (f"outline:2px solid {LOST};" if differs else ""))
+            cells.append(f"<span title='{html.escape(name)} = {html.escape(value)}' "
+                         f"style='{style}'>{data[position]:02x}</span>")
+        rows.append(f"<div style='font:12px monospace;margin:2px 0'><span style='display:"
+                    f"inline-block;width:3em;color:#777'>{start:>4}</span>{''.join(cells)}</div>")
+    table = "".join(
+        f"<tr><td style='padding:0 8px'><span style='display:inline-block;width:10px;height:"
+        f"10px;background:{FIELD_COLORS[kind]}'></span> {html.escape(name)}</td>"
+        f"<td style='text-align:right;padding:0 8px'>{start}</td>"
+        f"<td style='text-align:right;padding:0 8px'>{end - start}</td>"
+        f"<td style='padding:0 8px'>{html.escape(value[:70])}</td></tr>"
+        for name, start, end, value, kind in fields)
+    return (f"<div>{''.join(rows)}</div><div style='font:11px sans-serif;color:#555;margin:4px 0'>"
+            f"{len(data)} bytes; underlined: what the CRC covers (from the attributes, byte "
+            f"{ATTRIBUTES_OFFSET}, to the end)</div>"
+            f"<table style='font:12px monospace;border-collapse:collapse'><tr><th>field</th>"
+            f"<th>at</th><th>bytes</th><th>value</th></tr>{table}</table>")
+
+
+def _codec_rules(encode_record=None, batch_checksum=None):
+    """The codec's rules with a learner's encoder or checksum in place of the engine's."""
+    from types import SimpleNamespace
+
+    from kafkadojo.reference.record_batch import OWN_RULES
+    rules = SimpleNamespace(**vars(OWN_RULES))
+    for name, rule in _learners({"encode_record": encode_record,
+                                 "batch_checksum": batch_checksum}).items():
+        setattr(rules, name, rule)
+    return rules
+
+
+def sample_batch(records=2, codec="none", transactional=False, stamped=False, rules=None):
+    """A producer's batch of ``records`` small records, as it sends it, or (``stamped``) as
+    its leader stores it, at offset 42 in leader epoch 3."""
+    from kafkadojo.reference.record_batch import encode_batch
+    rows = [(42 * stamped + i, 1_700_000_000_000 + 5 * i, f"user-{i}".encode(),
+             f"clicked {i}".encode(), (("source", b"web"),) if i % 2 else ())
+            for i in range(records)]
+    return encode_batch(rows, base_offset=42 * stamped, codec=codec,
+                        partition_leader_epoch=3 if stamped else -1,
+                        producer_id=1000 if transactional else -1,
+                        producer_epoch=0 if transactional else -1,
+                        base_sequence=0 if transactional else -1,
+                        transactional=transactional, rules=rules)
+
+
+def show_batch(encode_record=None, batch_checksum=None):
+    import ipywidgets as widgets
+    from kafkadojo.reference.compression import CODECS
+    records = widgets.IntSlider(value=2, min=1, max=5, description="records", style=READABLE)
+    codec = widgets.Dropdown(options=CODECS, value="none", description="compression.type",
+                             style=READABLE)
+    transactional = widgets.Checkbox(value=False, description="transactional", style=READABLE)
+    stamped = widgets.Checkbox(value=False, description="as the leader stores it",
+                               style=READABLE)
+    out = _drawing_area()
+    rules = _codec_rules(encode_record, batch_checksum)
+
+    def redraw(_=None):
+        try:
+            out.value = draw_batch(sample_batch(records.value, codec.value, transactional.value,
+                                                stamped.value, rules))
+        except RuleFailed as failure:
+            out.value = _failed(failure)
+    for control in (records, codec, transactional, stamped):
+        control.observe(redraw, "value")
+    redraw()
+    return _picture(widgets.VBox([widgets.HBox([records, codec]),
+                                  widgets.HBox([transactional, stamped]), out]), out)
+
+
+def golden_comparison(encode_record=None, batch_checksum=None):
+    """Kafka's golden batch next to the same records encoded with these rules: the verdict
+    (HTML) and whether they are the same bytes."""
+    from kafkadojo.reference.record_batch import ATTRIBUTES_OFFSET, encode_batch
+    try:
+        yours = encode_batch(GOLDEN_RECORDS, rules=_codec_rules(encode_record, batch_checksum))
+    except RuleFailed as failure:
+        return _failed(failure), False
+    if yours == GOLDEN_BATCH:
+        verdict = (f"<div style='color:{COMMITTED};font:13px sans-serif'>Byte for byte "
+                   f"Kafka's golden batch: {len(yours)} bytes, CRC {GOLDEN_CRC}.</div>")
+    else:
+        differ = [i for i in range(max(len(yours), len(GOLDEN_BATCH)))
+                  if i >= min(len(yours), len(GOLDEN_BATCH)) or yours[i] != GOLDEN_BATCH[i]]
+        # Different records make a different CRC too: name the records' difference, the cause.
+        after_crc = [i for i in differ if i >= ATTRIBUTES_OFFSET]
+        first = after_crc[0] if after_crc else differ[0]
+        field = next((f[0] for f in batch_fields(GOLDEN_BATCH) if f[1] <= first < f[2]),
+                     "past the end")
+        also = " (so the CRC differs too)" if after_crc and differ[0] < ATTRIBUTES_OFFSET else ""
+        verdict = (f"<div style='color:{LOST};font:13px sans-serif'>Different: {len(yours)} "
+                   f"bytes against Kafka's {len(GOLDEN_BATCH)}; the first difference is byte "
+                   f"{first}, in Kafka's <b>{html.escape(field)}</b>{also} (differing bytes are "
+                   f"outlined in red).</div>")
+    try:
+        drawn = draw_batch(yours, against=GOLDEN_BATCH)
+    except Exception as error:      # noqa: BLE001 - bytes too broken to take apart
+        drawn = f"<div style='font:12px monospace'>{yours.hex()} ({type(error).__name__})</div>"
+    return (verdict + "<h4 style='margin:6px 0'>Kafka's</h4>" + draw_batch(GOLDEN_BATCH)
+            + "<h4 style='margin:6px 0'>Yours</h4>" + drawn), yours == GOLDEN_BATCH
+
+
+def show_golden(encode_record=None, batch_checksum=None):
+    import ipywidgets as widgets
+    out = _drawing_area()
+    out.value = golden_comparison(encode_record, batch_checksum)[0]
+    return _picture(widgets.VBox([out]), out)
+
+
+# -- linger.ms and batch.size ------------------------------------------------------------------------
+LINGERS = (0, 5, 20, 100)
+
+
+def draw_batching(batch_size=16_384, codec="none", records=600):
+    """For each linger.ms in ``LINGERS``: batches, bytes per record on the wire, and mean and
+    p99 latency (reference/workload.py ``run_batching``), as bars."""
+    from kafkadojo.reference.workload import run_batching
+    runs = [(linger, run_batching(linger, batch_size, codec, records)) for linger in LINGERS]
+    widest = max(run.bytes_on_wire for _, run in runs) / records
+    slowest = max(run.p99_latency_ms for _, run in runs) or 1
+    rows = []
+    for linger, run in runs:
+        per_record = run.bytes_on_wire / records
+        rows.append(
+            f"<tr><td style='padding:2px 8px'>linger.ms={linger}</td>"
+            f"<td style='text-align:right;padding:0 8px'>{run.batches}</td>"
+            f"<td style='text-align:right;padding:0 8px'>{records / run.batches:.1f}</td>"
+            f"<td><span style='display:inline-block;height:11px;width:"
+            f"{max(2, int(160 * per_record / widest))}px;background:{FIELD_COLORS['offsets']}'>"
+            f"</span> {per_record:.1f} B</td>"
+            f"<td><span style='display:inline-block;height:11px;width:"
+            f"{max(2, int(160 * run.p99_latency_ms / slowest))}px;background:{UNCOMMITTED}'>"
+            f"</span> {run.mean_latency_ms:.1f} / {run.p99_latency_ms} ms</td></tr>")
+    return (f"<div style='font:12px sans-serif;margin-bottom:4px'>{records} order events "
+            f"(~110 B of JSON), 6 a millisecond, to 3 partitions (acks=all); "
+            f"batch.size={batch_size:,}, compression.type={codec}</div>"
+            f"<table style='font:12px monospace;border-collapse:collapse'><tr><th></th>"
+            f"<th>batches</th><th>records/batch</th><th>bytes per record</th>"
+            f"<th>latency mean / p99</th></tr>{''.join(rows)}</table>")
+
+
+def show_batching():
+    import ipywidgets as widgets
+    from kafkadojo.reference.compression import CODECS
+    size = widgets.Dropdown(options=[("1 KB", 1_024), ("16 KB (the default)", 16_384),
+                                     ("128 KB", 131_072)], value=16_384,
+                            description="batch.size", style=READABLE)
+    codec = widgets.Dropdown(options=CODECS, value="none", description="compression.type",
+                             style=READABLE)
+    out = _drawing_area()
+
+    def redraw(_=None):
+        out.value = draw_batching(size.value, codec.value)
+    for control in (size, codec):
+        control.observe(redraw, "value")
+    redraw()
+    return _picture(widgets.VBox([widgets.HBox([size, codec]), out]), out)
+
+
+# -- your codec in a cluster that ships bytes -------------------------------------------------------
+
+def draw_wire_run(rules=None, seed=1):
+    """``run_wire`` (a three-broker cluster that ships record batch v2 bytes) with these
+    rules in the codec's seams: what was acknowledged, replicated and read back."""
+    from kafkadojo.reference.workload import run_wire
+    seams = REFERENCE.with_rules(**_learners(rules)) if rules else None
+    try:
+        outcome = run_wire(seed, seams=seams)
+    except RuleFailed as failure:
+        return _failed(failure)
+    sent = len(outcome.sent)
+    bars = "".join(
+        f"<div style='font:12px monospace'><span style='display:inline-block;width:13em'>"
+        f"{label}</span><span style='display:inline-block;height:11px;width:"
+        f"{max(1, int(240 * count / sent)) if count else 0}px;background:{color}'></span> "
+        f"{count} of {sent}</div>"
+        for label, count, color in (
+            ("acknowledged", outcome.acknowledged, COMMITTED),
+            ("read back as sent", sum(record in outcome.sent for record in outcome.consumed),
+             COMMITTED),
+            *[(f"on broker {broker}", end, COMMITTED if end == sent else LOST)
+              for broker, end in enumerate(outcome.log_end_offsets)]))
+    verdict = "".join(f"<div style='color:{LOST};font:13px sans-serif'><b>{kind}</b>: "
+                      f"{html.escape(detail)}</div>" for kind, detail in outcome.anomalies) \
+        or (f"<div style='color:{COMMITTED};font:13px sans-serif'>Every record acknowledged, "
+            f"on all three brokers, and read back as it was sent.</div>")
+    return bars + verdict
+
+
+def show_wire_run(rules=None):
+    import ipywidgets as widgets
+    seed = widgets.IntSlider(value=1, min=0, max=20, description="seed", style=READABLE,
+                             continuous_update=False)
+    out = _drawing_area()
+
+    def redraw(_=None):
+        out.value = draw_wire_run(rules, seed.value)
+    seed.observe(redraw, "value")
+    redraw()
+    return _picture(widgets.VBox([seed, out]), out)

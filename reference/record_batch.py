@@ -94,7 +94,7 @@ def write_varint(value):
     ValueError."""
     if not -(1 << 31) <= value < (1 << 31):
         raise ValueError(f"varint {value} is outside Java's int range")
-    return _unsigned_varint(zigzag(value, 32))
+    return write_unsigned_varint(zigzag(value, 32))
 
 
 def write_varlong(value):
@@ -103,10 +103,12 @@ def write_varlong(value):
     range raises ValueError."""
     if not -(1 << 63) <= value < (1 << 63):
         raise ValueError(f"varlong {value} is outside Java's long range")
-    return _unsigned_varint(zigzag(value, 64))
+    return write_unsigned_varint(zigzag(value, 64))
 
 
-def _unsigned_varint(value):
+def write_unsigned_varint(value):
+    """The bytes of ``value``, a number >= 0, 7 bits a byte, lowest bits first, with each
+    byte's top bit set when another byte follows (``ByteUtils.writeUnsignedVarint``)."""
     out = bytearray()
     while value > 0x7F:
         out.append((value & 0x7F) | 0x80)

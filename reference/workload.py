@@ -12,6 +12,7 @@ for broken invariants. The same seed replays the same run exactly:
 
 import random
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from . import errors
 from .checker import (TRANSACTION_EXPLANATIONS, Transaction, TransactionRead, check,
@@ -1083,3 +1084,122 @@ def run_quotas(seed, seams=None, seconds=40, event_budget=None):
                                             f"offering {wanted:,.0f} B/s under a quota of "
                                             f"{bound:,.0f} B/s"))
     return QuotaOutcome(seed, quotas, clients, found)
+
+
+# -- bytes on the wire ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WireOutcome:
+    seed: int
+    sent: list                      # (key, value, headers) in the order sent
+    acknowledged: int
+    consumed: list                  # (key, value, headers) as the consumer read them
+    log_end_offsets: list           # each replica's
+    anomalies: list                 # (kind, detail)
+
+    @property
+    def valid(self):
+        return not self.anomalies
+
+    def report(self):
+        lines = [f"seed {self.seed}: {len(self.sent)} records sent, {self.acknowledged} "
+                 f"acknowledged, {len(self.consumed)} consumed; replicas' log end offsets "
+                 f"{self.log_end_offsets}"]
+        lines += [f"  {kind}: {detail}" for kind, detail in self.anomalies]
+        return "\n".join(lines)
+
+
+def run_wire(seed, seams=None, records=24, event_budget=None):
+    """Records with keys, values and headers (some None, some not ASCII), sent one by one
+    through a three-broker cluster that ships record batch v2 bytes (``wire_format``),
+    acks=all, then read back by a consumer. Kafka's promise is judged: ``lost-write`` (a
+    record not acknowledged), ``corrupted-record`` (read back different, or not at all),
+    ``replicas-diverged`` (a follower that could not take the leader's batches)."""
+    rng = random.Random(seed)
+    cluster = Cluster(brokers=3, seed=seed, seams=seams, event_budget=event_budget,
+                      wire_format=True)
+    cluster.create_topic("wire", partitions=1, replication_factor=3,
+                         config={"min.insync.replicas": 2})
+    producer = cluster.producer(config={"acks": "all", "enable.idempotence": True,
+                                        "delivery.timeout.ms": 10_000,
+                                        "compression.type": rng.choice(["none", "gzip"])})
+    texts = ["", "a", "ü", "κλειδί", "x" * 70]
+    sent, futures = [], []
+    for _ in range(records):
+        key = rng.choice([None, b"", b"k%d" % rng.randrange(100), bytes(rng.randrange(256)
+                                                                         for _ in range(130))])
+        value = rng.choice([None, b"v", bytes(rng.randrange(256) for _ in range(rng.randrange(300)))])
+        headers = tuple((rng.choice(texts), rng.choice([None, b"", b"h"]))
+                        for _ in range(rng.choice([0, 0, 1, 2])))
+        sent.append((key, value, headers))
+        futures.append(producer.send("wire", value, key=key, headers=headers))
+        cluster.run_for(rng.choice([0, 1, 5, 20]))
+    cluster.run_until(lambda: all(f.done for f in futures), timeout_ms=15_000)
+    acknowledged = sum(f.succeeded for f in futures)
+    consumer = cluster.consumer(config={"group.id": "readers", "auto.offset.reset": "earliest"})
+    consumer.subscribe(["wire"])
+    consumed = []
+    for _ in range(60):
+        consumed += [(r.key, r.value, tuple(r.headers)) for r in consumer.poll(100)]
+        if len(consumed) >= acknowledged:
+            break
+    cluster.run_for(1_000)
+    ends = [cluster.log(b, "wire", 0).log_end_offset for b in range(3)]
+    found = []
+    if acknowledged < records:
+        first = next(i for i, f in enumerate(futures) if not f.succeeded)
+        found.append(("lost-write", f"{records - acknowledged} of {records} records were never "
+                                    f"acknowledged, the first record {first}: "
+                                    f"{futures[first].error or 'no answer'}"))
+    expected = [record for record, f in zip(sent, futures) if f.succeeded]
+    if consumed != expected:
+        at = next((i for i, (a, b) in enumerate(zip(consumed, expected)) if a != b),
+                  min(len(consumed), len(expected)))
+        found.append(("corrupted-record", f"record {at} was sent as "
+                      f"{expected[at] if at < len(expected) else 'nothing'!r}, read back as "
+                      f"{consumed[at] if at < len(consumed) else 'nothing'!r}"))
+    if len(set(ends)) > 1:
+        found.append(("replicas-diverged", f"the replicas' log end offsets are {ends}: a "
+                                           f"follower refused the leader's batches"))
+    return WireOutcome(seed, sent, acknowledged, consumed, ends, found)
+
+
+# -- the producer's batching levers ------------------------------------------------------------------
+
+class BatchingOutcome(NamedTuple):
+    bytes_on_wire: int          # the stored batches' bytes (each sent once: no faults)
+    batches: int
+    mean_latency_ms: float      # from send() to the acknowledgement
+    p99_latency_ms: int
+    records: int
+
+
+def run_batching(linger_ms, batch_size, codec, records=6_000, per_ms=6, seed=3):
+    """One producer sending ``records`` order events (JSON, keyed by customer, ``per_ms`` a
+    simulated millisecond) to a 3-partition topic (RF 3, acks=all), with the batching
+    levers ``linger.ms``, ``batch.size`` and ``compression.type`` set as given: what they
+    cost in bytes on the wire and in latency (``BatchingOutcome``)."""
+    cluster = Cluster(3, seed=seed)
+    cluster.create_topic("orders", 3, 3)
+    # A follower that asked its new leader too early waits out replica.fetch.backoff.ms
+    # (1 s) before it fetches again: measure after that.
+    cluster.run_for(2_000)
+    producer = cluster.producer("levers", linger_ms=linger_ms, batch_size=batch_size,
+                                compression_type=codec)
+    latencies = []
+    for n in range(records):
+        value = (f'{{"order": {n}, "customer": "c{n % 97}", "amount": {n * 7 % 1000}.'
+                 f'{n % 100:02d}, "currency": "EUR", "status": "paid"}}').encode()
+        sent = cluster.now
+        producer.send("orders", key=f"c{n % 97}".encode(), value=value).add_callback(
+            lambda future, sent=sent: latencies.append(cluster.now - sent))
+        if n % per_ms == per_ms - 1:
+            cluster.run_for(1)
+    producer.flush()
+    batches = [b for p in range(3) for segment in cluster.log(cluster.leader("orders", p),
+                                                               "orders", p).segments
+               for b in segment.batches]
+    latencies.sort()
+    return BatchingOutcome(sum(b.size_bytes for b in batches), len(batches),
+                           sum(latencies) / len(latencies),
+                           latencies[int(0.99 * (len(latencies) - 1))], records)

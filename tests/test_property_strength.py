@@ -489,6 +489,14 @@ def {function}(*args):
 '''
 
 
+UNKNOWN_CODEC_AS_NONE = '''
+_kafka_parse_attributes = parse_attributes
+
+def parse_attributes(attributes):
+    # a codec id with no codec read as no compression
+    return _kafka_parse_attributes(attributes if attributes & 7 < 5 else attributes & ~7)
+'''
+
 # Wrong versions for properties a slightly-off answer does not fail (the engine copes with it).
 TARGETED = {
     "replication.next_high_watermark": [HW_FURTHEST_FOLLOWER],
@@ -501,6 +509,7 @@ TARGETED = {
     "transactions.last_stable_offset": [LSO_IS_THE_HW],
     "transactions.read_committed_batches": [KEEPS_ABORTED_BATCHES],
     "quotas.throttle_time_ms": [THROTTLE_IN_SECONDS],
+    "wire.parse_attributes": [UNKNOWN_CODEC_AS_NONE],
 }
 
 

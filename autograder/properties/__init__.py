@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.configuration import set_hypothesis_home_dir
@@ -77,7 +78,7 @@ class Learner:
         self.sandbox = sandbox
 
     def call(self, function, *args):
-        outcome = self.sandbox.call(function, *[wire(a) for a in args])
+        outcome = self.sandbox.call(function, *[as_sent(a) for a in args])
         if not outcome.ok:
             raise LearnerError(show_call(function, args), outcome)
         return outcome.value
@@ -119,16 +120,16 @@ def plain(value):
 NAMED_TUPLE = "\x00namedtuple"     # as the worker expects (autograder/worker.py)
 
 
-def wire(value):
+def as_sent(value):
     """Arguments as they cross into the sandbox: plain data, NamedTuples tagged with their
     class name so the learner's own class of that name (a given) receives them."""
     if isinstance(value, tuple) and hasattr(value, "_fields"):
-        return (NAMED_TUPLE, type(value).__name__, tuple(wire(v) for v in value))
+        return (NAMED_TUPLE, type(value).__name__, tuple(as_sent(v) for v in value))
     if isinstance(value, (list, tuple, set, frozenset)):
         kind = type(value) if type(value) in (list, tuple, set, frozenset) else list
-        return kind(wire(v) for v in value)
+        return kind(as_sent(v) for v in value)
     if isinstance(value, dict):
-        return {wire(k): wire(v) for k, v in value.items()}
+        return {as_sent(k): as_sent(v) for k, v in value.items()}
     return value
 
 
@@ -283,13 +284,38 @@ def _returned(got, note):
     return f"returned {safe_repr(got)}" + (f" ({note})" if note else "")
 
 
+class Raises(NamedTuple):
+    """An expected answer that is an exception the contract names: the learner's function
+    must raise an exception of that class name (a given, such as CorruptRecordError)."""
+    error: str
+
+    def __repr__(self):
+        return f"raises {self.error}"
+
+
+def _raised(error):
+    """The class name a learner's function raised (LearnerError of kind "raised"), or None."""
+    if error.outcome.kind != "raised":
+        return None
+    return error.outcome.detail.split("\n", 1)[0]
+
+
+def _expected(reference, args, raises):
+    try:
+        return plain(reference(*args))
+    except raises as error:
+        return Raises(type(error).__name__)
+
+
 def differential(learner, function, reference, strategy, examples=200, anomaly="wrong-answer",
-                 compare=SEQUENCE, diagnose=None):
+                 compare=SEQUENCE, diagnose=None, raises=()):
     """hypothesis searches ``strategy`` (tuples of arguments) for a call where the learner's
     ``function`` disagrees with the engine's ``reference``, then shrinks it. Answers are
     compared as ``compare`` says (``SEQUENCE``, ``COLLECTION``, ``MAPPING_OF_COLLECTIONS``,
-    or a function of one value). The failure is named ``anomaly`` unless only a type
-    differs (``wrong-type``) or ``diagnose(args, expected, got)`` names the mistake."""
+    or a function of one value). Where the reference raises one of ``raises`` (exception
+    classes), the learner's must raise an exception of the same name. The failure is named
+    ``anomaly`` unless only a type differs (``wrong-type``) or ``diagnose(args, expected,
+    got)`` names the mistake."""
     fatal = []
 
     @settings(max_examples=examples, derandomize=True, database=None, deadline=None,
@@ -299,15 +325,18 @@ def differential(learner, function, reference, strategy, examples=200, anomaly="
     def search(args):
         if fatal:
             return
-        expected = plain(reference(*args))
+        expected = _expected(reference, args, raises)
         try:
             got = learner.call(function, *args)
         except LearnerError as error:
             if error.outcome.kind in ("timeout", "crashed", "load-error", "missing"):
                 fatal.append(error)     # do not shrink a hang: every try costs the timeout
                 return
+            if isinstance(expected, Raises) and _raised(error) == expected.error:
+                return
             raise _Mismatch(args, expected, error.outcome.describe())
-        if comparable(got, compare) != comparable(expected, compare):
+        if isinstance(expected, Raises) or \
+                comparable(got, compare) != comparable(expected, compare):
             raise _Mismatch(args, expected, None, got)
 
     try:
@@ -320,7 +349,7 @@ def differential(learner, function, reference, strategy, examples=200, anomaly="
                                     mismatch.value, compare)
             shown = _returned(mismatch.value, note)
         return Failure(name, call, expected=safe_repr(mismatch.expected), got=shown,
-                       replay=f">>> {call}")
+                       replay=_replay(call, mismatch.expected))
     if fatal:
         error = fatal[0]
         return Failure(error.outcome.kind, error.call, got=error.outcome.describe(),
@@ -340,17 +369,28 @@ def examples(learner, function, cases, anomaly="wrong-answer", compare=SEQUENCE,
         try:
             got = learner.call(function, *args)
         except LearnerError as error:
+            if isinstance(expected, Raises) and _raised(error) == expected.error:
+                continue
             return Failure(error.outcome.kind if error.outcome.kind != "raised" else anomaly,
                            call, expected=safe_repr(expected), got=error.outcome.describe(),
-                           replay=f">>> {call}")
-        if comparable(got, compare) != comparable(expected, compare):
+                           replay=_replay(call, expected))
+        if isinstance(expected, Raises) or \
+                comparable(got, compare) != comparable(expected, compare):
             name, note = _diagnosed(anomaly, diagnose, args, expected, got, compare)
             for mistake, answer in (known[0] if known else {}).items():
                 if comparable(got, compare) == comparable(answer, compare):
                     name = mistake
             return Failure(name, call, expected=safe_repr(expected), got=_returned(got, note),
-                           replay=f">>> {call}")
+                           replay=_replay(call, expected))
     return None
+
+
+def _replay(call, expected):
+    """The lines that replay ``call``; where it should raise, they say whether it did."""
+    if not isinstance(expected, Raises):
+        return f">>> {call}"
+    return (f">>> try:\n...     print({call})\n... except {expected.error}:\n"
+            f"...     print('raised {expected.error}, as it should')")
 
 
 class _Mismatch(Exception):
@@ -440,5 +480,5 @@ def load_all():
         atexit.register(_remove_hypothesis_home, _HYPOTHESIS_HOME, os.getpid())
         _draw_no_local_constants()
     from . import (compaction, groups, idempotence, isr, log, offsets, partitioning,  # noqa: F401
-                   quotas, replication, security, transactions)
+                   quotas, replication, security, transactions, wire)
     return REGISTRY
