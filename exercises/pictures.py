@@ -1597,10 +1597,11 @@ def batch_fields(data):
     return fields
 
 
-def draw_batch(data, against=None):
+def draw_batch(data, against=None, table=True):
     """A batch's bytes, 16 a row, each byte coloured by its field (hover for the field and
-    its value); the bytes the CRC covers are underlined. With ``against`` (another batch's
-    bytes), bytes that differ from it are outlined in red."""
+    its value); the bytes the CRC covers are underlined; with ``table``, a table of its
+    fields. With ``against`` (another batch's bytes), bytes that differ from it are outlined
+    in red."""
     from kafkadojo.reference.record_batch import ATTRIBUTES_OFFSET
     owner = {}
     fields = batch_fields(data)
@@ -1623,6 +1624,8 @@ def draw_batch(data, against=None):
                          f"style='{style}'>{data[position]:02x}</span>")
         rows.append(f"<div style='font:12px monospace;margin:2px 0'><span style='display:"
                     f"inline-block;width:3em;color:#777'>{start:>4}</span>{''.join(cells)}</div>")
+    if not table:
+        return f"<div>{''.join(rows)}</div>"
     table = "".join(
         f"<tr><td style='padding:0 8px'><span style='display:inline-block;width:10px;height:"
         f"10px;background:{FIELD_COLORS[kind]}'></span> {html.escape(name)}</td>"
@@ -1714,7 +1717,7 @@ def golden_comparison(encode_record=None, batch_checksum=None):
                    f"{first}, in Kafka's <b>{html.escape(field)}</b>{also} (differing bytes are "
                    f"outlined in red).</div>")
     try:
-        drawn = draw_batch(yours, against=GOLDEN_BATCH)
+        drawn = draw_batch(yours, against=GOLDEN_BATCH, table=False)
     except Exception as error:      # noqa: BLE001 - bytes too broken to take apart
         drawn = f"<div style='font:12px monospace'>{yours.hex()} ({type(error).__name__})</div>"
     return (verdict + "<h4 style='margin:6px 0'>Kafka's</h4>" + draw_batch(GOLDEN_BATCH)
