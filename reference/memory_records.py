@@ -26,28 +26,31 @@ from .record_batch import (ATTRIBUTES_OFFSET, CRC_OFFSET, NO_PARTITION_LEADER_EP
 _CONTROL_TYPES = {0: ABORT, 1: COMMIT}
 
 
-def batch_to_bytes(batch, rules, producer_crc=True):
-    """A stored batch as a leader ships it. With ``producer_crc``, its CRC is the one the
-    producer computed before the leader stamped its offset and epoch in (see the module's
-    docstring); a batch the broker wrote itself (a marker, a cleaned batch) would carry a
-    CRC of its own stamped bytes, which a correct checksum cannot tell apart."""
+def batch_to_bytes(batch, rules):
+    """A stored batch as a leader ships it, its CRC the one the producer computed before the
+    leader stamped its offset and epoch in (see the module's docstring; a batch the broker
+    wrote itself, a marker or a cleaned batch, gets one the same way). A batch never changes
+    once stored, so its bytes are made once for every follower and consumer."""
+    if batch.wire is not None and batch.wire[0] is rules:
+        return batch.wire[1]
     offsets = batch.record_offsets()
     keys = batch.keys or (None,) * len(batch.values)
     headers = batch.headers or ((),) * len(batch.values)
     records = list(zip(offsets, batch.timestamps, keys, batch.values, headers))
     data = bytearray(encode_batch(
-        records, base_offset=batch.base_offset, partition_leader_epoch=batch.leader_epoch,
+        records, base_offset=batch.base_offset, partition_leader_epoch=NO_PARTITION_LEADER_EPOCH,
         codec=batch.compression, producer_id=batch.producer_id,
         producer_epoch=batch.producer_epoch, base_sequence=batch.base_sequence,
         transactional=batch.transactional, control=batch.control is not None,
         delete_horizon_ms=batch.delete_horizon if batch.delete_horizon >= 0 else None,
-        last_offset_delta=batch.next_offset - 1 - batch.base_offset, rules=rules))
-    if producer_crc and batch.control is None:
-        as_sent = bytearray(data)
-        struct.pack_into(">q", as_sent, 0, 0)
-        struct.pack_into(">i", as_sent, PARTITION_LEADER_EPOCH_OFFSET, NO_PARTITION_LEADER_EPOCH)
-        struct.pack_into(">I", data, CRC_OFFSET, rules.batch_checksum(bytes(as_sent)))
-    return bytes(data)
+        last_offset_delta=batch.next_offset - 1 - batch.base_offset, rules=rules,
+        checksum=False))
+    struct.pack_into(">q", data, 0, 0)                  # as the producer had it
+    struct.pack_into(">I", data, CRC_OFFSET, rules.batch_checksum(bytes(data)))
+    struct.pack_into(">q", data, 0, batch.base_offset)  # then the leader's stamps
+    struct.pack_into(">i", data, PARTITION_LEADER_EPOCH_OFFSET, batch.leader_epoch)
+    batch.wire = (rules, bytes(data))
+    return batch.wire[1]
 
 
 def producer_batch_bytes(keys, values, timestamps, headers, codec, producer, rules,

@@ -61,7 +61,7 @@ class RecordBatch:
     __slots__ = ("base_offset", "leader_epoch", "keys", "values", "timestamps", "headers",
                  "size_bytes", "next_offset", "max_timestamp", "offsets", "delete_horizon",
                  "producer_id", "producer_epoch", "base_sequence", "transactional", "control",
-                 "compression")
+                 "compression", "wire")
 
     def __init__(self, base_offset, leader_epoch, keys, values, timestamps, headers=None,
                  size_bytes=None, offsets=None, next_offset=None, delete_horizon=-1,
@@ -96,6 +96,7 @@ class RecordBatch:
         self.base_sequence = base_sequence
         self.transactional = transactional
         self.control = control
+        self.wire = None        # (rules, bytes): what it was shipped as (memory_records.py)
 
     def __len__(self):
         return len(self.values)

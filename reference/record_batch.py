@@ -398,14 +398,14 @@ def encode_batch(records, base_offset=0, partition_leader_epoch=NO_PARTITION_LEA
                  codec="none", timestamp_type=CREATE_TIME, producer_id=NO_PRODUCER_ID,
                  producer_epoch=NO_PRODUCER_EPOCH, base_sequence=NO_SEQUENCE,
                  transactional=False, control=False, delete_horizon_ms=None,
-                 last_offset_delta=None, max_timestamp=None, rules=None):
+                 last_offset_delta=None, max_timestamp=None, rules=None, checksum=True):
     """A batch's bytes (``MemoryRecordsBuilder``). ``records`` are ``(offset, timestamp, key,
     value, headers)``, offsets from ``base_offset`` up. The first record's timestamp is the
     base timestamp, unless the batch carries a delete horizon (KIP-534), which takes its
     place. ``last_offset_delta`` defaults to the last record's; a cleaned batch keeps its
     own (``overrideLastOffset``), so it may be larger. ``rules`` give ``encode_record`` and
     ``batch_checksum`` (the engine's ``Seams``, maybe a learner's); by default, this
-    module's own."""
+    module's own. Without ``checksum``, the CRC field is left 0 for the caller to fill."""
     rules = rules or OWN_RULES
     records = list(records)
     offsets = [record[0] for record in records]
@@ -433,7 +433,8 @@ def encode_batch(records, base_offset=0, partition_leader_epoch=NO_PARTITION_LEA
     length = 4 + 1 + 4 + len(after_crc)     # after the length: leader epoch, magic, crc, rest
     batch = bytearray(struct.pack(">qiibI", base_offset, length, partition_leader_epoch, MAGIC,
                                   0) + after_crc)
-    struct.pack_into(">I", batch, CRC_OFFSET, rules.batch_checksum(bytes(batch)))
+    if checksum:
+        struct.pack_into(">I", batch, CRC_OFFSET, rules.batch_checksum(bytes(batch)))
     return bytes(batch)
 
 
