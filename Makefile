@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip setuptools 2>&1 | grep -v "is ignored" || true
 	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install --quiet -e '.[test,bench,course]' 2>&1 | grep -v "is ignored" || true
-	$(BIN)/python -c "import kafkadojo.reference, hypothesis, kafka, pytest, xdist, nbgrader, nbclient, jupytext, scramp, fsrs, platformdirs, lz4.frame, zstandard, snappy, crc32c"
+	$(BIN)/python -c "import kafkadojo.reference, hypothesis, kafka, pytest, xdist, nbgrader, nbclient, jupytext, scramp, fsrs, platformdirs, lz4.frame, zstandard, snappy, crc32c, kio, aiokafka, confluent_kafka"
 	touch $(STAMP)
 
 # Learner code is graded under bubblewrap (Debian's package); as root with apt, install it.

@@ -10,6 +10,8 @@
     kafkadojo samples DIR               write the sample submissions into DIR
     kafkadojo drill                     interview drills: questions the engine answers
     kafkadojo drill --export NAME       instructors: drills as a graded nbgrader quiz
+    kafkadojo serve --brokers 3         the simulated cluster on 127.0.0.1:9092..., for real
+                                        Kafka clients, with faults typed on stdin
 """
 
 import argparse
@@ -102,6 +104,10 @@ def main(argv=None):
                        help="with --export: points per question (default 1)")
     drill.add_argument("--force", action="store_true",
                        help="with --export: replace a quiz of the same name")
+
+    from kafkadojo.serve import add_arguments as add_serve_arguments
+    add_serve_arguments(sub.add_parser(
+        "serve", help="real Kafka clients against the simulated cluster, faults on stdin"))
 
     args = parser.parse_args(argv)
     from kafkadojo.autograder.sandbox import IsolationUnavailable
@@ -247,6 +253,11 @@ def build_gradescope(args):
     return 0
 
 
+def run_serve(args):
+    from kafkadojo.serve import serve
+    return serve(args)
+
+
 def write_samples(args):
     from kafkadojo.autograder.samples import write_samples as write
     for path in write(args.directory):
@@ -256,7 +267,7 @@ def write_samples(args):
 
 COMMANDS = {"demo": run_demo, "exercises": list_exercises, "stub": write_stub,
             "check": run_check, "grade": run_grade, "gradescope": build_gradescope,
-            "samples": write_samples, "drill": run_drill}
+            "samples": write_samples, "drill": run_drill, "serve": run_serve}
 
 
 if __name__ == "__main__":
