@@ -1822,3 +1822,93 @@ def show_wire_run(rules=None):
     seed.observe(redraw, "value")
     redraw()
     return _picture(widgets.VBox([seed, out]), out)
+
+
+# -- a served cluster, as real clients left it (kafkadojo serve) ------------------------------------
+
+def server_snapshot(server):
+    """What a running ``network_server.Server`` looks like now, taken on its serving thread:
+    its brokers, each user topic's partitions (leader, ISR, every replica's log end offset,
+    the high watermark), its client connections, the requests served by API and version,
+    and the controller's last decisions."""
+    def take():
+        cluster = server.cluster
+        partitions = []
+        for topic in (t for t in cluster.topics() if not t.startswith("__")):
+            for index in range(len(cluster.partitions(topic))):
+                registration = cluster.registration(topic, index)
+                ends = {}
+                for replica in registration.replicas:
+                    try:
+                        ends[replica] = cluster.log(replica, topic, index).log_end_offset
+                    except (KeyError, AttributeError):
+                        ends[replica] = None
+                leader = registration.leader
+                high_watermark = None
+                if leader >= 0 and cluster.brokers[leader].alive:
+                    try:
+                        high_watermark = cluster.log(leader, topic, index).high_watermark
+                    except (KeyError, AttributeError):
+                        pass
+                partitions.append((f"{topic}-{index}", leader, tuple(registration.isr), ends,
+                                   high_watermark))
+        return {"now_ms": cluster.now,
+                "brokers": [(b.node_id, b.alive) for b in cluster.brokers],
+                "partitions": partitions, "connections": len(server.connections),
+                "requests": dict(server.apis.requests), "events": list(cluster.events[-8:])}
+    return server.call(take)
+
+
+def draw_server(snapshot):
+    brokers = "".join(_box(f"broker {node}", COMMITTED if alive else LOST,
+                           "up" if alive else "down") for node, alive in snapshot["brokers"])
+    rows = []
+    for name, leader, isr, ends, high_watermark in snapshot["partitions"]:
+        replicas = "".join(
+            _box(f"{replica}{'*' if replica == leader else ''}: {end if end is not None else '?'}",
+                 COMMITTED if replica in isr else UNCOMMITTED,
+                 f"broker {replica}: log end offset {end}"
+                 + (", the leader" if replica == leader else "")
+                 + (", in the ISR" if replica in isr else ", out of the ISR"))
+            for replica, end in sorted(ends.items()))
+        rows.append(f"<tr><td style='padding:2px 8px'>{html.escape(name)}</td><td>{replicas}</td>"
+                    f"<td style='padding:0 8px'>HW {high_watermark if high_watermark is not None else '-'}"
+                    f"</td></tr>")
+    requests = ", ".join(f"{api} {count}" for api, count in sorted(snapshot["requests"].items()))
+    events = "".join(f"<div>t={time_ms / 1000:.1f} s {html.escape(str(text))}</div>"
+                     for time_ms, text in snapshot["events"])
+    return (f"<div style='font:12px sans-serif'>t={snapshot['now_ms'] / 1000:.1f} s, "
+            f"{snapshot['connections']} client connection(s)</div><div>{brokers}</div>"
+            f"<table style='font:12px monospace;border-collapse:collapse;margin:4px 0'>"
+            f"{''.join(rows)}</table>"
+            f"<div style='font:11px sans-serif;color:#555'>each replica: its log end offset "
+            f"(* the leader; green in the ISR, amber out of it)</div>"
+            f"<div style='font:11px monospace;margin-top:4px'>requests served: "
+            f"{html.escape(requests) or 'none yet'}</div>"
+            f"<div style='font:11px monospace;color:#555;margin-top:4px'>{events}</div>")
+
+
+def show_server(server):
+    """A running server as real clients leave it, with buttons for faults: crash or
+    restart a broker, heal the network, and refresh."""
+    import ipywidgets as widgets
+    broker = widgets.Dropdown(options=[b.node_id for b in server.cluster.brokers],
+                              description="broker", style=READABLE)
+    buttons = {label: widgets.Button(description=label)
+               for label in ("refresh", "crash", "restart", "heal")}
+    out = _drawing_area()
+
+    def act(label):
+        def pressed(_=None):
+            if label == "crash":
+                server.crash(broker.value)
+            elif label == "restart":
+                server.restart(broker.value)
+            elif label == "heal":
+                server.heal()
+            out.value = draw_server(server_snapshot(server))
+        return pressed
+    for label, button in buttons.items():
+        button.on_click(act(label))
+    act("refresh")()
+    return _picture(widgets.VBox([widgets.HBox([broker, *buttons.values()]), out]), out)

@@ -75,3 +75,23 @@ def test_a_checksum_over_the_base_offset_shows_lost_writes_in_the_cluster():
     wrong = pictures.draw_wire_run({"batch_checksum": lambda batch: record_batch.crc32c(
         batch[:8] + batch[21:])})
     assert "lost-write" in wrong and "replicas-diverged" in wrong
+
+
+def test_a_served_cluster_shows_what_a_real_client_did_and_a_crash():
+    kafka = pytest.importorskip("kafka")
+    from kafkadojo.reference import Cluster
+    from kafkadojo.reference.network_server import Server
+    cluster = Cluster(brokers=3, seed=1)
+    cluster.create_topic("orders", partitions=2, replication_factor=3)
+    with Server(cluster, port=0) as server:
+        producer = kafka.KafkaProducer(bootstrap_servers=server.bootstrap_servers, acks="all")
+        for i in range(6):
+            producer.send("orders", value=b"x%d" % i, partition=i % 2).get(timeout=10)
+        snapshot = pictures.server_snapshot(server)
+        assert [(name, ends) for name, _, _, ends, _ in snapshot["partitions"]] == [
+            ("orders-0", {0: 3, 1: 3, 2: 3}), ("orders-1", {1: 3, 2: 3, 0: 3})]
+        assert any(api.startswith("Produce v") for api in snapshot["requests"])
+        server.crash(0)
+        drawn = pictures.draw_server(pictures.server_snapshot(server))
+        assert "broker 0" in drawn and "title='down'" in drawn.replace('"', "'")
+        producer.close(timeout=1)
