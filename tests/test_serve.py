@@ -264,6 +264,54 @@ def test_kafka_python_fails_over_a_leader_crash_without_losing_acknowledged_reco
             consumer.close()
 
 
+def test_aiokafka_fails_over_a_leader_crash_without_losing_acknowledged_records():
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+    async def scenario(server):
+        producer = AIOKafkaProducer(bootstrap_servers=server.bootstrap_servers, acks="all",
+                                    retry_backoff_ms=50, request_timeout_ms=3000,
+                                    metadata_max_age_ms=1000)
+        consumer = AIOKafkaConsumer(bootstrap_servers=server.bootstrap_servers,
+                                    auto_offset_reset="earliest", enable_auto_commit=False,
+                                    metadata_max_age_ms=1000, retry_backoff_ms=50,
+                                    request_timeout_ms=5000)
+        await producer.start()
+        await consumer.start()
+        consumer.assign([TopicPartition("f", 0)])
+        seen = set()
+
+        async def read():
+            while True:
+                for messages in (await consumer.getmany(timeout_ms=100)).values():
+                    seen.update(m.value for m in messages)
+        reading = asyncio.create_task(read())
+        leader = await asyncio.to_thread(server.leader, "f", 0)
+        acked, crashed_at, i = [], None, 0
+        while crashed_at is None or time.time() - crashed_at < PRODUCE_AFTER_CRASH_S:
+            if crashed_at is None and len(acked) >= ACKED_BEFORE_CRASH:
+                await asyncio.to_thread(server.crash, leader)
+                crashed_at = time.time()
+            value = f"a-{i}".encode()
+            i += 1
+            with contextlib.suppress(Exception):        # a send may fail: only acks count
+                await asyncio.wait_for(producer.send_and_wait("f", value), 10)
+                acked.append(value)
+        deadline = time.time() + 15
+        while set(acked) - seen and time.time() < deadline:
+            await asyncio.sleep(0.1)
+        reading.cancel()
+        await producer.stop()
+        await consumer.stop()
+        return leader, acked, seen
+
+    with serving(topics=(("f", 1, 3),)) as server:
+        leader, acked, seen = asyncio.run(scenario(server))
+        assert server.leader("f", 0) not in (leader, -1)          # a new leader was elected
+        assert len(acked) > ACKED_BEFORE_CRASH                      # acked after the crash too
+        lost = set(acked) - seen
+        assert not lost, f"lost: {sorted(lost)[:5]}"
+
+
 def test_confluent_kafka_fails_over_a_leader_crash_without_losing_acknowledged_records():
     from confluent_kafka import TopicPartition
     with serving(topics=(("f", 1, 3),)) as server:
