@@ -89,7 +89,8 @@ def note_for(exercise):
     """What the learner is told about it, or ""."""
     if not exercise.needs:
         return ""
-    names = " and ".join(exercise.needs)
+    names = " and ".join(exercise.needs) if len(exercise.needs) < 3 else (
+        ", ".join(exercise.needs[:-1]) + " and " + exercise.needs[-1])
     return (f"graded with the engine's own {names}: where your {exercise.function} calls "
             f"{names}, the grader answered, so a mistake in your {names} costs points only "
             f"there")
