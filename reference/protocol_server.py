@@ -996,22 +996,29 @@ class KafkaApis:
                                member_id, instance_id, gather.answer(index))
         gather.finish_if_empty()
 
+    @staticmethod
+    def committed_offsets(body):
+        """An (Txn)OffsetCommit request's offsets: ``{(topic, partition): offset}``."""
+        return {(t.name, p.partition_index): p.committed_offset
+                for t in body.topics for p in t.partitions}
+
+    @staticmethod
+    def commit_response(schema, prefix, body, result):
+        """An (Txn)OffsetCommit response (``prefix``: "OffsetCommit" or "TxnOffsetCommit"):
+        each partition of the request with the coordinator's error for it."""
+        return schema.body(throttle_time=0, topics=[
+            schema(f"{prefix}ResponseTopic", name=t.name, partitions=[
+                schema(f"{prefix}ResponsePartition", partition_index=p.partition_index,
+                       error_code=code(result.get((t.name, p.partition_index))))
+                for p in t.partitions])
+            for t in body.topics])
+
     def handle_offset_commit_request(self, request, channel, broker):
         body = request.body
-        offsets = {(t.name, p.partition_index): p.committed_offset
-                   for t in body.topics for p in t.partitions}
+        offsets = self.committed_offsets(body)
         schema = ResponseSchema.of(OFFSET_COMMIT, request.api_version)
-
-        def build(answers):
-            result = answers[0]
-            return schema.body(throttle_time=0, topics=[
-                schema("OffsetCommitResponseTopic", name=t.name, partitions=[
-                    schema("OffsetCommitResponsePartition", partition_index=p.partition_index,
-                           error_code=code(result.get((t.name, p.partition_index))))
-                    for p in t.partitions])
-                for t in body.topics])
-
-        gather = Gather(1, self.reply(request, channel, build))
+        gather = Gather(1, self.reply(request, channel, lambda answers: self.commit_response(
+            schema, "OffsetCommit", body, answers[0])))
         self.group_request(channel, broker, "handle_offset_commit", body.group_id,
                            getattr(body, "generation_id_or_member_epoch", -1), body.member_id,
                            getattr(body, "group_instance_id", None) or None, offsets,
@@ -1109,20 +1116,10 @@ class KafkaApis:
 
     def handle_txn_offset_commit_request(self, request, channel, broker):
         body = request.body
-        offsets = {(t.name, p.partition_index): p.committed_offset
-                   for t in body.topics for p in t.partitions}
+        offsets = self.committed_offsets(body)
         schema = ResponseSchema.of(TXN_OFFSET_COMMIT, request.api_version)
-
-        def build(answers):
-            result = answers[0]
-            return schema.body(throttle_time=0, topics=[
-                schema("TxnOffsetCommitResponseTopic", name=t.name, partitions=[
-                    schema("TxnOffsetCommitResponsePartition", partition_index=p.partition_index,
-                           error_code=code(result.get((t.name, p.partition_index))))
-                    for p in t.partitions])
-                for t in body.topics])
-
-        gather = Gather(1, self.reply(request, channel, build))
+        gather = Gather(1, self.reply(request, channel, lambda answers: self.commit_response(
+            schema, "TxnOffsetCommit", body, answers[0])))
         self.group_request(channel, broker, "handle_txn_offset_commit", body.group_id,
                            body.transactional_id, body.producer_id, body.producer_epoch,
                            getattr(body, "generation_id", -1), getattr(body, "member_id", ""),

@@ -134,6 +134,29 @@ def engine_failure(error, where, replay):
                        f"{type(error).__name__}: {error}", replay=replay)
 
 
+def workload_runs(learner, seam, workload, label, seeds, expected, **options):
+    """Run ``workload`` (a ``reference.workload`` function: ``workload(seed, seams=...,
+    event_budget=..., **options)`` with ``.valid`` and ``.anomalies`` [(kind, detail)]) on
+    seeds ``0 .. seeds-1`` with the learner's ``seam`` plugged in; the first anomaly fails,
+    named, with ``expected`` (what Kafka promises) and a replay that runs as printed."""
+    seams = REFERENCE.with_rules(**{seam: remembered(learner.function(seam))})
+    shown = "".join(f", {name}={value!r}" for name, value in options.items())
+    for seed in range(seeds):
+        replay = (f">>> from kafkadojo.reference.workload import {workload.__name__}\n"
+                  ">>> from kafkadojo.reference.seams import REFERENCE\n"
+                  f">>> print({workload.__name__}({seed}, REFERENCE.with_rules("
+                  f"{seam}=YOUR_FUNCTION){shown}).report())")
+        where = f"{label} seed {seed} (of the {seeds} tried)"
+        try:
+            outcome = workload(seed, seams=seams, event_budget=EVENT_BUDGET, **options)
+        except Exception as error:      # noqa: BLE001 - judged by engine_failure
+            return engine_failure(error, where, replay)
+        if not outcome.valid:
+            kind, detail = outcome.anomalies[0]
+            return Failure(kind, where, expected=expected, got=detail, replay=replay)
+    return None
+
+
 def config_source(config):
     """``config`` as the Python that builds it: only what differs from the defaults."""
     defaults = WorkloadConfig()

@@ -6,11 +6,10 @@ from hypothesis import strategies as st
 
 from kafkadojo.reference import quota_manager
 from kafkadojo.reference.quota_manager import DEFAULT
-from kafkadojo.reference.seams import REFERENCE
 from kafkadojo.reference.workload import run_quotas
 
-from . import Failure, differential, examples, known_mistakes, prop, remembered
-from .engine import EVENT_BUDGET, engine_failure
+from . import differential, examples, known_mistakes, prop
+from .engine import workload_runs
 from .log import mutant
 
 # ClientQuotaManagerTest.testQuotaConfigPrecedence's quotas
@@ -158,24 +157,9 @@ QUOTA_SEEDS = 10
 
 
 def under_load(learner, seam):
-    seams = REFERENCE.with_rules(**{seam: remembered(learner.function(seam))})
-    for seed in range(QUOTA_SEEDS):
-        replay = (">>> from kafkadojo.reference.workload import run_quotas\n"
-                  ">>> from kafkadojo.reference.seams import REFERENCE\n"
-                  f">>> print(run_quotas({seed}, REFERENCE.with_rules({seam}=YOUR_FUNCTION))"
-                  ".report())")
-        where = f"quota seed {seed} (of the {QUOTA_SEEDS} tried)"
-        try:
-            outcome = run_quotas(seed, seams=seams, event_budget=EVENT_BUDGET)
-        except Exception as error:      # noqa: BLE001 - judged by engine_failure
-            return engine_failure(error, where, replay)
-        if not outcome.valid:
-            kind, detail = outcome.anomalies[0]
-            return Failure(kind, where, expected="each group of clients that shares a rate "
-                                                 "gets its quota (after a first burst), no "
-                                                 "more and not far less",
-                           got=detail, replay=replay)
-    return None
+    return workload_runs(learner, seam, run_quotas, "quota", QUOTA_SEEDS,
+                         "each group of clients that shares a rate gets its quota (after a "
+                         "first burst), no more and not far less")
 
 
 @prop("quotas.quota_limit", "inside a broker under load, each client gets the quota Kafka "

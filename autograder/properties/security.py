@@ -7,11 +7,10 @@ import scramp
 from hypothesis import strategies as st
 
 from kafkadojo.reference import auth_helper, authorizer, scram
-from kafkadojo.reference.seams import REFERENCE
 from kafkadojo.reference.workload import run_acls
 
-from . import Failure, differential, examples, known_mistakes, prop, remembered
-from .engine import EVENT_BUDGET, engine_failure
+from . import differential, examples, known_mistakes, prop
+from .engine import workload_runs
 from .log import mutant
 
 # -- acl_matches ---------------------------------------------------------------------------------
@@ -217,24 +216,9 @@ ACL_SEEDS = 20
 
 
 def in_a_secure_cluster(learner, seam, groups=False):
-    seams = REFERENCE.with_rules(**{seam: remembered(learner.function(seam))})
-    for seed in range(ACL_SEEDS):
-        replay = (">>> from kafkadojo.reference.workload import run_acls\n"
-                  ">>> from kafkadojo.reference.seams import REFERENCE\n"
-                  f">>> print(run_acls({seed}, REFERENCE.with_rules({seam}=YOUR_FUNCTION)"
-                  f"{', groups=True' if groups else ''}).report())")
-        where = f"ACL seed {seed} (of the {ACL_SEEDS} tried)"
-        try:
-            outcome = run_acls(seed, seams=seams, event_budget=EVENT_BUDGET, groups=groups)
-        except Exception as error:      # noqa: BLE001 - judged by engine_failure
-            return engine_failure(error, where, replay)
-        if not outcome.valid:
-            kind, detail = outcome.anomalies[0]
-            return Failure(kind, where,
-                           expected="every user does exactly what the ACLs allow, and only "
-                                    "the right password gets in",
-                           got=detail, replay=replay)
-    return None
+    return workload_runs(learner, seam, run_acls, "ACL", ACL_SEEDS,
+                         "every user does exactly what the ACLs allow, and only the right "
+                         "password gets in", **({"groups": True} if groups else {}))
 
 
 @prop("security.authorize", "inside a secured cluster, every user reads and writes exactly "

@@ -10,12 +10,10 @@ from hypothesis import strategies as st
 from kafkadojo.reference import record_batch
 from kafkadojo.reference.errors import CorruptRecordError
 from kafkadojo.reference.record_batch import OWN_RULES, decode_batch, encode_batch
-from kafkadojo.reference.seams import REFERENCE
 from kafkadojo.reference.workload import run_wire
 
-from . import (Failure, LearnerError, Raises, differential, examples, known_mistakes, prop,
-               remembered)
-from .engine import EVENT_BUDGET, engine_failure
+from . import Failure, LearnerError, Raises, differential, examples, known_mistakes, prop
+from .engine import workload_runs
 
 INT_MIN, INT_MAX = -(1 << 31), (1 << 31) - 1
 LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1
@@ -285,23 +283,9 @@ WIRE_SEEDS = 4
 
 
 def in_a_cluster(learner, seam):
-    seams = REFERENCE.with_rules(**{seam: remembered(learner.function(seam))})
-    for seed in range(WIRE_SEEDS):
-        replay = (">>> from kafkadojo.reference.workload import run_wire\n"
-                  ">>> from kafkadojo.reference.seams import REFERENCE\n"
-                  f">>> print(run_wire({seed}, REFERENCE.with_rules({seam}=YOUR_FUNCTION))"
-                  ".report())")
-        where = f"wire seed {seed} (of the {WIRE_SEEDS} tried)"
-        try:
-            outcome = run_wire(seed, seams=seams, event_budget=EVENT_BUDGET)
-        except Exception as error:      # noqa: BLE001 - judged by engine_failure
-            return engine_failure(error, where, replay)
-        if not outcome.valid:
-            kind, detail = outcome.anomalies[0]
-            return Failure(kind, where, expected="every record acknowledged, replicated to "
-                                                 "all three brokers and read back as sent",
-                           got=detail, replay=replay)
-    return None
+    return workload_runs(learner, seam, run_wire, "wire", WIRE_SEEDS,
+                         "every record acknowledged, replicated to all three brokers and read "
+                         "back as sent")
 
 
 @prop("wire.encode_record", "in a three-broker cluster that ships bytes, consumers read "
